@@ -1,0 +1,130 @@
+"""Validation and dtype helpers shared by formats, constructors and ops.
+
+Modelled on ``scipy.sparse._sputils``; every error names the argument.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+INT32_MAX = np.iinfo(np.int32).max
+
+#: value dtypes a sparse array may hold
+SUPPORTED_DTYPES = tuple(
+    np.dtype(t)
+    for t in (
+        np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
+        np.int64, np.uint64, np.float32, np.float64, np.complex64, np.complex128,
+    )
+)
+
+
+def get_index_dtype(*arrays, maxval: int | None = None, check_contents: bool = False) -> np.dtype:
+    """Smallest of int32/int64 that holds ``maxval`` and the given index arrays.
+
+    Parameters
+    ----------
+    *arrays : ndarray
+        Existing index arrays; int64 ones force int64 unless ``check_contents``
+        shows their values fit in int32.
+    maxval : int, optional
+        Largest value the indices must hold (a dimension or an nnz).
+    check_contents : bool
+        Look at the values of int64 arrays instead of only their dtype.
+    """
+    if maxval is not None and int(maxval) > INT32_MAX:
+        return np.dtype(np.int64)
+    for arr in arrays:
+        if arr is None:
+            continue
+        arr = np.asarray(arr)
+        if arr.dtype.itemsize > 4 or arr.dtype == np.uint32:
+            if check_contents and arr.size:
+                if arr.min() >= -INT32_MAX and arr.max() <= INT32_MAX:
+                    continue
+            elif check_contents:
+                continue
+            return np.dtype(np.int64)
+    return np.dtype(np.int32)
+
+
+def check_shape(shape, name: str = "shape") -> tuple[int, int]:
+    """Validate a 2-D shape: two non-negative integers."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of two integers, got {shape!r}") from None
+    if len(dims) != 2:
+        raise ValueError(f"{name} must have two dimensions (sparsela arrays are 2-D), got {shape!r}")
+    out = []
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or isinstance(d, (float, np.floating)):
+            raise TypeError(f"{name} must hold integers, got {shape!r}")
+        try:
+            d = operator.index(d)
+        except TypeError:
+            raise TypeError(f"{name} must hold integers, got {shape!r}") from None
+        if d < 0:
+            raise ValueError(f"{name} must be non-negative, got {shape!r}")
+        out.append(int(d))
+    return out[0], out[1]
+
+
+def check_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """Return ``np.dtype(dtype)`` if sparse arrays support it, else raise TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a NumPy numeric or bool dtype, got {dtype!r}") from None
+    if dt.byteorder not in ("=", "|"):
+        dt = dt.newbyteorder("=")
+    if dt not in SUPPORTED_DTYPES:
+        raise TypeError(
+            f"{name} {dt} is not supported; expected bool, an integer, float32/float64 "
+            f"or complex64/complex128"
+        )
+    return dt
+
+
+def upcast(*dtypes) -> np.dtype:
+    """Common value dtype of operands, as NumPy's type promotion gives it."""
+    dt = np.result_type(*dtypes)
+    if dt == np.float16:
+        dt = np.dtype(np.float32)
+    return check_dtype(dt)
+
+
+def as_index_array(arr, name: str, dtype=None) -> np.ndarray:
+    """Return ``arr`` as a 1-D integer index array, rejecting non-integers."""
+    a = np.asarray(arr)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {a.shape}")
+    if a.size and a.dtype.kind not in "iu":
+        if a.dtype.kind == "b":
+            raise TypeError(f"{name} must hold integers, got dtype bool")
+        if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+            raise TypeError(
+                f"{name} must hold integers, got dtype {a.dtype} (cast explicitly with astype)"
+            )
+        raise TypeError(f"{name} must hold integers, got dtype {a.dtype}")
+    if dtype is not None:
+        a = a.astype(dtype, copy=False)
+    elif a.dtype.kind == "u" or a.dtype.itemsize < 4:
+        a = a.astype(np.int64 if a.dtype.itemsize >= 4 else np.int32)
+    elif a.size == 0 and a.dtype.kind not in "iu":
+        a = a.astype(np.int32)
+    return a
+
+
+def isscalarlike(x) -> bool:
+    return np.isscalar(x) or (isinstance(x, np.ndarray) and x.ndim == 0)
+
+
+def isdense(x) -> bool:
+    return isinstance(x, np.ndarray)
+
+
+def is_cupy_array(x) -> bool:
+    """True for a CuPy ndarray, without importing CuPy."""
+    return type(x).__module__.split(".")[0] == "cupy"

@@ -1,0 +1,1 @@
+"""Compute backends: ``cpu`` (Numba) and ``gpu`` (CuPy), mirrored file for file."""
