@@ -1,0 +1,49 @@
+"""Sparse array containers: COO, CSR, CSC, BSR."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import SparseArray, SparseEfficiencyWarning, issparse
+from .bsr import bsr_array
+from .coo import coo_array
+from .csc import csc_array
+from .csr import csr_array
+
+__all__ = [
+    "SparseArray", "SparseEfficiencyWarning", "issparse",
+    "coo_array", "csr_array", "csc_array", "bsr_array", "asarray",
+]
+
+_CLASSES = {"csr": csr_array, "csc": csc_array, "coo": coo_array, "bsr": bsr_array}
+
+
+def asarray(obj, format: str | None = None, dtype=None) -> SparseArray:
+    """Return ``obj`` as a sparsela sparse array, without copying when possible.
+
+    Parameters
+    ----------
+    obj : sparsela array, scipy.sparse array/matrix or dense array_like
+        Sparse inputs keep their format (and share buffers); dense input
+        becomes CSR.
+    format : {'csr', 'csc', 'coo', 'bsr'}, optional
+        Convert to this format.
+    dtype : dtype, optional
+        Cast the values.
+    """
+    if format is not None and format not in _CLASSES:
+        raise ValueError(f"format must be one of {sorted(_CLASSES)}, got {format!r}")
+    if isinstance(obj, SparseArray):
+        out = obj
+    else:
+        import scipy.sparse as sp
+
+        if sp.issparse(obj):
+            fmt = obj.format if obj.format in _CLASSES else "csr"
+            out = _CLASSES[fmt](obj)
+        else:
+            out = csr_array(obj)
+    if format is not None:
+        out = out.asformat(format)
+    if dtype is not None:
+        out = out.astype(dtype, copy=False)
+    return out

@@ -1,0 +1,297 @@
+"""The base class of all sparse arrays: shape, dtype and the operators.
+
+Operators and reductions delegate to ``sparsela.ops``; this module knows no
+kernels. Semantics follow ``scipy.sparse`` *arrays* (``sparray``): ``*`` is
+elementwise, ``@`` is the matrix product.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._sputils import check_dtype, isscalarlike
+
+__all__ = ["SparseArray", "SparseEfficiencyWarning", "issparse"]
+
+
+class SparseEfficiencyWarning(UserWarning):
+    """An operation produced (close to) dense output; a dense array may serve better."""
+
+
+_FORMAT_NAMES = {
+    "csr": "Compressed Sparse Row",
+    "csc": "Compressed Sparse Column",
+    "coo": "COOrdinate",
+    "bsr": "Block Sparse Row",
+}
+
+
+def _ops():
+    # ops imports the format classes, so formats reach ops at call time
+    from .. import ops
+    from ..ops import elementwise, index, matmul, reduce  # noqa: F401
+
+    return ops
+
+
+class SparseArray:
+    """Base class of ``coo_array``, ``csr_array``, ``csc_array`` and ``bsr_array``.
+
+    Not meant to be instantiated directly.
+    """
+
+    format: str = ""
+    ndim = 2
+    device = "cpu"
+    # numpy defers binary operators (``x @ A``, ``x * A``) to us
+    __array_ufunc__ = None
+    __array_priority__ = 10.1
+
+    # -- basic attributes -------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored entries, explicit zeros and duplicates included."""
+        return int(self.data.shape[0])
+
+    @property
+    def size(self) -> int:
+        """Number of stored entries (as ``scipy.sparse``; not ``m * n``)."""
+        return self.nnz
+
+    def __repr__(self) -> str:
+        name = _FORMAT_NAMES.get(self.format, self.format)
+        return (
+            f"<{name} sparse array of dtype '{self.dtype}'\n"
+            f"\twith {self.nnz} stored elements and shape {self.shape}>"
+        )
+
+    def __len__(self):
+        raise TypeError("sparse array length is ambiguous; use shape[0] or nnz")
+
+    def __bool__(self) -> bool:
+        if self.shape == (1, 1):
+            return self.nnz != 0 and bool(self.toarray()[0, 0])
+        raise ValueError(
+            "The truth value of an array with more than one element is ambiguous. "
+            "Use a.any() or a.all()."
+        )
+
+    def __iter__(self):
+        raise TypeError(
+            f"iterating over a {self.format}_array is not supported; index rows with A[i]"
+        )
+
+    # -- conversions (subclasses implement tocsr and tocoo) ----------------
+    def asformat(self, format: str | None, copy: bool = False):
+        """Return this array in ``format`` ('csr', 'csc', 'coo', 'bsr')."""
+        if format is None or format == self.format:
+            return self.copy() if copy else self
+        try:
+            convert = getattr(self, "to" + format)
+        except AttributeError:
+            raise ValueError(
+                f"format must be one of 'csr', 'csc', 'coo', 'bsr', got {format!r}"
+            ) from None
+        return convert()
+
+    def tocsc(self, copy: bool = False):
+        return self.tocsr().tocsc()
+
+    def tobsr(self, blocksize=None, copy: bool = False):
+        return self.tocsr().tobsr(blocksize=blocksize)
+
+    def toarray(self, order: str | None = None, out=None) -> np.ndarray:
+        """Dense ``numpy.ndarray`` of this array (duplicates summed)."""
+        return self.tocsr().toarray(order=order, out=out)
+
+    def todense(self, order: str | None = None, out=None) -> np.ndarray:
+        """Same as :meth:`toarray` (sparse arrays densify to ``ndarray``)."""
+        return self.toarray(order=order, out=out)
+
+    def to_device(self, device: str):
+        """Return the array on ``device`` ('cpu'). Moves are always explicit."""
+        if device in ("cpu", "numpy"):
+            return self
+        if device in ("gpu", "cuda", "cupy"):
+            raise ValueError(
+                "device 'gpu' needs the CuPy backend, which this build of sparsela "
+                "does not provide yet; arrays stay on 'cpu'"
+            )
+        raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+
+    def astype(self, dtype, casting: str = "unsafe", copy: bool = True):
+        """Cast the values to ``dtype`` (indices are shared unless ``copy``)."""
+        dt = check_dtype(dtype)
+        if dt == self.dtype and not copy:
+            return self
+        return self._with_data(self.data.astype(dt, casting=casting, copy=True), copy=copy)
+
+    def copy(self):
+        """Deep copy (values and indices)."""
+        return self._with_data(self.data.copy(), copy=True)
+
+    def conjugate(self, copy: bool = True):
+        if self.dtype.kind == "c":
+            return self._with_data(self.data.conjugate(), copy=copy)
+        return self.copy() if copy else self
+
+    conj = conjugate
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    @property
+    def mT(self):
+        return self.transpose()
+
+    @property
+    def H(self):
+        return self.transpose().conjugate(copy=False)
+
+    # -- elementwise on stored values ----------------------------------------
+    def __abs__(self):
+        return self._with_data(np.abs(self.data))
+
+    def __neg__(self):
+        if self.dtype == np.bool_:
+            raise TypeError("negating a bool sparse array is not supported; use ~ or logical ops")
+        return self._with_data(-self.data)
+
+    def __pos__(self):
+        return self.copy()
+
+    def power(self, n, dtype=None):
+        """Elementwise power of the stored values; ``n`` must be a nonzero scalar."""
+        if not isscalarlike(n):
+            raise TypeError(f"n must be a scalar exponent, got {type(n).__name__}")
+        if n == 0:
+            raise ValueError("n = 0 would make every implicit zero 1 (a dense result); "
+                             "use np.ones(A.shape) explicitly")
+        if np.real(n) < 0:
+            raise ValueError(f"n = {n} would divide by the implicit zeros; n must be positive")
+        data = self.data if dtype is None else self.data.astype(check_dtype(dtype))
+        return self._with_data(data ** n)
+
+    # -- arithmetic ---------------------------------------------------------
+    def __add__(self, other):
+        return _ops().elementwise.add_any(self, other, 1, 1)
+
+    def __radd__(self, other):
+        return _ops().elementwise.add_any(self, other, 1, 1)
+
+    def __sub__(self, other):
+        return _ops().elementwise.add_any(self, other, 1, -1)
+
+    def __rsub__(self, other):
+        return _ops().elementwise.add_any(self, other, -1, 1)
+
+    def __mul__(self, other):
+        return self.multiply(other)
+
+    def __rmul__(self, other):
+        return self.multiply(other)
+
+    def multiply(self, other):
+        """Elementwise product with a scalar, a sparse array or a broadcast dense array.
+
+        The result is sparse: its pattern is contained in this array's.
+        """
+        return _ops().elementwise.multiply(self, other)
+
+    def __truediv__(self, other):
+        if isscalarlike(other):
+            return _ops().elementwise.divide_scalar(self, other)
+        raise TypeError(
+            "sparse arrays divide by scalars only: A / x with x an array would divide the "
+            "implicit zeros too; use A.multiply(1 / x) for the stored entries"
+        )
+
+    def __rtruediv__(self, other):
+        raise TypeError("dividing by a sparse array would divide by its implicit zeros")
+
+    def maximum(self, other):
+        """Elementwise maximum with a sparse array or a scalar."""
+        return _ops().elementwise.extremum(self, other, "maximum")
+
+    def minimum(self, other):
+        """Elementwise minimum with a sparse array or a scalar."""
+        return _ops().elementwise.extremum(self, other, "minimum")
+
+    # -- comparisons --------------------------------------------------------
+    def __eq__(self, other):
+        return _ops().elementwise.compare(self, other, "eq")
+
+    def __ne__(self, other):
+        return _ops().elementwise.compare(self, other, "ne")
+
+    def __lt__(self, other):
+        return _ops().elementwise.compare(self, other, "lt")
+
+    def __gt__(self, other):
+        return _ops().elementwise.compare(self, other, "gt")
+
+    def __le__(self, other):
+        return _ops().elementwise.compare(self, other, "le")
+
+    def __ge__(self, other):
+        return _ops().elementwise.compare(self, other, "ge")
+
+    __hash__ = None
+
+    # -- products -----------------------------------------------------------
+    def __matmul__(self, other):
+        return _ops().matmul.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops().matmul.rmatmul(self, other)
+
+    def dot(self, other):
+        """Matrix product (``self @ other``); a scalar multiplies elementwise."""
+        if isscalarlike(other):
+            return self.multiply(other)
+        return self @ other
+
+    # -- reductions -----------------------------------------------------------
+    def sum(self, axis=None, dtype=None, out=None):
+        """Sum over all entries (``axis=None``), columns (0) or rows (1), as NumPy."""
+        return _ops().reduce.sum(self, axis=axis, dtype=dtype, out=out)
+
+    def mean(self, axis=None, dtype=None, out=None):
+        """Mean over all entries, implicit zeros included, as NumPy on the dense array."""
+        return _ops().reduce.mean(self, axis=axis, dtype=dtype, out=out)
+
+    def max(self, axis=None, out=None, *, explicit: bool = False):
+        """Maximum including implicit zeros (``explicit=True``: stored values only)."""
+        return _ops().reduce.extreme(self, axis, True, explicit, out)
+
+    def min(self, axis=None, out=None, *, explicit: bool = False):
+        """Minimum including implicit zeros (``explicit=True``: stored values only)."""
+        return _ops().reduce.extreme(self, axis, False, explicit, out)
+
+    def count_nonzero(self, axis=None):
+        """Number of nonzero values after summing duplicates (explicit zeros not counted)."""
+        return _ops().reduce.count_nonzero(self, axis=axis)
+
+    def diagonal(self, k: int = 0) -> np.ndarray:
+        """The ``k``-th diagonal as a dense 1-D array."""
+        return _ops().reduce.diagonal(self, k)
+
+    def trace(self, offset: int = 0):
+        return self.diagonal(offset).sum()
+
+    # -- indexing -------------------------------------------------------------
+    def __getitem__(self, key):
+        return _ops().index.getitem(self, key)
+
+
+def issparse(x) -> bool:
+    """True for a sparsela sparse array."""
+    return isinstance(x, SparseArray)

@@ -1,0 +1,69 @@
+"""Compressed Sparse Column arrays (stored as the CSR arrays of the transpose)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import _canonical as _c
+from ._compressed import _CompressedArray
+
+__all__ = ["csc_array"]
+
+
+class csc_array(_CompressedArray):
+    """Compressed Sparse Column array, a drop-in for ``scipy.sparse.csc_array``.
+
+    Parameters are those of :class:`sparsela.csr_array`, with
+    ``(data, indices, indptr)`` holding row indices and column pointers.
+    """
+
+    format = "csc"
+
+    @staticmethod
+    def _swap(x):
+        return (x[1], x[0])
+
+    def tocsc(self, copy: bool = False):
+        return self.copy() if copy else self
+
+    def tocsr(self, copy: bool = False):
+        from .csr import csr_array
+
+        M, N = self._shape
+        # the CSC arrays are the CSR arrays of the N x M transpose
+        Ap, Aj, Ax = _c.csr_to_csc(N, M, self._indptr, self._indices, self._data)
+        return csr_array._from_arrays(Ax, Aj, Ap, self._shape, True, None)
+
+    def tocoo(self, copy: bool = False):
+        from .coo import coo_array
+
+        col = _c.expand_indptr(self._indptr)
+        row = self._indices.copy() if copy else self._indices
+        data = self._data.copy() if copy else self._data
+        return coo_array._from_arrays(data, row, col, self._shape, False)
+
+    def toarray(self, order: str | None = None, out=None) -> np.ndarray:
+        M, N = self._shape
+        if out is not None:
+            if out.shape != (M, N):
+                raise ValueError(f"out must have shape {(M, N)}, got {out.shape}")
+            _c.csr_to_dense(self._indptr, self._indices, self._data, (N, M), out=out.T)
+            return out
+        # the dense transpose in C order is this array in F order
+        dense_t = _c.csr_to_dense(self._indptr, self._indices, self._data, (N, M))
+        return dense_t.T if order == "F" else np.ascontiguousarray(dense_t.T)
+
+    def transpose(self, axes=None, copy: bool = False):
+        """The transpose, a ``csr_array`` sharing this array's buffers."""
+        from .csr import csr_array
+
+        if axes is not None and tuple(axes) != (1, 0):
+            raise ValueError("axes must be None or (1, 0) for a 2-D sparse array")
+        M, N = self._shape
+        A = csr_array._from_arrays(self._data, self._indices, self._indptr, (N, M),
+                                   self._sorted, self._canonical)
+        return A.copy() if copy else A
+
+    def to_scipy(self):
+        import scipy.sparse as sp
+
+        return self._to_scipy(sp.csc_array)

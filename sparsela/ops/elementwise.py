@@ -1,0 +1,241 @@
+"""Elementwise operations: add, multiply, maximum/minimum, comparisons.
+
+Sparse (op) sparse merges the canonical rows of both operands (a Numba
+kernel gives the merged structure) and computes the values with the NumPy
+ufunc of the op, so dtype promotion and NaN handling are NumPy's. As in
+SciPy, results that are exactly zero (or False) are not stored.
+
+Operations whose result is dense by nature (``A == B``, ``A <= B``,
+``A > -1``, ``A.maximum(1)``) follow SciPy: they return a sparse array with
+every implicit entry stored and emit a :class:`SparseEfficiencyWarning`.
+"""
+from __future__ import annotations
+
+import operator
+import warnings
+
+import numpy as np
+
+from .._sputils import get_index_dtype, isscalarlike
+from ..backends.cpu import binop as _binop
+from ..backends.cpu._jit import threads
+from ..formats._base import SparseArray, SparseEfficiencyWarning
+from ..formats._compressed import _is_scipy_sparse
+from ..formats.csc import csc_array
+from ..formats.csr import csr_array
+from . import _canonical as _c
+from ._validation import as_dense, as_sparse, check_same_shape
+
+__all__ = ["add", "multiply", "add_any", "divide_scalar", "extremum", "compare"]
+
+_COMPARE = {
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
+    "gt": operator.gt, "le": operator.le, "ge": operator.ge,
+}
+# a <= b is not (a > b): the dense-by-nature comparisons are complements
+_COMPLEMENT = {"eq": "ne", "le": "gt", "ge": "lt"}
+_SYMBOL = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
+
+
+def _pair(A: SparseArray, B: SparseArray):
+    """Canonical arrays of A and B in one compressed layout, and its class."""
+    cls = csc_array if isinstance(A, csc_array) and isinstance(B, csc_array) else csr_array
+    A = A.asformat(cls.format)
+    B = B.asformat(cls.format)
+    a = A._canonical_arrays()
+    b = B._canonical_arrays()
+    idx = np.promote_types(a[0].dtype, b[0].dtype)
+    a = (a[0].astype(idx, copy=False), a[1].astype(idx, copy=False), a[2])
+    b = (b[0].astype(idx, copy=False), b[1].astype(idx, copy=False), b[2])
+    return cls, a, b
+
+
+def _gather(x: np.ndarray, pos: np.ndarray, dtype) -> np.ndarray:
+    out = np.zeros(pos.shape[0], dtype=dtype)
+    have = pos >= 0
+    out[have] = x[pos[have]]
+    return out
+
+
+def _merge_apply(A: SparseArray, B: SparseArray, ufunc, intersect: bool):
+    """``ufunc(A, B)`` on the union (or intersection) of the stored entries."""
+    cls, (Ap, Aj, Ax), (Bp, Bj, Bx) = _pair(A, B)
+    n = Ap.shape[0] - 1
+    counts = np.empty(n, dtype=np.int64)
+    with threads():
+        _binop.csr_merge_count(Ap, Aj, Bp, Bj, intersect, counts)
+        Cp = _c.prefix_sum(counts, get_index_dtype(Ap, maxval=int(counts.sum())))
+        nnz = int(Cp[-1])
+        Cj = np.empty(nnz, dtype=Cp.dtype)
+        ia = np.empty(nnz, dtype=np.int64)
+        ib = np.empty(nnz, dtype=np.int64)
+        _binop.csr_merge_fill(Ap, Aj, Bp, Bj, intersect, Cp, Cj, ia, ib)
+    dt = np.result_type(Ax.dtype, Bx.dtype)
+    values = ufunc(_gather(Ax, ia, dt), _gather(Bx, ib, dt))
+    return _compress(cls, Cp, Cj, values, A.shape)
+
+
+def _compress(cls, indptr, indices, values, shape):
+    """Drop the zero values (SciPy keeps no zero results of elementwise ops)."""
+    keep = values != 0
+    if not keep.all():
+        kept = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+        indptr = kept[indptr].astype(indptr.dtype)
+        indices = indices[keep]
+        values = values[keep]
+    return cls._from_arrays(values, indices, indptr, shape, True, True)
+
+
+def add(A, B, alpha=1, beta=1):
+    """``alpha * A + beta * B`` for sparse A and B of the same shape.
+
+    Parameters
+    ----------
+    A, B : sparse arrays (sparsela or scipy.sparse)
+    alpha, beta : scalar
+
+    Returns
+    -------
+    csr_array (csc_array when both are CSC), canonical, zeros dropped.
+    """
+    A = as_sparse(A, "A")
+    B = as_sparse(B, "B")
+    check_same_shape(A, B, "add")
+    for name, s in (("alpha", alpha), ("beta", beta)):
+        if not isscalarlike(s):
+            raise TypeError(f"{name} must be a scalar, got {type(s).__name__}")
+    if alpha == 1 and beta == 1:
+        ufunc = np.add
+    elif alpha == 1 and beta == -1:
+        ufunc = np.subtract
+    elif alpha == -1 and beta == 1:
+        def ufunc(a, b):
+            return np.subtract(b, a)
+    else:
+        def ufunc(a, b):
+            return alpha * a + beta * b
+    return _merge_apply(A, B, ufunc, intersect=False)
+
+
+def add_any(A: SparseArray, other, a, b):
+    """``a * A + b * other`` for the operators ``+``/``-`` (a, b are +-1)."""
+    if isinstance(other, SparseArray) or _is_scipy_sparse(other):
+        return add(A, other, a, b)
+    if isscalarlike(other):
+        if other == 0:
+            return A.copy() if a == 1 else -A
+        raise NotImplementedError(
+            "adding a nonzero scalar to a sparse array is not supported (it would make "
+            "every implicit zero nonzero); use A.toarray() + s explicitly"
+        )
+    X = as_dense(other, "other")
+    try:
+        shape = np.broadcast_shapes(X.shape, A.shape)
+    except ValueError:
+        raise ValueError(f"inconsistent shapes: sparse {A.shape} and dense {X.shape}") from None
+    if shape != A.shape:
+        raise ValueError(f"inconsistent shapes: sparse {A.shape} and dense {X.shape}")
+    # the result is dense because the dense operand is: one allocation, sparse added in
+    out = np.empty(A.shape, dtype=np.result_type(A.dtype, X.dtype))
+    out[...] = X if b == 1 else -X
+    S = A.tocsr()
+    data = S.data if a == 1 else -S.data
+    from ..backends.cpu.convert import csr_todense
+
+    with threads():
+        csr_todense(S.indptr, S.indices, data, out)
+    return out
+
+
+def multiply(A: SparseArray, other):
+    """Elementwise product; see :meth:`SparseArray.multiply`."""
+    if isscalarlike(other):
+        return A._with_data(A.data * other)
+    if isinstance(other, SparseArray) or _is_scipy_sparse(other):
+        other = as_sparse(other, "other")
+        check_same_shape(A, other, "multiply")
+        return _merge_apply(A, other, np.multiply, intersect=True)
+    X = as_dense(other, "other")
+    try:
+        shape = np.broadcast_shapes(X.shape, A.shape)
+    except ValueError:
+        raise ValueError(f"inconsistent shapes: sparse {A.shape} and dense {X.shape}") from None
+    if shape != A.shape:
+        raise ValueError(
+            f"multiply by a dense array of shape {X.shape} would broadcast the sparse "
+            f"{A.shape} array to {shape}; only shapes broadcasting to {A.shape} are supported"
+        )
+    S = A.tocsr()
+    rows = _c.expand_indptr(S.indptr)
+    # a broadcast view: no dense copy of X is made
+    values = S.data * np.broadcast_to(X, A.shape)[rows, S.indices]
+    return csr_array._from_arrays(values, S.indices.copy(), S.indptr.copy(), A.shape,
+                                  S._sorted, S._canonical)
+
+
+def divide_scalar(A: SparseArray, s):
+    """``A / s`` on the stored values (implicit zeros stay zero, as SciPy)."""
+    return A._with_data(A.data / s)
+
+
+def _full(shape, value) -> csr_array:
+    """Every entry stored; for results that are dense by nature (warns)."""
+    M, N = shape
+    warnings.warn(
+        f"this operation stores all {M * N} entries of a {M}x{N} array; "
+        "a dense array is likely a better fit",
+        SparseEfficiencyWarning, stacklevel=4,
+    )
+    idx = get_index_dtype(maxval=max(M * N, M, N))
+    indptr = np.arange(M + 1, dtype=idx) * N
+    indices = np.tile(np.arange(N, dtype=idx), M)
+    data = np.full(M * N, value)
+    return csr_array._from_arrays(data, indices, indptr, (M, N), True, True)
+
+
+def _scalar_pattern(A: SparseArray, mask_fn) -> csr_array:
+    """Bool array True at the stored entries of canonical A where ``mask_fn(data)``."""
+    indptr, indices, data = A.tocsr()._canonical_arrays()
+    return _compress(csr_array, indptr, indices, np.asarray(mask_fn(data), dtype=bool), A.shape)
+
+
+def compare(A: SparseArray, other, op: str):
+    """``A <op> other`` for op in eq/ne/lt/gt/le/ge."""
+    fn = _COMPARE[op]
+    if isinstance(other, SparseArray) or _is_scipy_sparse(other):
+        other = as_sparse(other, "other")
+        check_same_shape(A, other, _SYMBOL[op])
+        if A.dtype.kind == "c" and op not in ("eq", "ne"):
+            raise TypeError(f"'{_SYMBOL[op]}' is not defined for complex values")
+        if op in _COMPLEMENT:
+            diff = _merge_apply(A, other, _COMPARE[_COMPLEMENT[op]], intersect=False)
+            return _merge_apply(_full(A.shape, True), diff, np.not_equal, intersect=False)
+        return _merge_apply(A, other, fn, intersect=False)
+    if isscalarlike(other):
+        if A.dtype.kind == "c" and op not in ("eq", "ne"):
+            raise TypeError(f"'{_SYMBOL[op]}' is not defined for complex values")
+        if not fn(0, other):
+            return _scalar_pattern(A, lambda d: fn(d, other))
+        # implicit zeros compare True: the result is the complement of the
+        # stored entries that compare False
+        false_at = _scalar_pattern(A, lambda d: ~fn(d, other))
+        return _merge_apply(_full(A.shape, True), false_at, np.not_equal, intersect=False)
+    X = as_dense(other, "other")
+    # comparing with a dense array gives a dense result, as in SciPy
+    return fn(A.toarray(), X)
+
+
+def extremum(A: SparseArray, other, name: str):
+    """Elementwise ``maximum``/``minimum`` with a sparse array or a scalar."""
+    ufunc = np.maximum if name == "maximum" else np.minimum
+    if A.dtype.kind == "c":
+        raise TypeError(f"{name} is not defined for complex values")
+    if isscalarlike(other):
+        if ufunc(0, other) == 0:
+            S = A.tocsr()
+            indptr, indices, data = S._canonical_arrays()
+            return _compress(csr_array, indptr, indices, ufunc(data, other), A.shape)
+        return _merge_apply(A, _full(A.shape, other), ufunc, intersect=False)
+    other = as_sparse(other, "other")
+    check_same_shape(A, other, name)
+    return _merge_apply(A, other, ufunc, intersect=False)

@@ -1,0 +1,182 @@
+"""Products: ``spmv``, ``spmm``, ``spgemm`` and the ``@`` dispatcher.
+
+One dispatcher (:func:`matmul`), as ``scipy.sparse``'s ``_matmul_dispatch``:
+sparse @ sparse -> SpGEMM, sparse @ 1-D -> SpMV, sparse @ 2-D -> SpMM.
+CSC operands run on their own arrays through the transposed kernels; no
+format conversion is made for CSR or CSC.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._sputils import isscalarlike, upcast
+from ..backends.cpu import spgemm as _spgemm
+from ..backends.cpu import spmm as _spmm
+from ..backends.cpu import spmv as _spmv
+from ..backends.cpu._jit import threads
+from ..formats._base import SparseArray
+from ..formats._compressed import _is_scipy_sparse
+from ..formats.bsr import bsr_array
+from ..formats.csc import csc_array
+from ..formats.csr import csr_array
+from ._validation import as_dense, as_sparse, from_kernel, kernel_dtype, to_kernel
+
+__all__ = ["spmv", "spmm", "spgemm", "matmul", "rmatmul"]
+
+
+def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray:
+    """``A @ X`` (or ``A.T @ X``) for dense 1-D or 2-D ``X`` of matching length."""
+    out_dt = np.result_type(A.dtype, X.dtype)
+    kdt = kernel_dtype(out_dt)
+    M, N = A.shape
+    if transpose:
+        M, N = N, M
+    if X.ndim == 1:
+        Y = np.empty(M, dtype=kdt)
+    else:
+        Y = np.empty((M, X.shape[1]), dtype=kdt)
+    # the kernels' fast path walks rows of X contiguously
+    Xk = np.ascontiguousarray(to_kernel(X, kdt))
+    vec = X.ndim == 1
+    if isinstance(A, bsr_array) and not transpose:
+        R, C = A.blocksize
+        data = to_kernel(A.data, kdt)
+        with threads():
+            if vec:
+                _spmv.bsr_spmv(R, C, A.indptr, A.indices, data, Xk, Y)
+            else:
+                _spmm.bsr_spmm(R, C, A.indptr, A.indices, data, Xk, Y)
+        return from_kernel(Y, out_dt)
+    if not isinstance(A, (csr_array, csc_array)):
+        A = A.tocsr()
+    # a CSC array's arrays are the CSR arrays of its transpose
+    flip = transpose != isinstance(A, csc_array)
+    data = to_kernel(A.data, kdt)
+    with threads():
+        if vec:
+            kern = _spmv.csr_spmv_t if flip else _spmv.csr_spmv
+        else:
+            kern = _spmm.csr_spmm_t if flip else _spmm.csr_spmm
+        kern(A.indptr, A.indices, data, Xk, Y)
+    return from_kernel(Y, out_dt)
+
+
+def spmv(A, x) -> np.ndarray:
+    """Sparse matrix - dense vector product ``A @ x``.
+
+    Parameters
+    ----------
+    A : sparse array (sparsela or scipy.sparse), shape (M, N)
+    x : array_like, shape (N,)
+
+    Returns
+    -------
+    ndarray, shape (M,)
+        In ``np.result_type(A.dtype, x.dtype)``.
+    """
+    A = as_sparse(A, "A")
+    x = as_dense(x, "x")
+    if x.ndim != 1:
+        raise ValueError(f"x must be 1-D for spmv, got shape {x.shape} (use spmm for 2-D)")
+    if x.shape[0] != A.shape[1]:
+        raise ValueError(f"dimension mismatch: A has shape {A.shape}, x has shape {x.shape}")
+    return _dense_product(A, x, transpose=False)
+
+
+def spmm(A, X) -> np.ndarray:
+    """Sparse matrix - dense matrix product ``A @ X``.
+
+    Parameters
+    ----------
+    A : sparse array (sparsela or scipy.sparse), shape (M, K)
+    X : array_like, shape (K, N)
+        C-contiguous input avoids a copy.
+
+    Returns
+    -------
+    ndarray, shape (M, N)
+    """
+    A = as_sparse(A, "A")
+    X = as_dense(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D for spmm, got shape {X.shape} (use spmv for 1-D)")
+    if X.shape[0] != A.shape[1]:
+        raise ValueError(f"dimension mismatch: A has shape {A.shape}, X has shape {X.shape}")
+    return _dense_product(A, X, transpose=False)
+
+
+def spgemm(A, B, *, sort_indices: bool = True):
+    """Sparse matrix - sparse matrix product ``A @ B`` (row-wise hash SpGEMM).
+
+    Parameters
+    ----------
+    A, B : sparse arrays (sparsela or scipy.sparse), shapes (M, K) and (K, N)
+    sort_indices : bool, default True
+        Sort the column indices of every row of the result (SciPy's
+        convention). ``False`` skips the per-row sort and is faster.
+
+    Returns
+    -------
+    csr_array (csc_array when both operands are CSC)
+        Entries that cancel to zero are kept as explicit zeros (call
+        ``eliminate_zeros`` to drop them); duplicates in the inputs are summed.
+        Index dtype is int32 unless nnz or N needs int64.
+    """
+    A = as_sparse(A, "A")
+    B = as_sparse(B, "B")
+    if A.shape[1] != B.shape[0]:
+        raise ValueError(f"dimension mismatch: A has shape {A.shape}, B has shape {B.shape}")
+    out_dt = upcast(A.dtype, B.dtype)
+    if isinstance(A, csc_array) and isinstance(B, csc_array):
+        # C.T = B.T @ A.T, and the CSC arrays are the CSR arrays of the transposes
+        Ct = _csr_product(B.transpose(), A.transpose(), out_dt, sort_indices)
+        return Ct.transpose()
+    return _csr_product(A.tocsr(), B.tocsr(), out_dt, sort_indices)
+
+
+def _csr_product(A: csr_array, B: csr_array, out_dt, sort_indices: bool) -> csr_array:
+    kdt = kernel_dtype(out_dt)
+    idx = np.promote_types(A.indices.dtype, B.indices.dtype)
+    M, N = A.shape[0], B.shape[1]
+    with threads():
+        Cp, Cj, Cx = _spgemm.csr_spgemm(
+            M, N,
+            A.indptr.astype(idx, copy=False), A.indices.astype(idx, copy=False),
+            to_kernel(A.data, kdt),
+            B.indptr.astype(idx, copy=False), B.indices.astype(idx, copy=False),
+            to_kernel(B.data, kdt),
+            sort_indices=sort_indices, b_canonical=B.has_canonical_format,
+        )
+    return csr_array._from_arrays(from_kernel(Cx, out_dt), Cj, Cp, (M, N),
+                                  True if sort_indices else None, True if sort_indices else None)
+
+
+def matmul(A: SparseArray, other):
+    """``A @ other``: dispatch on the type and dimension of ``other``."""
+    if isscalarlike(other):
+        raise ValueError("Scalar operands are not allowed, use '*' instead")
+    if isinstance(other, SparseArray) or _is_scipy_sparse(other):
+        return spgemm(A, other)
+    X = as_dense(other, "other")
+    if X.ndim == 1:
+        return spmv(A, X)
+    if X.ndim == 2:
+        return spmm(A, X)
+    raise ValueError(f"matmul needs a 1-D or 2-D operand, got shape {X.shape}")
+
+
+def rmatmul(A: SparseArray, other):
+    """``other @ A`` for dense (or scipy.sparse) ``other``."""
+    if isscalarlike(other):
+        raise ValueError("Scalar operands are not allowed, use '*' instead")
+    if _is_scipy_sparse(other):
+        return spgemm(other, A)
+    X = as_dense(other, "other")
+    if X.ndim not in (1, 2):
+        raise ValueError(f"matmul needs a 1-D or 2-D operand, got shape {X.shape}")
+    if X.shape[-1] != A.shape[0]:
+        raise ValueError(f"dimension mismatch: other has shape {X.shape}, A has shape {A.shape}")
+    if X.ndim == 1:
+        return _dense_product(A, X, transpose=True)
+    # X @ A = (A.T @ X.T).T
+    return _dense_product(A, X.T, transpose=True).T

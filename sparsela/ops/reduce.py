@@ -1,0 +1,152 @@
+"""Reductions: sum, mean, max/min, count_nonzero, diagonal.
+
+Results match NumPy on the dense array (implicit zeros take part), with
+NumPy's result dtypes; reductions along an axis return 1-D ndarrays.
+CSC arrays reduce on their own arrays with the axis swapped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backends.cpu import reduce as _k
+from ..backends.cpu._jit import threads
+from ..formats._base import SparseArray
+from ..formats.csc import csc_array
+from ..formats.csr import csr_array
+
+__all__ = ["sum", "mean", "extreme", "count_nonzero", "diagonal"]
+
+
+def _check_axis(axis):
+    if axis is None:
+        return None
+    if isinstance(axis, tuple):
+        if sorted(a % 2 if isinstance(a, (int, np.integer)) else a for a in axis) == [0, 1]:
+            return None
+        raise ValueError(f"axis must be None, 0, 1, -1, -2 or (0, 1), got {axis!r}")
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an integer or None, got {axis!r}")
+    if axis not in (0, 1, -1, -2):
+        raise ValueError(f"axis {axis} is out of bounds for a 2-D array")
+    return int(axis) % 2
+
+
+def _major(A: SparseArray, axis):
+    """(indptr, indices, data, (n_major, n_minor), reduce_minor) for CSR/CSC of A.
+
+    ``reduce_minor`` is True when the reduction runs within major rows.
+    """
+    if not isinstance(A, (csr_array, csc_array)):
+        A = A.tocsr()
+    if isinstance(A, csc_array):
+        n_major, n_minor = A.shape[1], A.shape[0]
+        along_rows = axis == 0
+    else:
+        n_major, n_minor = A.shape
+        along_rows = axis == 1
+    return A, (n_major, n_minor), along_rows
+
+
+def _finish(result, out):
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+def _sum_dtype(dt):
+    return np.zeros(1, dtype=dt).sum().dtype
+
+
+def sum(A: SparseArray, axis=None, dtype=None, out=None):
+    axis = _check_axis(axis)
+    acc = np.dtype(dtype) if dtype is not None else _sum_dtype(A.dtype)
+    if axis is None:
+        return _finish(A.data.sum(dtype=acc) if A.nnz else acc.type(0), out)
+    A, (n_major, n_minor), along_rows = _major(A, axis)
+    data = A.data
+    with threads():
+        if along_rows:
+            res = np.zeros(n_major, dtype=acc)
+            _k.csr_row_sums(A.indptr, data, res)
+        else:
+            res = np.zeros(n_minor, dtype=acc)
+            _k.csr_col_sums(A.indices, data, res)
+    return _finish(res, out)
+
+
+def mean(A: SparseArray, axis=None, dtype=None, out=None):
+    axis = _check_axis(axis)
+    if dtype is None:
+        dtype = np.zeros(1, dtype=A.dtype).mean().dtype
+    s = sum(A, axis=axis, dtype=dtype)
+    n = A.shape[0] * A.shape[1] if axis is None else A.shape[axis]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = np.true_divide(s, n, dtype=dtype) if n else np.full_like(s, np.nan)
+    return _finish(res.astype(dtype, copy=False) if axis is not None else np.dtype(dtype).type(res),
+                   out)
+
+
+def extreme(A: SparseArray, axis, take_max: bool, explicit: bool = False, out=None):
+    """Max (``take_max``) or min; with ``explicit`` only stored values count."""
+    name = "max" if take_max else "min"
+    if A.dtype.kind == "c":
+        raise TypeError(f"{name} is not defined for complex values; use abs(A).{name}()")
+    axis = _check_axis(axis)
+    M, N = A.shape
+    if axis is None:
+        if M * N == 0:
+            raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+        S = A.tocsr()
+        _, _, data = S._canonical_arrays()
+        if data.size == 0:
+            return _finish(A.dtype.type(0), out)
+        best = data.max() if take_max else data.min()
+        if not explicit and data.size < M * N:
+            best = (np.maximum if take_max else np.minimum)(best, A.dtype.type(0))
+        return _finish(best, out)
+    if A.shape[axis] == 0:
+        raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+    S, (n_major, n_minor), along_rows = _major(A, axis)
+    indptr, indices, data = S._canonical_arrays()
+    kdata = data.view(np.uint8) if data.dtype == np.bool_ else data
+    with threads():
+        if along_rows:
+            res = np.zeros(n_major, dtype=kdata.dtype)
+            _k.csr_row_extreme(indptr, kdata, 0 if explicit else n_minor, take_max, res)
+        else:
+            res = np.zeros(n_minor, dtype=kdata.dtype)
+            count = np.zeros(n_minor, dtype=np.int64)
+            _k.csr_col_extreme(indices, kdata, 0 if explicit else n_major, take_max, count, res)
+    return _finish(res.view(np.bool_) if data.dtype == np.bool_ else res, out)
+
+
+def count_nonzero(A: SparseArray, axis=None):
+    axis = _check_axis(axis)
+    S = A if isinstance(A, (csr_array, csc_array)) else A.tocsr()
+    indptr, indices, data = S._canonical_arrays()
+    nz = data != 0
+    if axis is None:
+        return int(np.count_nonzero(nz))
+    S = type(S)._from_arrays(nz, indices, indptr, S.shape, True, True)
+    return sum(S, axis=axis, dtype=np.intp)
+
+
+def diagonal(A: SparseArray, k: int = 0) -> np.ndarray:
+    try:
+        k = int(k)
+    except (TypeError, ValueError):
+        raise TypeError(f"k must be an integer, got {k!r}") from None
+    M, N = A.shape
+    if isinstance(A, csc_array):
+        # the CSC arrays are the CSR arrays of A.T, whose k-th diagonal is A's (-k)-th
+        return diagonal(A.transpose(), -k)
+    if not isinstance(A, csr_array):
+        A = A.tocsr()
+    length = max(0, min(M + min(k, 0), N - max(k, 0)))
+    data = A.data.view(np.uint8) if A.dtype == np.bool_ else A.data
+    res = np.zeros(length, dtype=data.dtype)
+    if length:
+        with threads():
+            _k.csr_diagonal(A.indptr, A.indices, data, k, res)
+    return res.astype(np.bool_) if A.dtype == np.bool_ else res
