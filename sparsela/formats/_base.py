@@ -93,13 +93,9 @@ class SparseArray:
         """Return this array in ``format`` ('csr', 'csc', 'coo', 'bsr')."""
         if format is None or format == self.format:
             return self.copy() if copy else self
-        try:
-            convert = getattr(self, "to" + format)
-        except AttributeError:
-            raise ValueError(
-                f"format must be one of 'csr', 'csc', 'coo', 'bsr', got {format!r}"
-            ) from None
-        return convert()
+        if format not in _FORMAT_NAMES:
+            raise ValueError(f"format must be one of 'csr', 'csc', 'coo', 'bsr', got {format!r}")
+        return getattr(self, "to" + format)()
 
     def tocsc(self, copy: bool = False):
         return self.tocsr().tocsc()

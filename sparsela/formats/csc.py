@@ -39,7 +39,8 @@ class csc_array(_CompressedArray):
         col = _c.expand_indptr(self._indptr)
         row = self._indices.copy() if copy else self._indices
         data = self._data.copy() if copy else self._data
-        return coo_array._from_arrays(data, row, col, self._shape, False)
+        # column-major order: canonical (row-major) only by coincidence, so unknown
+        return coo_array._from_arrays(data, row, col, self._shape, None)
 
     def toarray(self, order: str | None = None, out=None) -> np.ndarray:
         M, N = self._shape
