@@ -1,0 +1,596 @@
+"""Sparse x sparse product C = A @ B on CSR arrays (row-wise Gustavson).
+
+The product runs in three passes over the rows of A, all parallel:
+
+1. *flops*: ``flops[i] = sum(nnz(B[k, :]) for k in A[i, :])`` (int64), the
+   number of partial products of row ``i``. A prefix sum of ``flops + 1``
+   splits the rows into ``CHUNKS_PER_THREAD * threads`` chunks of equal work,
+   so a few heavy rows do not leave one thread doing all of it.
+2. *symbolic*: each chunk counts the distinct columns of its rows with a
+   private accumulator, allocated once per chunk for its largest row: an
+   open-addressing hash table (next power of two >= 2 * flops slots,
+   Fibonacci hash, linear probing), or a column-indexed stamp array when the
+   row hits a large fraction of the columns or the columns are few. That
+   gives the exact nnz of every row, so C is allocated once, with int32
+   indices while nnz(C) and n_col fit and int64 otherwise.
+3. *numeric*: per row, the cheapest accumulator that fits (see
+   ``_numeric_mode``) sums the partial products straight into C; each row is
+   sorted only when ``sort_indices`` asks.
+
+Entries that cancel to zero numerically are kept (GraphBLAS/MKL semantics):
+the structure of C depends only on the structures of A and B.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ..._sputils import get_index_dtype
+from ._jit import jit, threads
+
+__all__ = ["csr_spgemm", "spgemm_row_nnz", "spgemm_index_dtype"]
+
+#: Chunks per thread in the row partition: more chunks than threads evens out
+#: the error of the flop estimate (flops overcount rows with many repeated
+#: columns) and keeps each chunk's accumulator sized for fewer rows.
+CHUNKS_PER_THREAD = 4
+
+#: A row counts as *dense* when ``DENSE_RATIO * flops >= n_col``: its hash
+#: table would hold next_pow2(2 * flops) >= n_col / 2 slots, as large as a
+#: column-indexed array, so hashing keeps no cache advantage and only adds
+#: probing. Dense rows use a column-indexed accumulator instead; its O(n_col)
+#: setup or scan is <= DENSE_RATIO * flops, so the O(flops) bound holds, and
+#: no chunk allocates a column-indexed array for rows much smaller than n_col
+#: (a 2**31-column B with few products allocates nothing large).
+DENSE_RATIO = 4
+#: With ``sort_indices``, rows with ``DENSE_RATIO_SORTED * flops >= n_col``
+#: are emitted by an in-order scan of a dense accumulator (about 1 ns a
+#: column, branch-free) instead of accumulate-then-sort (about 3 ns a
+#: product plus 10-20 ns a sorted entry): 8 keeps the scan below the sort
+#: cost for rows whose products are mostly distinct columns.
+DENSE_RATIO_SORTED = 8
+#: A chunk accumulates *every* row in a column-indexed array (SciPy's SPA:
+#: no hashing, direct addressing) when n_col <= SPA_MAX_COLS, i.e. the int64
+#: array takes at most 8 MiB a thread, and the chunk has >= n_col
+#: products to amortise filling it. It was faster than hashing in our runs
+#: even for ~1e6 random columns (misses on the rows of B dominate both), and
+#: much faster on banded matrices (2-D Poisson) where it stays in cache.
+SPA_MAX_COLS = 1 << 20
+
+# Fibonacci hashing: multiply by 2**64 / golden ratio and keep the top bits.
+# Unlike ``j & mask`` it spreads strided column patterns (j = c * 2**b).
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+#: Rows of C up to this long are sorted by insertion sort. Longer rows go
+#: through one bucketing pass on their column range followed by insertion
+#: sort (linear for spread-out columns), or, when the columns cluster, an LSD
+#: radix sort (8 bits a pass). Both avoid the comparison sorts whose
+#: mispredictions (about one per element on hashed order) made introsort
+#: 2-5x slower than radix on rows of 32..1024 entries.
+INSERTION_MAX = 12
+
+
+# --------------------------------------------------------------------------
+# helpers (serial, called from the parallel kernels)
+# --------------------------------------------------------------------------
+@jit
+def _table_bits(f):
+    """log2 of the hash table size for a row with ``f`` partial products."""
+    bits = 1
+    while (np.int64(1) << bits) < 2 * f:
+        bits += 1
+    return bits
+
+
+@jit
+def _hash(j, shift):
+    return np.int64((np.uint64(j) * _HASH_MUL) >> np.uint64(shift))
+
+
+@jit
+def _insertion_sort_pairs(keys, vals, lo, hi):
+    for i in range(lo + 1, hi):
+        k = keys[i]
+        v = vals[i]
+        j = i - 1
+        while j >= lo and keys[j] > k:
+            keys[j + 1] = keys[j]
+            vals[j + 1] = vals[j]
+            j -= 1
+        keys[j + 1] = k
+        vals[j + 1] = v
+
+
+@jit
+def _radix_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
+    """LSD radix sort of ``keys[start:end]`` on ``key - kmin`` (< 2**63), 8 bits a pass.
+
+    Branch-free, unlike comparison sorts whose mispredictions dominate on
+    rows of hashed (random) order. ``tk``, ``tv``: scratch of the row's
+    length; ``count``: at least 256 int64.
+    """
+    n = end - start
+    shift = 0
+    in_main = True
+    while (span >> shift) > 0:
+        count[:256] = 0
+        if in_main:
+            for p in range(start, end):
+                count[((np.int64(keys[p]) - kmin) >> shift) & 255] += 1
+        else:
+            for p in range(n):
+                count[((np.int64(tk[p]) - kmin) >> shift) & 255] += 1
+        total = np.int64(0)
+        for d in range(256):
+            c = count[d]
+            count[d] = total
+            total += c
+        if in_main:
+            for p in range(start, end):
+                d = ((np.int64(keys[p]) - kmin) >> shift) & 255
+                q = count[d]
+                count[d] = q + 1
+                tk[q] = keys[p]
+                tv[q] = vals[p]
+        else:
+            for p in range(n):
+                d = ((np.int64(tk[p]) - kmin) >> shift) & 255
+                q = start + count[d]
+                count[d] += 1
+                keys[q] = tk[p]
+                vals[q] = tv[p]
+        in_main = not in_main
+        shift += 8
+    if not in_main:
+        for p in range(n):
+            keys[start + p] = tk[p]
+            vals[start + p] = tv[p]
+
+
+@jit
+def _bucket_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
+    """Sort ``keys[start:end]`` by one counting pass into 2n..4n buckets on the
+    top bits of ``key - kmin``, then insertion sort of the nearly sorted result.
+
+    Linear when the columns are spread out; returns False (row untouched) when
+    the buckets are so uneven (sum of squared sizes > 4n) that the insertion
+    sort would not be. ``count``: at least 4n int64.
+    """
+    n = end - start
+    b = _table_bits(n)
+    span_bits = 0
+    while (span >> span_bits) > 0:
+        span_bits += 1
+    shift = max(0, span_bits - b)
+    nb = (span >> shift) + 1
+    count[:nb] = 0
+    for p in range(start, end):
+        count[(np.int64(keys[p]) - kmin) >> shift] += 1
+    sq = np.int64(0)
+    for d in range(nb):
+        sq += count[d] * count[d]
+    if sq > 4 * n:
+        return False
+    total = np.int64(0)
+    for d in range(nb):
+        c = count[d]
+        count[d] = total
+        total += c
+    for p in range(start, end):
+        d = (np.int64(keys[p]) - kmin) >> shift
+        q = count[d]
+        count[d] = q + 1
+        tk[q] = keys[p]
+        tv[q] = vals[p]
+    _insertion_sort_pairs(tk, tv, 0, n)
+    for p in range(n):
+        keys[start + p] = tk[p]
+        vals[start + p] = tv[p]
+    return True
+
+
+@jit
+def _sort_row(keys, vals, start, end, kmin, kmax, tk, tv, count):
+    """Sort one row of C (distinct columns in ``[kmin, kmax]``) by column."""
+    n = end - start
+    if n <= INSERTION_MAX:
+        _insertion_sort_pairs(keys, vals, start, end)
+    elif not _bucket_sort_pairs(keys, vals, start, end, kmin, kmax - kmin, tk, tv, count):
+        _radix_sort_pairs(keys, vals, start, end, kmin, kmax - kmin, tk, tv, count)
+
+
+@jit
+def _is_copy_row(f, anz, b_canonical):
+    """Row whose partial products are known distinct without hashing."""
+    return f == 1 or (b_canonical and anz == 1)
+
+
+# --------------------------------------------------------------------------
+# pass 1: flops per row
+# --------------------------------------------------------------------------
+@jit(parallel=True)
+def _row_flops(Ap, Aj, Bp, flops):
+    n_row = flops.shape[0]
+    for i in prange(n_row):
+        f = np.int64(0)
+        for jj in range(Ap[i], Ap[i + 1]):
+            k = Aj[jj]
+            f += np.int64(Bp[k + 1]) - np.int64(Bp[k])
+        flops[i] = f
+
+
+def _partition(flops: np.ndarray, nthreads: int) -> np.ndarray:
+    """Row bounds of chunks with equal ``flops + 1`` (int64, nondecreasing)."""
+    n_row = flops.shape[0]
+    nchunks = max(1, min(n_row, CHUNKS_PER_THREAD * nthreads))
+    bounds = np.empty(nchunks + 1, dtype=np.int64)
+    bounds[0] = 0
+    bounds[-1] = n_row
+    if nchunks > 1:
+        # +1 per row: a row costs something even without products
+        cost = np.cumsum(flops + 1, dtype=np.int64)
+        targets = (np.arange(1, nchunks, dtype=np.int64) * int(cost[-1])) // nchunks
+        bounds[1:-1] = np.minimum(np.searchsorted(cost, targets, side="left") + 1, n_row)
+    return bounds
+
+
+def _flops_and_chunks(n_row, Ap, Aj, Bp, nthreads):
+    flops = np.empty(n_row, dtype=np.int64)
+    _row_flops(Ap, Aj, Bp, flops)
+    return flops, _partition(flops, nthreads)
+
+
+# --------------------------------------------------------------------------
+# pass 2: symbolic
+# --------------------------------------------------------------------------
+@jit
+def _use_spa(r0, r1, n_col, flops, spa_max_cols):
+    """Whether a chunk accumulates all its rows in a column-indexed (SPA)
+    array: n_col is at most ``spa_max_cols`` and the chunk has enough
+    products to amortise filling the array."""
+    if n_col > spa_max_cols:
+        return False
+    total = np.int64(0)
+    for i in range(r0, r1):
+        total += flops[i]
+    return total >= n_col
+
+
+@jit
+def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
+                    spa_max_cols, row_nnz):
+    spa = _use_spa(r0, r1, n_col, flops, spa_max_cols)
+    # size the accumulators once for the chunk's largest row
+    max_hash = np.int64(0)
+    any_stamp = False
+    for i in range(r0, r1):
+        f = flops[i]
+        if f == 0 or _is_copy_row(f, Ap[i + 1] - Ap[i], b_canonical):
+            continue
+        if spa or dense_ratio * f >= n_col:
+            any_stamp = True
+        else:
+            max_hash = max(max_hash, f)
+    size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
+    keys = np.full(size, -1, dtype=Bj.dtype)
+    # stamp[j] == i: column j already counted in row i (no reset between rows)
+    stamp = np.full(n_col if any_stamp else 0, -1, dtype=np.int64)
+
+    for i in range(r0, r1):
+        f = flops[i]
+        if f == 0 or _is_copy_row(f, Ap[i + 1] - Ap[i], b_canonical):
+            row_nnz[i] = f
+            continue
+        cnt = np.int64(0)
+        if spa or dense_ratio * f >= n_col:
+            # branch-free: whether j is new is unpredictable, a branch on it
+            # would mispredict often
+            for jj in range(Ap[i], Ap[i + 1]):
+                k = Aj[jj]
+                for kk in range(Bp[k], Bp[k + 1]):
+                    j = Bj[kk]
+                    cnt += stamp[j] != i
+                    stamp[j] = i
+        else:
+            bits = _table_bits(f)
+            mask = (np.int64(1) << bits) - 1
+            shift = 64 - bits
+            for jj in range(Ap[i], Ap[i + 1]):
+                k = Aj[jj]
+                for kk in range(Bp[k], Bp[k + 1]):
+                    j = Bj[kk]
+                    h = _hash(j, shift)
+                    while True:
+                        t = keys[h]
+                        if t == j:
+                            break
+                        if t == -1:
+                            keys[h] = j
+                            cnt += 1
+                            break
+                        h = (h + 1) & mask
+            keys[: mask + 1] = -1
+        row_nnz[i] = cnt
+
+
+@jit(parallel=True)
+def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, spa_max_cols,
+              row_nnz):
+    for c in prange(bounds.shape[0] - 1):
+        _symbolic_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Bp, Bj, flops,
+                        b_canonical, dense_ratio, spa_max_cols, row_nnz)
+
+
+# --------------------------------------------------------------------------
+# pass 3: numeric
+# --------------------------------------------------------------------------
+# How a row of C is accumulated (numeric phase).
+_EMPTY, _DIRECT, _SCAN, _SPA, _HASH = 0, 1, 2, 3, 4
+
+
+@jit
+def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
+    if f == 0:
+        return _EMPTY
+    dense = dense_ratio * f >= n_col
+    # nnz == flops: no repeated column, products go straight to C. Copy rows
+    # (f == 1, single) must go there: no accumulator is sized for them.
+    if nnz == f and (single or f == 1 or not (sort_indices and dense)):
+        return _DIRECT
+    if dense and sort_indices:
+        return _SCAN
+    if spa or dense:
+        return _SPA
+    return _HASH
+
+
+@jit
+def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
+                   sort_indices, b_canonical, dense_ratio, spa_max_cols):
+    spa = _use_spa(r0, r1, n_col, flops, spa_max_cols)
+    # size the accumulators (and sort scratch) once for the chunk's largest row
+    max_hash = np.int64(0)
+    max_sort = np.int64(0)
+    any_scan = False
+    any_spa = False
+    for i in range(r0, r1):
+        f = flops[i]
+        nnz = np.int64(Cp[i + 1] - Cp[i])
+        mode = _numeric_mode(f, nnz, b_canonical and Ap[i + 1] - Ap[i] == 1, n_col,
+                             dense_ratio, spa, sort_indices)
+        if mode == _SCAN:
+            any_scan = True
+        elif mode == _SPA:
+            any_spa = True
+        elif mode == _HASH:
+            max_hash = max(max_hash, f)
+        if mode != _SCAN:
+            max_sort = max(max_sort, nnz)
+    size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
+    keys = np.full(size, -1, dtype=Bj.dtype)
+    # slot -> position of its column in Cj/Cx: values are summed in place in C
+    tpos = np.empty(size, dtype=np.int64)
+    # SPA: mark[j] = position of column j in C; mark[j] >= row start means
+    # "seen in this row" (positions only grow), so it is never reset
+    mark = np.full(n_col if any_spa else 0, -1, dtype=np.int64)
+    # dense accumulator, kept all-zero between rows by the scan that empties it
+    nd = n_col if any_scan else 0
+    seen = np.zeros(nd, dtype=np.uint8)
+    acc = np.zeros(nd, dtype=Cx.dtype)
+    ns = max_sort if (sort_indices and max_sort > INSERTION_MAX) else 0
+    tk = np.empty(ns, dtype=Cj.dtype)
+    tv = np.empty(ns, dtype=Cx.dtype)
+    count = np.empty(max(256, 4 * ns), dtype=np.int64)
+
+    for i in range(r0, r1):
+        f = flops[i]
+        start = np.int64(Cp[i])
+        end = np.int64(Cp[i + 1])
+        single = b_canonical and Ap[i + 1] - Ap[i] == 1
+        mode = _numeric_mode(f, end - start, single, n_col, dense_ratio, spa, sort_indices)
+        if mode == _EMPTY:
+            continue
+        kmin = n_col
+        kmax = np.int64(-1)
+        if mode == _DIRECT:
+            p = start
+            for jj in range(Ap[i], Ap[i + 1]):
+                a = Ax[jj]
+                k = Aj[jj]
+                for kk in range(Bp[k], Bp[k + 1]):
+                    j = Bj[kk]
+                    Cj[p] = j
+                    Cx[p] = a * Bx[kk]
+                    kmin = min(kmin, np.int64(j))
+                    kmax = max(kmax, np.int64(j))
+                    p += 1
+            # a single row of a canonical B is sorted already
+            if sort_indices and not single:
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count)
+        elif mode == _SCAN:
+            for jj in range(Ap[i], Ap[i + 1]):
+                a = Ax[jj]
+                k = Aj[jj]
+                for kk in range(Bp[k], Bp[k + 1]):
+                    j = Bj[kk]
+                    acc[j] += a * Bx[kk]
+                    seen[j] = 1
+                    kmin = min(kmin, np.int64(j))
+            # Emit in column order and reset as we go: O(n_col) <= dense_ratio
+            # * flops. Branch-free: every column is written at p, which
+            # advances only past columns seen; the loop stops at the row's
+            # last column, so p never leaves the row.
+            p = start
+            j = kmin
+            while p < end:
+                hit = seen[j]
+                Cj[p] = j
+                Cx[p] = acc[j]
+                acc[j] = 0
+                seen[j] = 0
+                p += np.int64(hit)
+                j += 1
+        elif mode == _SPA:
+            p = start
+            for jj in range(Ap[i], Ap[i + 1]):
+                a = Ax[jj]
+                k = Aj[jj]
+                for kk in range(Bp[k], Bp[k + 1]):
+                    j = Bj[kk]
+                    q = mark[j]
+                    if q >= start:
+                        Cx[q] += a * Bx[kk]
+                    else:
+                        mark[j] = p
+                        Cj[p] = j
+                        Cx[p] = a * Bx[kk]
+                        kmin = min(kmin, np.int64(j))
+                        kmax = max(kmax, np.int64(j))
+                        p += 1
+            if sort_indices:
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count)
+        else:
+            bits = _table_bits(f)
+            mask = (np.int64(1) << bits) - 1
+            shift = 64 - bits
+            p = start
+            for jj in range(Ap[i], Ap[i + 1]):
+                a = Ax[jj]
+                k = Aj[jj]
+                for kk in range(Bp[k], Bp[k + 1]):
+                    j = Bj[kk]
+                    h = _hash(j, shift)
+                    while True:
+                        t = keys[h]
+                        if t == j:
+                            Cx[tpos[h]] += a * Bx[kk]
+                            break
+                        if t == -1:
+                            keys[h] = j
+                            tpos[h] = p
+                            Cj[p] = j
+                            Cx[p] = a * Bx[kk]
+                            kmin = min(kmin, np.int64(j))
+                            kmax = max(kmax, np.int64(j))
+                            p += 1
+                            break
+                        h = (h + 1) & mask
+            keys[: mask + 1] = -1
+            if sort_indices:
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count)
+
+
+@jit(parallel=True)
+def _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, sort_indices,
+             b_canonical, dense_ratio, spa_max_cols):
+    for c in prange(bounds.shape[0] - 1):
+        _numeric_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops,
+                       Cp, Cj, Cx, sort_indices, b_canonical, dense_ratio, spa_max_cols)
+
+
+# --------------------------------------------------------------------------
+# public entry points
+# --------------------------------------------------------------------------
+def spgemm_index_dtype(row_nnz: np.ndarray, n_col: int) -> np.dtype:
+    """Index dtype of C: int32 while nnz(C) and ``n_col`` fit in int32, else int64.
+
+    Parameters
+    ----------
+    row_nnz : ndarray of int64
+        Exact nnz of every row of C (from :func:`spgemm_row_nnz`).
+    n_col : int
+        Number of columns of C.
+
+    Returns
+    -------
+    numpy.dtype
+        ``int32`` or ``int64``.
+    """
+    total = int(np.sum(row_nnz, dtype=np.int64))
+    return get_index_dtype(maxval=max(total, int(n_col)))
+
+
+def spgemm_row_nnz(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Bp: np.ndarray,
+                   Bj: np.ndarray, *, b_canonical: bool = False) -> np.ndarray:
+    """Symbolic phase of C = A @ B: the exact nnz of every row of C.
+
+    Parameters
+    ----------
+    n_row, n_col : int
+        Shape of C (rows of A, columns of B).
+    Ap, Aj : ndarray
+        CSR index arrays of A (``n_row x k``); columns may be unsorted or repeated.
+    Bp, Bj : ndarray
+        CSR index arrays of B (``k x n_col``), same index dtype as A's.
+    b_canonical : bool
+        B's rows are sorted and free of duplicates; a row of A with a single
+        nonzero then has the nnz of the matching row of B, found in O(1).
+
+    Returns
+    -------
+    ndarray of int64, shape (n_row,)
+        Structural nnz per row (entries that cancel numerically count).
+    """
+    with threads() as nt:
+        flops, bounds = _flops_and_chunks(int(n_row), Ap, Aj, Bp, nt)
+        row_nnz = np.empty(int(n_row), dtype=np.int64)
+        _symbolic(bounds, int(n_col), Ap, Aj, Bp, Bj, flops, bool(b_canonical),
+                  np.int64(DENSE_RATIO), np.int64(SPA_MAX_COLS), row_nnz)
+    return row_nnz
+
+
+def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray,
+               Bp: np.ndarray, Bj: np.ndarray, Bx: np.ndarray, *, sort_indices: bool = True,
+               b_canonical: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """C = A @ B for CSR A (``n_row x k``) and CSR B (``k x n_col``).
+
+    Parameters
+    ----------
+    n_row, n_col : int
+        Shape of C.
+    Ap, Aj, Ax : ndarray
+        CSR arrays of A. Column indices may be unsorted and repeated
+        (repeats are summed).
+    Bp, Bj, Bx : ndarray
+        CSR arrays of B, with the index dtype of A and the value dtype of ``Ax``
+        (the caller casts both to the output dtype beforehand).
+    sort_indices : bool
+        Sort the columns of every row of C (SciPy's canonical order). Without
+        it, columns appear in order of first occurrence.
+    b_canonical : bool
+        B's rows are sorted and duplicate-free (enables the single-nonzero
+        row shortcut: that row of C is a scaled copy of a row of B).
+
+    Returns
+    -------
+    Cp, Cj, Cx : ndarray
+        CSR arrays of C. Index dtype int32 while nnz(C) and ``n_col`` fit,
+        else int64; value dtype ``Ax.dtype``. Rows have no repeated columns;
+        numerically cancelled entries are kept as explicit zeros.
+
+    Notes
+    -----
+    Inputs are never modified. Results do not depend on the thread count.
+    """
+    n_row = int(n_row)
+    n_col = int(n_col)
+    b_canonical = bool(b_canonical)
+    with threads() as nt:
+        flops, bounds = _flops_and_chunks(n_row, Ap, Aj, Bp, nt)
+        row_nnz = np.empty(n_row, dtype=np.int64)
+        dense_ratio = np.int64(DENSE_RATIO_SORTED if sort_indices else DENSE_RATIO)
+        spa_max = np.int64(SPA_MAX_COLS)
+        _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, spa_max,
+                  row_nnz)
+        idx = spgemm_index_dtype(row_nnz, n_col)
+        Cp = np.empty(n_row + 1, dtype=idx)
+        Cp[0] = 0
+        if n_row:
+            Cp[1:] = np.cumsum(row_nnz)
+        nnz = int(Cp[-1])
+        Cj = np.empty(nnz, dtype=idx)
+        Cx = np.empty(nnz, dtype=Ax.dtype)
+        if nnz:
+            _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
+                     bool(sort_indices), b_canonical, dense_ratio, spa_max)
+    return Cp, Cj, Cx

@@ -1,0 +1,163 @@
+"""Sparse matrix - dense vector products on raw CSR and BSR arrays.
+
+All kernels overwrite the caller's preallocated ``y`` (never accumulate into
+it) and sum in ``y``'s dtype. Column indices may be unsorted or repeated.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit, threads
+
+__all__ = ["csr_spmv", "csr_spmv_t", "bsr_spmv"]
+
+#: The transposed product (a scatter into y) uses private per-block copies of
+#: y only when nnz >= T_PRIVATE_RATIO * len(y) * nblocks: zeroing and summing
+#: the copies then costs at most 2 / T_PRIVATE_RATIO of the scatter itself.
+T_PRIVATE_RATIO = 16
+#: ... and each block gets at least this many nonzeros (thread start-up cost).
+T_MIN_BLOCK_NNZ = 1 << 14
+#: Upper bound on the number of blocks (private copies of y).
+T_MAX_BLOCKS = 64
+
+
+@jit(parallel=True)
+def _csr_spmv(Ap, Aj, Ax, x, y, zero):
+    for i in prange(y.shape[0]):
+        s = zero
+        for jj in range(Ap[i], Ap[i + 1]):
+            s += Ax[jj] * x[Aj[jj]]
+        y[i] = s
+
+
+@jit
+def _csr_spmv_t_serial(Ap, Aj, Ax, x, y, zero):
+    # SciPy's csc_matvec order: one pass over A, scatter into y
+    for j in range(y.shape[0]):
+        y[j] = zero
+    for i in range(Ap.shape[0] - 1):
+        xi = x[i]
+        for jj in range(Ap[i], Ap[i + 1]):
+            y[Aj[jj]] += Ax[jj] * xi
+
+
+@jit(parallel=True)
+def _csr_spmv_t_blocked(Ap, Aj, Ax, x, y, zero, rb):
+    nb = rb.shape[0] - 1
+    n = y.shape[0]
+    part = np.empty((nb, n), dtype=y.dtype)
+    for b in prange(nb):
+        for j in range(n):
+            part[b, j] = zero
+        for i in range(rb[b], rb[b + 1]):
+            xi = x[i]
+            for jj in range(Ap[i], Ap[i + 1]):
+                part[b, Aj[jj]] += Ax[jj] * xi
+    # fixed block order: the sum does not depend on the thread count
+    step = 2048
+    for c in prange((n + step - 1) // step):
+        lo = c * step
+        hi = min(lo + step, n)
+        for j in range(lo, hi):
+            y[j] = part[0, j]
+        for b in range(1, nb):
+            for j in range(lo, hi):
+                y[j] += part[b, j]
+
+
+def _t_blocks(Ap: np.ndarray, n_out: int) -> np.ndarray | None:
+    """Row bounds of the private-accumulator blocks, or None for a serial scatter.
+
+    Depends on the sizes only (not on the thread count), so results are the
+    same for any number of threads.
+    """
+    nnz = int(Ap[-1]) - int(Ap[0]) if Ap.shape[0] else 0
+    nb = min(T_MAX_BLOCKS, nnz // max(1, T_PRIVATE_RATIO * n_out), nnz // T_MIN_BLOCK_NNZ)
+    if nb < 2:
+        return None
+    targets = int(Ap[0]) + (np.arange(1, nb, dtype=np.int64) * nnz) // nb
+    rb = np.empty(nb + 1, dtype=np.int64)
+    rb[0] = 0
+    rb[-1] = Ap.shape[0] - 1
+    rb[1:-1] = np.searchsorted(Ap, targets, side="left")
+    return rb
+
+
+def csr_spmv(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
+             y: np.ndarray) -> None:
+    """``y[:] = A @ x`` for CSR A with ``len(Ap) - 1`` rows; parallel over rows.
+
+    Parameters
+    ----------
+    Ap, Aj, Ax : ndarray
+        CSR arrays of A (int32/int64 indices; unsorted/repeated columns allowed).
+    x : ndarray, shape (n_col,)
+    y : ndarray, shape (n_row,)
+        Output, overwritten; sums are formed in ``y.dtype``.
+    """
+    with threads():
+        _csr_spmv(Ap, Aj, Ax, x, y, y.dtype.type(0))
+
+
+def csr_spmv_t(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
+               y: np.ndarray) -> None:
+    """``y[:] = A.T @ x`` from A's CSR arrays (this is how CSC @ x runs).
+
+    Parameters
+    ----------
+    Ap, Aj, Ax : ndarray
+        CSR arrays of A, shape (n_row, n_col) with ``n_row = len(Ap) - 1``.
+    x : ndarray, shape (n_row,)
+    y : ndarray, shape (n_col,)
+        Output, overwritten; sums are formed in ``y.dtype``.
+
+    Notes
+    -----
+    A serial scatter, as SciPy's ``csc_matvec``, unless ``y`` is short
+    relative to nnz(A) (``T_PRIVATE_RATIO``): then row blocks of A scatter
+    into private copies of ``y`` in parallel, summed in a fixed order. The
+    blocks depend on the sizes only, so any thread count gives the same bits.
+    """
+    zero = y.dtype.type(0)
+    rb = _t_blocks(Ap, y.shape[0])
+    with threads():
+        if rb is None:
+            _csr_spmv_t_serial(Ap, Aj, Ax, x, y, zero)
+        else:
+            _csr_spmv_t_blocked(Ap, Aj, Ax, x, y, zero, rb)
+
+
+@jit(parallel=True)
+def _bsr_spmv(R, C, Ap, Aj, Ax, x, y, zero):
+    for ib in prange(Ap.shape[0] - 1):
+        r0 = ib * R
+        for r in range(R):
+            y[r0 + r] = zero
+        for jj in range(Ap[ib], Ap[ib + 1]):
+            c0 = Aj[jj] * C
+            for r in range(R):
+                s = y[r0 + r]
+                for c in range(C):
+                    s += Ax[jj, r, c] * x[c0 + c]
+                y[r0 + r] = s
+
+
+def bsr_spmv(R: int, C: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
+             y: np.ndarray) -> None:
+    """``y[:] = A @ x`` for BSR A with ``R x C`` blocks; parallel over block rows.
+
+    Parameters
+    ----------
+    R, C : int
+        Block shape.
+    Ap, Aj : ndarray
+        Block-row pointers and block-column indices (repeats allowed).
+    Ax : ndarray, shape (nnzb, R, C)
+        Blocks.
+    x : ndarray, shape (n_bcol * C,)
+    y : ndarray, shape ((len(Ap) - 1) * R,)
+        Output, overwritten; sums are formed in ``y.dtype``.
+    """
+    with threads():
+        _bsr_spmv(int(R), int(C), Ap, Aj, Ax, x, y, y.dtype.type(0))
