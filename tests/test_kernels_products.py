@@ -360,8 +360,9 @@ def test_spgemm_keeps_cancelled_entries():
 
 @pytest.mark.parametrize("layout", ["uniform", "clustered"])
 def test_sort_row_all_strategies(layout):
-    # the row sort on its own: insertion, bucket and radix (clustered columns
-    # make the bucket pass give up), column spans needing 1..5 radix passes
+    # the row sort on its own: insertion (budgeted or not), bucket and radix
+    # (clustered columns make the bucket pass give up), column spans needing
+    # 1..5 radix passes
     rng = np.random.default_rng(11)
     m = spgemm_mod.INSERTION_MAX
     for n in (0, 1, 2, m, m + 1, 100, 3000):
@@ -380,14 +381,23 @@ def test_sort_row_all_strategies(layout):
                 rng.shuffle(keys)
             keys = (keys + 2**20).astype(np.int64)
             vals = rng.standard_normal(n)
-            k2, v2 = keys.copy(), vals.copy()
             kmin = int(keys.min()) if n else 0
             kmax = int(keys.max()) if n else 0
             tk = np.empty(n, np.int64)
             tv = np.empty(n, np.float64)
             count = np.empty(max(256, 4 * n), np.int64)
-            spgemm_mod._sort_row(k2, v2, 0, n, kmin, kmax, tk, tv, count)
             order = np.argsort(keys)
+            for maybe_ordered in (False, True):
+                k2, v2 = keys.copy(), vals.copy()
+                spgemm_mod._sort_row(k2, v2, 0, n, kmin, kmax, tk, tv, count, maybe_ordered)
+                np.testing.assert_array_equal(k2, keys[order])
+                np.testing.assert_array_equal(v2, vals[order])
+            # nearly sorted input: the budgeted insertion sort finishes it
+            k2, v2 = keys[order].copy(), vals[order].copy()
+            if n > 3:
+                k2[[1, n - 2]] = k2[[n - 2, 1]]
+                v2[[1, n - 2]] = v2[[n - 2, 1]]
+            spgemm_mod._sort_row(k2, v2, 0, n, kmin, kmax, tk, tv, count, True)
             np.testing.assert_array_equal(k2, keys[order])
             np.testing.assert_array_equal(v2, vals[order])
             # radix sort on its own too

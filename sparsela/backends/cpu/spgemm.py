@@ -38,16 +38,15 @@ CHUNKS_PER_THREAD = 4
 #: A row counts as *dense* when ``DENSE_RATIO * flops >= n_col``: its hash
 #: table would hold next_pow2(2 * flops) >= n_col / 2 slots, as large as a
 #: column-indexed array, so hashing keeps no cache advantage and only adds
-#: probing. Dense rows use a column-indexed accumulator instead; its O(n_col)
-#: setup or scan is <= DENSE_RATIO * flops, so the O(flops) bound holds, and
-#: no chunk allocates a column-indexed array for rows much smaller than n_col
-#: (a 2**31-column B with few products allocates nothing large).
+#: probing. Dense rows use a column-indexed accumulator instead, emitted by a
+#: branch-free in-order scan (sorted for free); its O(n_col) setup and scan
+#: is <= DENSE_RATIO * flops, so the O(flops) bound holds, and no chunk
+#: allocates a column-indexed array for rows much smaller than n_col (a
+#: 2**31-column B with few products allocates nothing large).
 DENSE_RATIO = 4
-#: With ``sort_indices``, rows with ``DENSE_RATIO_SORTED * flops >= n_col``
-#: are emitted by an in-order scan of a dense accumulator (about 1 ns a
-#: column, branch-free) instead of accumulate-then-sort (about 3 ns a
-#: product plus 10-20 ns a sorted entry): 8 keeps the scan below the sort
-#: cost for rows whose products are mostly distinct columns.
+#: The same threshold when ``sort_indices`` is set: the scan (about 1 ns a
+#: column) then replaces accumulate-then-sort (about 3 ns a product plus
+#: 10-20 ns a sorted entry), which pays for scanning more columns.
 DENSE_RATIO_SORTED = 8
 #: A chunk accumulates *every* row in a column-indexed array (SciPy's SPA:
 #: no hashing, direct addressing) when n_col <= SPA_MAX_COLS, i.e. the int64
@@ -61,12 +60,19 @@ SPA_MAX_COLS = 1 << 20
 # Unlike ``j & mask`` it spreads strided column patterns (j = c * 2**b).
 _HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
 
-#: Rows of C up to this long are sorted by insertion sort. Longer rows go
-#: through one bucketing pass on their column range followed by insertion
-#: sort (linear for spread-out columns), or, when the columns cluster, an LSD
-#: radix sort (8 bits a pass). Both avoid the comparison sorts whose
-#: mispredictions (about one per element on hashed order) made introsort
-#: 2-5x slower than radix on rows of 32..1024 entries.
+# Index through unsigned values: Numba must otherwise treat every signed index
+# as possibly negative (wraparound); that made index-heavy loops up to 2x
+# slower. Only ever used for indexing, never in arithmetic with signed ints.
+_u = np.uint64
+
+#: Sorting a row of C (only with ``sort_indices``). Rows up to this long:
+#: insertion sort. Longer rows in first-appearance order (they are made of
+#: sorted runs of B's rows, often nearly sorted): insertion sort with a
+#: budget of 2n moves. Otherwise one bucketing pass on the row's column range
+#: followed by insertion sort (linear for spread-out columns), or, when the
+#: columns cluster, an LSD radix sort (8 bits a pass). These avoid comparison
+#: sorts, whose mispredictions (about one per element on hashed order) made
+#: introsort 2-5x slower than radix on rows of 32..1024 entries.
 INSERTION_MAX = 12
 
 
@@ -115,27 +121,27 @@ def _radix_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
     while (span >> shift) > 0:
         count[:256] = 0
         if in_main:
-            for p in range(start, end):
-                count[((np.int64(keys[p]) - kmin) >> shift) & 255] += 1
+            for p in range(_u(start), _u(end)):
+                count[_u(((np.int64(keys[p]) - kmin) >> shift) & 255)] += 1
         else:
             for p in range(n):
-                count[((np.int64(tk[p]) - kmin) >> shift) & 255] += 1
+                count[_u(((np.int64(tk[p]) - kmin) >> shift) & 255)] += 1
         total = np.int64(0)
         for d in range(256):
             c = count[d]
             count[d] = total
             total += c
         if in_main:
-            for p in range(start, end):
-                d = ((np.int64(keys[p]) - kmin) >> shift) & 255
-                q = count[d]
-                count[d] = q + 1
+            for p in range(_u(start), _u(end)):
+                d = _u(((np.int64(keys[p]) - kmin) >> shift) & 255)
+                q = _u(count[d])
+                count[d] += 1
                 tk[q] = keys[p]
                 tv[q] = vals[p]
         else:
             for p in range(n):
-                d = ((np.int64(tk[p]) - kmin) >> shift) & 255
-                q = start + count[d]
+                d = _u(((np.int64(tk[p]) - kmin) >> shift) & 255)
+                q = _u(start + count[d])
                 count[d] += 1
                 keys[q] = tk[p]
                 vals[q] = tv[p]
@@ -143,8 +149,8 @@ def _radix_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
         shift += 8
     if not in_main:
         for p in range(n):
-            keys[start + p] = tk[p]
-            vals[start + p] = tv[p]
+            keys[_u(start + p)] = tk[p]
+            vals[_u(start + p)] = tv[p]
 
 
 @jit
@@ -164,8 +170,8 @@ def _bucket_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
     shift = max(0, span_bits - b)
     nb = (span >> shift) + 1
     count[:nb] = 0
-    for p in range(start, end):
-        count[(np.int64(keys[p]) - kmin) >> shift] += 1
+    for p in range(_u(start), _u(end)):
+        count[_u((np.int64(keys[p]) - kmin) >> shift)] += 1
     sq = np.int64(0)
     for d in range(nb):
         sq += count[d] * count[d]
@@ -176,25 +182,60 @@ def _bucket_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
         c = count[d]
         count[d] = total
         total += c
-    for p in range(start, end):
-        d = (np.int64(keys[p]) - kmin) >> shift
-        q = count[d]
-        count[d] = q + 1
+    for p in range(_u(start), _u(end)):
+        d = _u((np.int64(keys[p]) - kmin) >> shift)
+        q = _u(count[d])
+        count[d] += 1
         tk[q] = keys[p]
         tv[q] = vals[p]
     _insertion_sort_pairs(tk, tv, 0, n)
     for p in range(n):
-        keys[start + p] = tk[p]
-        vals[start + p] = tv[p]
+        keys[_u(start + p)] = tk[p]
+        vals[_u(start + p)] = tv[p]
     return True
 
 
 @jit
-def _sort_row(keys, vals, start, end, kmin, kmax, tk, tv, count):
-    """Sort one row of C (distinct columns in ``[kmin, kmax]``) by column."""
+def _insertion_sort_budget(keys, vals, lo, hi, budget):
+    """Insertion sort that gives up after ``budget`` element moves.
+
+    Returns False when it gives up; ``keys[lo:hi]`` is then still a
+    permutation of its input (the element in flight is put back), so another
+    sort can take over. Rows in first-appearance order from a canonical B are
+    concatenations of sorted runs, often nearly sorted: this finishes them in
+    about n steps, and costs at most ``budget`` extra moves on the others.
+    """
+    moves = np.int64(0)
+    for i in range(lo + 1, hi):
+        k = keys[i]
+        v = vals[i]
+        j = i - 1
+        while j >= lo and keys[j] > k:
+            keys[j + 1] = keys[j]
+            vals[j + 1] = vals[j]
+            j -= 1
+            moves += 1
+            if moves > budget:
+                keys[j + 1] = k
+                vals[j + 1] = v
+                return False
+        keys[j + 1] = k
+        vals[j + 1] = v
+    return True
+
+
+@jit
+def _sort_row(keys, vals, start, end, kmin, kmax, tk, tv, count, maybe_ordered):
+    """Sort one row of C (distinct columns in ``[kmin, kmax]``) by column.
+
+    ``maybe_ordered``: the row is in first-appearance order (not hashed), so
+    a budgeted insertion sort is tried first.
+    """
     n = end - start
     if n <= INSERTION_MAX:
         _insertion_sort_pairs(keys, vals, start, end)
+    elif maybe_ordered and _insertion_sort_budget(keys, vals, start, end, 2 * n):
+        return
     elif not _bucket_sort_pairs(keys, vals, start, end, kmin, kmax - kmin, tk, tv, count):
         _radix_sort_pairs(keys, vals, start, end, kmin, kmax - kmin, tk, tv, count)
 
@@ -213,8 +254,8 @@ def _row_flops(Ap, Aj, Bp, flops):
     n_row = flops.shape[0]
     for i in prange(n_row):
         f = np.int64(0)
-        for jj in range(Ap[i], Ap[i + 1]):
-            k = Aj[jj]
+        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+            k = _u(Aj[jj])
             f += np.int64(Bp[k + 1]) - np.int64(Bp[k])
         flops[i] = f
 
@@ -285,27 +326,27 @@ def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_rat
         if spa or dense_ratio * f >= n_col:
             # branch-free: whether j is new is unpredictable, a branch on it
             # would mispredict often
-            for jj in range(Ap[i], Ap[i + 1]):
-                k = Aj[jj]
-                for kk in range(Bp[k], Bp[k + 1]):
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
-                    cnt += stamp[j] != i
-                    stamp[j] = i
+                    cnt += stamp[_u(j)] != i
+                    stamp[_u(j)] = i
         else:
             bits = _table_bits(f)
             mask = (np.int64(1) << bits) - 1
             shift = 64 - bits
-            for jj in range(Ap[i], Ap[i + 1]):
-                k = Aj[jj]
-                for kk in range(Bp[k], Bp[k + 1]):
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
                     h = _hash(j, shift)
                     while True:
-                        t = keys[h]
+                        t = keys[_u(h)]
                         if t == j:
                             break
                         if t == -1:
-                            keys[h] = j
+                            keys[_u(h)] = j
                             cnt += 1
                             break
                         h = (h + 1) & mask
@@ -337,9 +378,9 @@ def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
     # (f == 1, single) must go there: no accumulator is sized for them.
     if nnz == f and (single or f == 1 or not (sort_indices and dense)):
         return _DIRECT
-    if dense and sort_indices:
+    if dense:
         return _SCAN
-    if spa or dense:
+    if spa:
         return _SPA
     return _HASH
 
@@ -394,27 +435,27 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
         kmax = np.int64(-1)
         if mode == _DIRECT:
             p = start
-            for jj in range(Ap[i], Ap[i + 1]):
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 a = Ax[jj]
-                k = Aj[jj]
-                for kk in range(Bp[k], Bp[k + 1]):
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
-                    Cj[p] = j
-                    Cx[p] = a * Bx[kk]
+                    Cj[_u(p)] = j
+                    Cx[_u(p)] = a * Bx[kk]
                     kmin = min(kmin, np.int64(j))
                     kmax = max(kmax, np.int64(j))
                     p += 1
             # a single row of a canonical B is sorted already
             if sort_indices and not single:
-                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count)
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, True)
         elif mode == _SCAN:
-            for jj in range(Ap[i], Ap[i + 1]):
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 a = Ax[jj]
-                k = Aj[jj]
-                for kk in range(Bp[k], Bp[k + 1]):
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
-                    acc[j] += a * Bx[kk]
-                    seen[j] = 1
+                    acc[_u(j)] += a * Bx[kk]
+                    seen[_u(j)] = 1
                     kmin = min(kmin, np.int64(j))
             # Emit in column order and reset as we go: O(n_col) <= dense_ratio
             # * flops. Branch-free: every column is written at p, which
@@ -423,53 +464,53 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
             p = start
             j = kmin
             while p < end:
-                hit = seen[j]
-                Cj[p] = j
-                Cx[p] = acc[j]
-                acc[j] = 0
-                seen[j] = 0
+                hit = seen[_u(j)]
+                Cj[_u(p)] = j
+                Cx[_u(p)] = acc[_u(j)]
+                acc[_u(j)] = 0
+                seen[_u(j)] = 0
                 p += np.int64(hit)
                 j += 1
         elif mode == _SPA:
             p = start
-            for jj in range(Ap[i], Ap[i + 1]):
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 a = Ax[jj]
-                k = Aj[jj]
-                for kk in range(Bp[k], Bp[k + 1]):
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
-                    q = mark[j]
+                    q = mark[_u(j)]
                     if q >= start:
-                        Cx[q] += a * Bx[kk]
+                        Cx[_u(q)] += a * Bx[kk]
                     else:
-                        mark[j] = p
-                        Cj[p] = j
-                        Cx[p] = a * Bx[kk]
+                        mark[_u(j)] = p
+                        Cj[_u(p)] = j
+                        Cx[_u(p)] = a * Bx[kk]
                         kmin = min(kmin, np.int64(j))
                         kmax = max(kmax, np.int64(j))
                         p += 1
             if sort_indices:
-                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count)
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, True)
         else:
             bits = _table_bits(f)
             mask = (np.int64(1) << bits) - 1
             shift = 64 - bits
             p = start
-            for jj in range(Ap[i], Ap[i + 1]):
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 a = Ax[jj]
-                k = Aj[jj]
-                for kk in range(Bp[k], Bp[k + 1]):
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
                     h = _hash(j, shift)
                     while True:
-                        t = keys[h]
+                        t = keys[_u(h)]
                         if t == j:
-                            Cx[tpos[h]] += a * Bx[kk]
+                            Cx[_u(tpos[_u(h)])] += a * Bx[kk]
                             break
                         if t == -1:
-                            keys[h] = j
-                            tpos[h] = p
-                            Cj[p] = j
-                            Cx[p] = a * Bx[kk]
+                            keys[_u(h)] = j
+                            tpos[_u(h)] = p
+                            Cj[_u(p)] = j
+                            Cx[_u(p)] = a * Bx[kk]
                             kmin = min(kmin, np.int64(j))
                             kmax = max(kmax, np.int64(j))
                             p += 1
@@ -477,7 +518,7 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
                         h = (h + 1) & mask
             keys[: mask + 1] = -1
             if sort_indices:
-                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count)
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, False)
 
 
 @jit(parallel=True)
@@ -556,7 +597,9 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
         (the caller casts both to the output dtype beforehand).
     sort_indices : bool
         Sort the columns of every row of C (SciPy's canonical order). Without
-        it, columns appear in order of first occurrence.
+        it the order within a row is unspecified (first occurrence among the
+        products, or ascending for rows that hit many columns), but the same
+        for any thread count.
     b_canonical : bool
         B's rows are sorted and duplicate-free (enables the single-nonzero
         row shortcut: that row of C is a scaled copy of a row of B).

@@ -16,6 +16,11 @@ from .spmv import _t_blocks
 
 __all__ = ["csr_spmm", "csr_spmm_t", "bsr_spmm"]
 
+# Index through unsigned values: Numba must otherwise treat every signed index
+# as possibly negative (wraparound), which made these loops 2x slower than
+# SciPy's. Only ever used for indexing, never in arithmetic with signed ints.
+_u = np.uint64
+
 
 def _f_only(X: np.ndarray) -> bool:
     """X is F-contiguous but not C-contiguous: walk it column by column."""
@@ -31,9 +36,9 @@ def _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero):
     for i in prange(Y.shape[0]):
         for c in range(m):
             Y[i, c] = zero
-        for jj in range(Ap[i], Ap[i + 1]):
+        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
             a = Ax[jj]
-            k = Aj[jj]
+            k = _u(Aj[jj])
             for c in range(m):
                 Y[i, c] += a * X[k, c]
 
@@ -45,8 +50,8 @@ def _csr_spmm_cols(Ap, Aj, Ax, X, Y, zero):
     for i in prange(Y.shape[0]):
         for c in range(m):
             s = zero
-            for jj in range(Ap[i], Ap[i + 1]):
-                s += Ax[jj] * X[Aj[jj], c]
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                s += Ax[jj] * X[_u(Aj[jj]), c]
             Y[i, c] = s
 
 
@@ -77,11 +82,11 @@ def csr_spmm(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: np.ndarray,
 @jit
 def _scatter_rows(Ap, Aj, Ax, X, Y, r0, r1, c0, c1):
     # Y[Aj[jj], c0:c1] += Ax[jj] * X[i, c0:c1] for rows i in [r0, r1)
-    for i in range(r0, r1):
-        for jj in range(Ap[i], Ap[i + 1]):
+    for i in range(_u(r0), _u(r1)):
+        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
             a = Ax[jj]
-            k = Aj[jj]
-            for c in range(c0, c1):
+            k = _u(Aj[jj])
+            for c in range(_u(c0), _u(c1)):
                 Y[k, c] += a * X[i, c]
 
 
@@ -94,7 +99,7 @@ def _csr_spmm_t_colsplit(Ap, Aj, Ax, X, Y, zero, cb):
         c0 = cb[t]
         c1 = cb[t + 1]
         for j in range(Y.shape[0]):
-            for c in range(c0, c1):
+            for c in range(_u(c0), _u(c1)):
                 Y[j, c] = zero
         _scatter_rows(Ap, Aj, Ax, X, Y, 0, n_row, c0, c1)
 
@@ -127,8 +132,8 @@ def _csr_spmm_t_cols(Ap, Aj, Ax, X, Y, zero):
             Y[j, c] = zero
         for i in range(n_row):
             xi = X[i, c]
-            for jj in range(Ap[i], Ap[i + 1]):
-                Y[Aj[jj], c] += Ax[jj] * xi
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                Y[_u(Aj[jj]), c] += Ax[jj] * xi
 
 
 def csr_spmm_t(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: np.ndarray,
@@ -173,15 +178,17 @@ def csr_spmm_t(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: np.ndarray,
 @jit(parallel=True)
 def _bsr_spmm(R, C, Ap, Aj, Ax, X, Y, zero):
     m = Y.shape[1]
+    Ru = _u(R)
+    Cu = _u(C)
     for ib in prange(Ap.shape[0] - 1):
-        r0 = ib * R
-        for r in range(R):
+        r0 = _u(ib) * Ru
+        for r in range(Ru):
             for c in range(m):
                 Y[r0 + r, c] = zero
-        for jj in range(Ap[ib], Ap[ib + 1]):
-            k0 = Aj[jj] * C
-            for r in range(R):
-                for q in range(C):
+        for jj in range(_u(Ap[ib]), _u(Ap[ib + 1])):
+            k0 = _u(Aj[jj]) * Cu
+            for r in range(Ru):
+                for q in range(Cu):
                     a = Ax[jj, r, q]
                     for c in range(m):
                         Y[r0 + r, c] += a * X[k0 + q, c]

@@ -12,6 +12,11 @@ from ._jit import jit, threads
 
 __all__ = ["csr_spmv", "csr_spmv_t", "bsr_spmv"]
 
+# Index through unsigned values: Numba must otherwise treat every signed index
+# as possibly negative (wraparound), which made these loops 2x slower than
+# SciPy's. Only ever used for indexing, never in arithmetic with signed ints.
+_u = np.uint64
+
 #: The transposed product (a scatter into y) uses private per-block copies of
 #: y only when nnz >= T_PRIVATE_RATIO * len(y) * nblocks: zeroing and summing
 #: the copies then costs at most 2 / T_PRIVATE_RATIO of the scatter itself.
@@ -26,8 +31,8 @@ T_MAX_BLOCKS = 64
 def _csr_spmv(Ap, Aj, Ax, x, y, zero):
     for i in prange(y.shape[0]):
         s = zero
-        for jj in range(Ap[i], Ap[i + 1]):
-            s += Ax[jj] * x[Aj[jj]]
+        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+            s += Ax[jj] * x[_u(Aj[jj])]
         y[i] = s
 
 
@@ -38,8 +43,8 @@ def _csr_spmv_t_serial(Ap, Aj, Ax, x, y, zero):
         y[j] = zero
     for i in range(Ap.shape[0] - 1):
         xi = x[i]
-        for jj in range(Ap[i], Ap[i + 1]):
-            y[Aj[jj]] += Ax[jj] * xi
+        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+            y[_u(Aj[jj])] += Ax[jj] * xi
 
 
 @jit(parallel=True)
@@ -50,19 +55,19 @@ def _csr_spmv_t_blocked(Ap, Aj, Ax, x, y, zero, rb):
     for b in prange(nb):
         for j in range(n):
             part[b, j] = zero
-        for i in range(rb[b], rb[b + 1]):
+        for i in range(_u(rb[b]), _u(rb[b + 1])):
             xi = x[i]
-            for jj in range(Ap[i], Ap[i + 1]):
-                part[b, Aj[jj]] += Ax[jj] * xi
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                part[b, _u(Aj[jj])] += Ax[jj] * xi
     # fixed block order: the sum does not depend on the thread count
     step = 2048
     for c in prange((n + step - 1) // step):
         lo = c * step
         hi = min(lo + step, n)
-        for j in range(lo, hi):
+        for j in range(_u(lo), _u(hi)):
             y[j] = part[0, j]
         for b in range(1, nb):
-            for j in range(lo, hi):
+            for j in range(_u(lo), _u(hi)):
                 y[j] += part[b, j]
 
 
@@ -130,15 +135,17 @@ def csr_spmv_t(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
 
 @jit(parallel=True)
 def _bsr_spmv(R, C, Ap, Aj, Ax, x, y, zero):
+    Ru = _u(R)
+    Cu = _u(C)
     for ib in prange(Ap.shape[0] - 1):
-        r0 = ib * R
-        for r in range(R):
+        r0 = _u(ib) * Ru
+        for r in range(Ru):
             y[r0 + r] = zero
-        for jj in range(Ap[ib], Ap[ib + 1]):
-            c0 = Aj[jj] * C
-            for r in range(R):
+        for jj in range(_u(Ap[ib]), _u(Ap[ib + 1])):
+            c0 = _u(Aj[jj]) * Cu
+            for r in range(Ru):
                 s = y[r0 + r]
-                for c in range(C):
+                for c in range(Cu):
                     s += Ax[jj, r, c] * x[c0 + c]
                 y[r0 + r] = s
 
