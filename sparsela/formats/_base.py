@@ -122,12 +122,18 @@ class SparseArray:
             )
         raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
 
+    def _deduped_data(self) -> np.ndarray:
+        """Values after summing duplicates in place (for nonlinear maps, as SciPy)."""
+        self.sum_duplicates()
+        return self.data
+
     def astype(self, dtype, casting: str = "unsafe", copy: bool = True):
         """Cast the values to ``dtype`` (indices are shared unless ``copy``)."""
         dt = check_dtype(dtype)
         if dt == self.dtype and not copy:
             return self
-        return self._with_data(self.data.astype(dt, casting=casting, copy=True), copy=copy)
+        return self._with_data(self._deduped_data().astype(dt, casting=casting, copy=True),
+                               copy=copy)
 
     def copy(self):
         """Deep copy (values and indices)."""
@@ -154,7 +160,7 @@ class SparseArray:
 
     # -- elementwise on stored values ----------------------------------------
     def __abs__(self):
-        return self._with_data(np.abs(self.data))
+        return self._with_data(np.abs(self._deduped_data()))
 
     def __neg__(self):
         if self.dtype == np.bool_:
@@ -173,7 +179,9 @@ class SparseArray:
                              "use np.ones(A.shape) explicitly")
         if np.real(n) < 0:
             raise ValueError(f"n = {n} would divide by the implicit zeros; n must be positive")
-        data = self.data if dtype is None else self.data.astype(check_dtype(dtype))
+        data = self._deduped_data()
+        if dtype is not None:
+            data = data.astype(check_dtype(dtype))
         return self._with_data(data ** n)
 
     # -- arithmetic ---------------------------------------------------------

@@ -216,11 +216,16 @@ class bsr_array(SparseArray):
         self._set(B.data, B.indices, B.indptr, B.shape)
 
     def sort_indices(self) -> None:
-        self.sum_duplicates()
+        """Sort blocks by block column within each block row, in place (no merging)."""
+        if self.has_sorted_indices:
+            return
+        order = np.lexsort((self.indices, _c.expand_indptr(self.indptr)))
+        self._set(self._data[order], self.indices[order], self.indptr, self._shape)
 
     def eliminate_zeros(self) -> None:
         """Remove blocks whose entries are all zero, in place."""
-        keep = np.any(self._data.reshape(self._data.shape[0], -1) != 0, axis=1)
+        R, C = self.blocksize
+        keep = np.any(self._data.reshape(self._data.shape[0], R * C) != 0, axis=1)
         if keep.all():
             return
         brow = _c.expand_indptr(self.indptr)[keep]

@@ -32,11 +32,8 @@ class coo_array(SparseArray):
         if shape is not None:
             shape = check_shape(shape)
         if isinstance(arg1, SparseArray):
-            src = arg1.tocoo()
+            src = arg1.tocoo(copy=copy)
             self._set(src.data, src.row, src.col, src.shape, src._canonical)
-            if copy and src is arg1:
-                self._set(src.data.copy(), src.row.copy(), src.col.copy(), src.shape,
-                          src._canonical)
             if dtype is not None:
                 self._data = self._data.astype(check_dtype(dtype))
             _check_shape_match(shape, self._shape)

@@ -51,10 +51,11 @@ def _pair(A: SparseArray, B: SparseArray):
 
 
 def _gather(x: np.ndarray, pos: np.ndarray, dtype) -> np.ndarray:
-    out = np.zeros(pos.shape[0], dtype=dtype)
-    have = pos >= 0
-    out[have] = x[pos[have]]
-    return out
+    """``x[pos]`` with 0 where ``pos == -1``: one take from x with a zero appended."""
+    padded = np.empty(x.shape[0] + 1, dtype=dtype)
+    padded[:-1] = x
+    padded[-1] = 0
+    return padded.take(pos)
 
 
 def _merge_apply(A: SparseArray, B: SparseArray, ufunc, intersect: bool):

@@ -112,8 +112,9 @@ def spgemm(A, B, *, sort_indices: bool = True):
     ----------
     A, B : sparse arrays (sparsela or scipy.sparse), shapes (M, K) and (K, N)
     sort_indices : bool, default True
-        Sort the column indices of every row of the result (SciPy's
-        convention). ``False`` skips the per-row sort and is faster.
+        Sort the column indices of every row of the result, so it is in
+        canonical format (SciPy's own ``A @ B`` leaves rows unsorted).
+        ``False`` skips the per-row sort and is faster.
 
     Returns
     -------
