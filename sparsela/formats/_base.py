@@ -67,9 +67,12 @@ class SparseArray:
 
     def __repr__(self) -> str:
         name = _FORMAT_NAMES.get(self.format, self.format)
+        extra = ""
+        if self.format == "bsr":
+            extra = " (blocksize={}x{})".format(*self.blocksize)
         return (
             f"<{name} sparse array of dtype '{self.dtype}'\n"
-            f"\twith {self.nnz} stored elements and shape {self.shape}>"
+            f"\twith {self.nnz} stored elements{extra} and shape {self.shape}>"
         )
 
     def __len__(self):
@@ -126,6 +129,18 @@ class SparseArray:
         """Values after summing duplicates in place (for nonlinear maps, as SciPy)."""
         self.sum_duplicates()
         return self.data
+
+    def _bool_deduped(self):
+        """Self, or a canonical copy when bool duplicates would count twice.
+
+        A duplicated ``True`` is one ``True`` in ``toarray()``; linear kernels
+        (sums, products) would count it twice, so they get canonical input.
+        """
+        if self.dtype == np.bool_ and not self.has_canonical_format:
+            A = self.copy()
+            A.sum_duplicates()
+            return A
+        return self
 
     def astype(self, dtype, casting: str = "unsafe", copy: bool = True):
         """Cast the values to ``dtype`` (indices are shared unless ``copy``)."""

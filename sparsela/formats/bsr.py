@@ -189,7 +189,7 @@ class bsr_array(SparseArray):
         indptr = indptr.astype(idx, copy=False)
         indices = np.empty(nnz, dtype=idx)
         data = np.empty(nnz, dtype=self.dtype)
-        with threads():
+        with threads(work=nnz):
             _conv.bsr_tocsr(R, C, self.indptr, self.indices, self._data, indptr, indices, data)
         return csr_array._from_arrays(data, indices, indptr, self._shape)
 

@@ -24,12 +24,12 @@ def prefix_sum(counts: np.ndarray, index_dtype=None) -> np.ndarray:
 
 
 def has_sorted_indices(indptr, indices) -> bool:
-    with threads():
+    with threads(work=indices.shape[0]):
         return bool(_k.csr_has_sorted_indices(indptr, indices))
 
 
 def has_canonical_format(indptr, indices) -> bool:
-    with threads():
+    with threads(work=indices.shape[0]):
         return bool(_k.csr_has_canonical_format(indptr, indices))
 
 
@@ -37,7 +37,7 @@ def sort_indices(indptr, indices, data):
     """Return copies of (indices, data) with every row sorted by column."""
     indices = indices.copy()
     data = data.copy()
-    with threads():
+    with threads(work=indices.shape[0]):
         _k.csr_sort_indices(indptr, indices, data)
     return indices, data
 
@@ -47,7 +47,7 @@ def sum_duplicates(indptr, indices, data, *, is_sorted: bool = False):
     if not is_sorted:
         indices, data = sort_indices(indptr, indices, data)
     counts = np.empty(indptr.shape[0] - 1, dtype=indptr.dtype)
-    with threads():
+    with threads(work=indices.shape[0]):
         _k.csr_count_unique(indptr, indices, counts)
         new_indptr = prefix_sum(counts, indptr.dtype)
         nnz = int(new_indptr[-1])
@@ -62,7 +62,7 @@ def sum_duplicates(indptr, indices, data, *, is_sorted: bool = False):
 def eliminate_zeros(indptr, indices, data):
     """Return (indptr, indices, data) without the entries whose value is zero."""
     counts = np.empty(indptr.shape[0] - 1, dtype=indptr.dtype)
-    with threads():
+    with threads(work=data.shape[0]):
         _k.csr_count_nonzero_values(indptr, data, counts)
         new_indptr = prefix_sum(counts, indptr.dtype)
         nnz = int(new_indptr[-1])
@@ -104,7 +104,7 @@ def csr_to_dense(indptr, indices, data, shape, dtype=None, order: str = "C", out
         if out.shape != tuple(shape):
             raise ValueError(f"out must have shape {tuple(shape)}, got {out.shape}")
         out[...] = 0
-    with threads():
+    with threads(work=indices.shape[0]):
         _conv.csr_todense(indptr, indices, data, out)
     return out
 

@@ -63,7 +63,7 @@ def _merge_apply(A: SparseArray, B: SparseArray, ufunc, intersect: bool):
     cls, (Ap, Aj, Ax), (Bp, Bj, Bx) = _pair(A, B)
     n = Ap.shape[0] - 1
     counts = np.empty(n, dtype=np.int64)
-    with threads():
+    with threads(work=Aj.shape[0] + Bj.shape[0]):
         _binop.csr_merge_count(Ap, Aj, Bp, Bj, intersect, counts)
         Cp = _c.prefix_sum(counts, get_index_dtype(Ap, maxval=int(counts.sum())))
         nnz = int(Cp[-1])
@@ -143,7 +143,7 @@ def add_any(A: SparseArray, other, a, b):
     data = S.data if a == 1 else -S.data
     from ..backends.cpu.convert import csr_todense
 
-    with threads():
+    with threads(work=S.nnz):
         csr_todense(S.indptr, S.indices, data, out)
     return out
 

@@ -62,7 +62,7 @@ def _select_rows(A: csr_array, rows) -> csr_array:
     nnz = int(Bp[-1])
     Bj = np.empty(nnz, dtype=A.indices.dtype)
     Bx = np.empty(nnz, dtype=A.dtype)
-    with threads():
+    with threads(work=nnz):
         _k.csr_row_gather(A.indptr, A.indices, A.data, rows, Bp, Bj, Bx)
     return csr_array._from_arrays(Bx, Bj, Bp, (rows.shape[0], A.shape[1]), A._sorted, A._canonical)
 

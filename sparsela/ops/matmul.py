@@ -13,7 +13,6 @@ from .._sputils import isscalarlike, upcast
 from ..backends.cpu import spgemm as _spgemm
 from ..backends.cpu import spmm as _spmm
 from ..backends.cpu import spmv as _spmv
-from ..backends.cpu._jit import threads
 from ..formats._base import SparseArray
 from ..formats._compressed import _is_scipy_sparse
 from ..formats.bsr import bsr_array
@@ -26,6 +25,7 @@ __all__ = ["spmv", "spmm", "spgemm", "matmul", "rmatmul"]
 
 def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray:
     """``A @ X`` (or ``A.T @ X``) for dense 1-D or 2-D ``X`` of matching length."""
+    A = A._bool_deduped()
     out_dt = np.result_type(A.dtype, X.dtype)
     kdt = kernel_dtype(out_dt)
     M, N = A.shape
@@ -41,23 +41,22 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
     if isinstance(A, bsr_array) and not transpose:
         R, C = A.blocksize
         data = to_kernel(A.data, kdt)
-        with threads():
-            if vec:
-                _spmv.bsr_spmv(R, C, A.indptr, A.indices, data, Xk, Y)
-            else:
-                _spmm.bsr_spmm(R, C, A.indptr, A.indices, data, Xk, Y)
+        if vec:
+            _spmv.bsr_spmv(R, C, A.indptr, A.indices, data, Xk, Y)
+        else:
+            _spmm.bsr_spmm(R, C, A.indptr, A.indices, data, Xk, Y)
         return from_kernel(Y, out_dt)
     if not isinstance(A, (csr_array, csc_array)):
         A = A.tocsr()
     # a CSC array's arrays are the CSR arrays of its transpose
     flip = transpose != isinstance(A, csc_array)
     data = to_kernel(A.data, kdt)
-    with threads():
-        if vec:
-            kern = _spmv.csr_spmv_t if flip else _spmv.csr_spmv
-        else:
-            kern = _spmm.csr_spmm_t if flip else _spmm.csr_spmm
-        kern(A.indptr, A.indices, data, Xk, Y)
+    # the kernel entry points pick the thread count (sparsela.config_context)
+    if vec:
+        kern = _spmv.csr_spmv_t if flip else _spmv.csr_spmv
+    else:
+        kern = _spmm.csr_spmm_t if flip else _spmm.csr_spmm
+    kern(A.indptr, A.indices, data, Xk, Y)
     return from_kernel(Y, out_dt)
 
 
@@ -128,6 +127,7 @@ def spgemm(A, B, *, sort_indices: bool = True):
     if A.shape[1] != B.shape[0]:
         raise ValueError(f"dimension mismatch: A has shape {A.shape}, B has shape {B.shape}")
     out_dt = upcast(A.dtype, B.dtype)
+    A, B = A._bool_deduped(), B._bool_deduped()
     if isinstance(A, csc_array) and isinstance(B, csc_array):
         # C.T = B.T @ A.T, and the CSC arrays are the CSR arrays of the transposes
         Ct = _csr_product(B.transpose(), A.transpose(), out_dt, sort_indices)
@@ -139,15 +139,14 @@ def _csr_product(A: csr_array, B: csr_array, out_dt, sort_indices: bool) -> csr_
     kdt = kernel_dtype(out_dt)
     idx = np.promote_types(A.indices.dtype, B.indices.dtype)
     M, N = A.shape[0], B.shape[1]
-    with threads():
-        Cp, Cj, Cx = _spgemm.csr_spgemm(
-            M, N,
-            A.indptr.astype(idx, copy=False), A.indices.astype(idx, copy=False),
-            to_kernel(A.data, kdt),
-            B.indptr.astype(idx, copy=False), B.indices.astype(idx, copy=False),
-            to_kernel(B.data, kdt),
-            sort_indices=sort_indices, b_canonical=B.has_canonical_format,
-        )
+    Cp, Cj, Cx = _spgemm.csr_spgemm(
+        M, N,
+        A.indptr.astype(idx, copy=False), A.indices.astype(idx, copy=False),
+        to_kernel(A.data, kdt),
+        B.indptr.astype(idx, copy=False), B.indices.astype(idx, copy=False),
+        to_kernel(B.data, kdt),
+        sort_indices=sort_indices, b_canonical=B.has_canonical_format,
+    )
     return csr_array._from_arrays(from_kernel(Cx, out_dt), Cj, Cp, (M, N),
                                   True if sort_indices else None, True if sort_indices else None)
 

@@ -60,12 +60,13 @@ def _sum_dtype(dt):
 
 def sum(A: SparseArray, axis=None, dtype=None, out=None):
     axis = _check_axis(axis)
+    A = A._bool_deduped()
     acc = np.dtype(dtype) if dtype is not None else _sum_dtype(A.dtype)
     if axis is None:
         return _finish(A.data.sum(dtype=acc) if A.nnz else acc.type(0), out)
     A, (n_major, n_minor), along_rows = _major(A, axis)
     data = A.data
-    with threads():
+    with threads(work=A.nnz):
         if along_rows:
             res = np.zeros(n_major, dtype=acc)
             _k.csr_row_sums(A.indptr, data, res)
@@ -110,7 +111,7 @@ def extreme(A: SparseArray, axis, take_max: bool, explicit: bool = False, out=No
     S, (n_major, n_minor), along_rows = _major(A, axis)
     indptr, indices, data = S._canonical_arrays()
     kdata = data.view(np.uint8) if data.dtype == np.bool_ else data
-    with threads():
+    with threads(work=data.shape[0]):
         if along_rows:
             res = np.zeros(n_major, dtype=kdata.dtype)
             _k.csr_row_extreme(indptr, kdata, 0 if explicit else n_minor, take_max, res)
@@ -147,6 +148,6 @@ def diagonal(A: SparseArray, k: int = 0) -> np.ndarray:
     data = A.data.view(np.uint8) if A.dtype == np.bool_ else A.data
     res = np.zeros(length, dtype=data.dtype)
     if length:
-        with threads():
+        with threads(work=A.nnz):
             _k.csr_diagonal(A.indptr, A.indices, data, k, res)
     return res.astype(np.bool_) if A.dtype == np.bool_ else res

@@ -28,11 +28,23 @@ def jit(func=None, *, parallel: bool = False, inline: str = "never"):
     return numba.njit(**opts)(func)
 
 
+#: Below this many nonzeros (or flops) a kernel runs on one thread: waking
+#: the pool costs more than the work, and far more when the cores are busy.
+PARALLEL_MIN_WORK = 1 << 15
+
+
 @contextlib.contextmanager
-def threads():
-    """Run the enclosed kernels on ``sparsela.get_num_threads()`` threads."""
+def threads(work: int | None = None):
+    """Run the enclosed kernels on ``sparsela.get_num_threads()`` threads.
+
+    Parameters
+    ----------
+    work : int, optional
+        Size of the job (nonzeros touched); below ``PARALLEL_MIN_WORK`` the
+        kernels run on one thread.
+    """
     old = numba.get_num_threads()
-    n = get_num_threads()
+    n = get_num_threads() if work is None or work >= PARALLEL_MIN_WORK else 1
     if n != old:
         numba.set_num_threads(n)
     try:

@@ -69,7 +69,7 @@ def csr_spmm(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: np.ndarray,
         Output, overwritten (C order preferred); sums are formed in ``Y.dtype``.
     """
     zero = Y.dtype.type(0)
-    with threads():
+    with threads(work=Aj.shape[0] * Y.shape[1]):
         if _f_only(X):
             _csr_spmm_cols(Ap, Aj, Ax, X, Y, zero)
         else:
@@ -159,7 +159,7 @@ def csr_spmm_t(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: np.ndarray,
     """
     zero = Y.dtype.type(0)
     m = Y.shape[1]
-    with threads() as nt:
+    with threads(work=Aj.shape[0] * m) as nt:
         if _f_only(X):
             _csr_spmm_t_cols(Ap, Aj, Ax, X, Y, zero)
             return
@@ -211,5 +211,5 @@ def bsr_spmm(R: int, C: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: 
     Y : ndarray, shape ((len(Ap) - 1) * R, m)
         Output, overwritten; sums are formed in ``Y.dtype``.
     """
-    with threads():
+    with threads(work=Ax.size * Y.shape[1]):
         _bsr_spmm(int(R), int(C), Ap, Aj, Ax, X, Y, Y.dtype.type(0))

@@ -101,7 +101,7 @@ def csr_spmv(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
     y : ndarray, shape (n_row,)
         Output, overwritten; sums are formed in ``y.dtype``.
     """
-    with threads():
+    with threads(work=Aj.shape[0]):
         _csr_spmv(Ap, Aj, Ax, x, y, y.dtype.type(0))
 
 
@@ -126,7 +126,7 @@ def csr_spmv_t(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
     """
     zero = y.dtype.type(0)
     rb = _t_blocks(Ap, y.shape[0])
-    with threads():
+    with threads(work=Aj.shape[0]):
         if rb is None:
             _csr_spmv_t_serial(Ap, Aj, Ax, x, y, zero)
         else:
@@ -166,5 +166,5 @@ def bsr_spmv(R: int, C: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: 
     y : ndarray, shape ((len(Ap) - 1) * R,)
         Output, overwritten; sums are formed in ``y.dtype``.
     """
-    with threads():
+    with threads(work=Ax.size):
         _bsr_spmv(int(R), int(C), Ap, Aj, Ax, x, y, y.dtype.type(0))
