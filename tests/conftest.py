@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 # --------------------------------------------------------------------------- #
 settings.register_profile(
     "ci",
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     database=None,
@@ -176,7 +176,7 @@ def _divisors(n: int, limit: int = 4):
 @st.composite
 def coo_triplets(draw, dtypes=ALL_DTYPES, index_dtypes=INDEX_DTYPES, max_dim: int = 40,
                  min_dim: int = 0, shape=None, square: bool = False, max_nnz: int | None = None,
-                 duplicates: bool = True):
+                 duplicates: bool = True, bool_duplicates: bool = False):
     """Random COO triplets.
 
     Parameters
@@ -193,10 +193,14 @@ def coo_triplets(draw, dtypes=ALL_DTYPES, index_dtypes=INDEX_DTYPES, max_dim: in
         Cap on the number of distinct positions.
     duplicates : bool
         Allow duplicate (row, col) entries.
+    bool_duplicates : bool
+        Allow duplicates in bool arrays too. Off by default: how a bool array's
+        duplicates combine (logical OR in ``toarray``) has dedicated tests.
     """
     if shape is None:
         # small shapes are the interesting ones: weight 0/1/2 and the bounds
-        dim = st.one_of(st.integers(min_dim, min(max_dim, 3)), st.integers(min_dim, max_dim))
+        dim = st.one_of(st.integers(min_dim, max(min_dim, min(max_dim, 3))),
+                        st.integers(min_dim, max_dim))
         m = draw(dim)
         n = m if square else draw(dim)
     else:
@@ -204,7 +208,9 @@ def coo_triplets(draw, dtypes=ALL_DTYPES, index_dtypes=INDEX_DTYPES, max_dim: in
     dtype = np.dtype(draw(st.sampled_from(list(dtypes))))
     idx = np.dtype(draw(st.sampled_from(list(index_dtypes))))
     density = draw(st.sampled_from([0.0, 0.05, 0.2, 0.5, 1.0]) | st.floats(0, 1))
-    dup_frac = draw(st.sampled_from([0.0, 0.0, 0.3, 1.0])) if duplicates else 0.0
+    dup_frac = draw(st.sampled_from([0.0, 0.0, 0.3, 1.0]))
+    if not duplicates or (dtype == np.bool_ and not bool_duplicates):
+        dup_frac = 0.0
     zero_frac = draw(st.sampled_from([0.0, 0.0, 0.2, 1.0]))
     sort_mode = draw(st.sampled_from(["shuffle", "shuffle", "rowmajor", "reversed"]))
     seed = draw(st.integers(0, 2**32 - 1))

@@ -171,9 +171,8 @@ def test_construct_from_nested_list_and_dtype(fmt, t):
 
 @FMT
 @pytest.mark.parametrize("src", FORMATS)
-@pytest.mark.parametrize("kind", ["array", "matrix"])
 @settings(max_examples=12)
-@given(t=coo_triplets(dtypes=[np.float64, np.int32]))
+@given(t=coo_triplets(dtypes=[np.float64, np.int32]), kind=st.sampled_from(["array", "matrix"]))
 def test_construct_from_scipy(fmt, src, kind, t):
     S = make_scipy(t, src)
     if kind == "matrix":
@@ -249,7 +248,7 @@ def test_construct_with_larger_shape(fmt, t):
 
 @FMT
 @pytest.mark.parametrize("src", FORMATS)
-@settings(max_examples=15)
+@settings(max_examples=12)
 @given(t=coo_triplets(dtypes=[np.float64]))
 def test_construct_from_sparsela(fmt, src, t):
     B = make_sparsela(t, src)
@@ -366,7 +365,6 @@ def test_transpose(fmt, t):
 
 
 @FMT
-@settings(max_examples=25)
 @given(t=coo_triplets(), target=st.sampled_from(REPR_DTYPES + (np.dtype(np.float64),)))
 def test_astype(fmt, t, target):
     A, S = make_pair(t, fmt)
@@ -678,20 +676,20 @@ def test_multiply_scalar(fmt, t):
 
 
 @FMT
-@pytest.mark.parametrize("kind", ["row", "col", "full", "1d", "scalar2d"])
 @given(t=F64)
-def test_multiply_broadcast_dense(fmt, kind, t):
+def test_multiply_broadcast_dense(fmt, t):
     A, S = make_pair(t, fmt)
     m, n = t.shape
-    shape = {"row": (1, n), "col": (m, 1), "full": (m, n), "1d": (n,), "scalar2d": (1, 1)}[kind]
-    X = dense_operand(shape, np.float64, seed=m * 100 + n)
-    exp = t.dense() * X
-    for R in (A.multiply(X), A * X, X * A):
-        assert sl.issparse(R)
-        R.check_format(full_check=True)
-        assert R.shape == t.shape
-        assert_close(R.toarray(), exp)
-    assert_close(A.multiply(X).toarray(), _dense(S.multiply(X)))
+    for kind, shape in {"row": (1, n), "col": (m, 1), "full": (m, n), "1d": (n,),
+                        "scalar2d": (1, 1)}.items():
+        X = dense_operand(shape, np.float64, seed=m * 100 + n)
+        exp = t.dense() * X
+        for R in (A.multiply(X), A * X, X * A):
+            assert sl.issparse(R), kind
+            R.check_format(full_check=True)
+            assert R.shape == t.shape
+            assert_close(R.toarray(), exp, err_msg=kind)
+        assert_close(A.multiply(X).toarray(), _dense(S.multiply(X)), err_msg=kind)
 
 
 @FMT
@@ -720,19 +718,17 @@ def test_add_sub_sparse(fmt, op, other_fmt, pair):
 
 
 @FMT
-@pytest.mark.parametrize("op", ["add", "sub"])
 @given(t=F64)
-def test_add_sub_dense(fmt, op, t):
+def test_add_sub_dense(fmt, t):
     A, S = make_pair(t, fmt)
-    f = operator.add if op == "add" else operator.sub
     X = dense_operand(t.shape, np.float64, seed=3)
+    Xr = dense_operand((1, t.shape[1]), np.float64, seed=4)  # a broadcast row
     d = t.dense()
-    for got, exp, sexp in ((f(A, X), f(d, X), f(S, X)), (f(X, A), f(X, d), f(X, S))):
-        assert isinstance(got, np.ndarray) and isinstance(sexp, np.ndarray)
-        assert_close(got, exp)
-    # a broadcast row
-    Xr = dense_operand((1, t.shape[1]), np.float64, seed=4)
-    assert_close(f(A, Xr), f(d, Xr))
+    for f in (operator.add, operator.sub):
+        for got, exp, sexp in ((f(A, X), f(d, X), f(S, X)), (f(X, A), f(X, d), f(X, S))):
+            assert isinstance(got, np.ndarray) and isinstance(sexp, np.ndarray)
+            assert_close(got, exp, err_msg=f.__name__)
+        assert_close(f(A, Xr), f(d, Xr), err_msg=f.__name__)
 
 
 @FMT
@@ -862,16 +858,15 @@ def test_compare_scalar(fmt, op, t):
 
 
 @FMT
-@pytest.mark.parametrize("op", list(COMPARE_OPS))
 @given(t=F64)
-def test_compare_dense(fmt, op, t):
-    f = COMPARE_OPS[op]
+def test_compare_dense(fmt, t):
     A, S = make_pair(t, fmt)
     X = dense_operand(t.shape, np.float64, seed=5)
-    R = f(A, X)
-    E = f(S, X)
-    assert sl.issparse(R) == sp.issparse(E)
-    assert_close(_dense(R), f(t.dense(), X))
+    for op, f in COMPARE_OPS.items():
+        R = f(A, X)
+        E = f(S, X)
+        assert sl.issparse(R) == sp.issparse(E), op
+        assert_close(_dense(R), f(t.dense(), X), err_msg=op)
 
 
 @FMT
@@ -986,7 +981,7 @@ def test_check_format_and_repr(fmt, t):
 # =========================================================================== #
 @FMT
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
-@settings(max_examples=10)
+@settings(max_examples=8)
 @given(data=st.data())
 def test_dtype_sweep(fmt, dtype, data):
     # bool duplicates have their own tests (test_bool_duplicates_*)
@@ -1068,7 +1063,7 @@ def test_mixed_dtype_promotion(da, db, data):
 # bool arrays with duplicate entries: toarray() combines them as logical OR
 # --------------------------------------------------------------------------- #
 @FMT
-@given(t=coo_triplets(dtypes=[np.bool_]))
+@given(t=coo_triplets(dtypes=[np.bool_], bool_duplicates=True))
 def test_bool_duplicates_reductions(fmt, t):
     """sum/mean/count_nonzero of a bool array with duplicates agree with toarray()
     (and with SciPy, which sums duplicates before reducing)."""
@@ -1085,7 +1080,7 @@ def test_bool_duplicates_reductions(fmt, t):
 
 
 @FMT
-@given(pair=matmul_pair(dtypes=[np.bool_]))
+@given(pair=matmul_pair(dtypes=[np.bool_], bool_duplicates=True))
 def test_bool_duplicates_products_follow_toarray(fmt, pair):
     """Products of a bool array with duplicates by a numeric operand equal the
     products of its toarray() (a duplicated True is one True, not 2).

@@ -392,7 +392,7 @@ def _results(A, B, x, X):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@settings(max_examples=25)
+@settings(max_examples=12)
 @given(data=st.data())
 def test_thread_counts_identical(fmt, data):
     if _threads_available() < 2:
