@@ -5,9 +5,10 @@ inputs never mutated; results identical for 1 and 2 threads.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,10 +40,6 @@ def build(t, kind):
 
 def _spgemm_dense(a, b):
     return a.dense() @ b.dense()
-
-
-def _dense_result_dtype(*dts):
-    return np.result_type(*dts)
 
 
 def _check_csr_like(C):
@@ -344,32 +341,35 @@ def test_operations_never_mutate_inputs(pair, fa, fb):
     sa, sb = raw_arrays(A), raw_arrays(B)
     x = dense_operand((a.shape[1],), np.float64, seed=1)
     X = dense_operand(a.shape, np.float64, seed=2)
-    ops = [
-        lambda: A + B, lambda: A - B, lambda: A.multiply(B), lambda: A * 3, lambda: A / 2,
-        lambda: -A, lambda: abs(A), lambda: A.power(2), lambda: A != B, lambda: A == B,
-        lambda: A < 1, lambda: A.multiply(X), lambda: A + X, lambda: A @ x,
-        lambda: A @ B.T, lambda: A.T @ B, lambda: A.sum(), lambda: A.sum(axis=0),
-        lambda: A.mean(axis=1), lambda: A.count_nonzero(), lambda: A.diagonal(),
-        lambda: A.trace(), lambda: A.toarray(), lambda: A.tocsr(), lambda: A.tocsc(),
-        lambda: A.tocoo(), lambda: A.tobsr(), lambda: A.T, lambda: A.copy(),
-        lambda: A.astype(np.complex128), lambda: A.to_scipy().toarray(),
-        lambda: sl.add(A, B, 2, 3), lambda: sl.transpose(A),
-    ]
-    if a.dtype.kind != "c":
-        ops += [lambda: A.max(), lambda: A.min(axis=1) if a.shape[1] else None,
-                lambda: A.maximum(B), lambda: A.minimum(B)]
-    if a.shape[0]:
-        ops += [lambda: A[0], lambda: A[::2], lambda: A[[0, 0]]]
-    import warnings
-    for i, op in enumerate(ops):
+    ops = {
+        "A + B": lambda: A + B, "A - B": lambda: A - B, "A.multiply(B)": lambda: A.multiply(B),
+        "A * 3": lambda: A * 3, "A / 2": lambda: A / 2, "-A": lambda: -A, "abs(A)": lambda: abs(A),
+        "A.power(2)": lambda: A.power(2), "A != B": lambda: A != B, "A == B": lambda: A == B,
+        "A < 1": lambda: A < 1, "A.multiply(X)": lambda: A.multiply(X), "A + X": lambda: A + X,
+        "A @ x": lambda: A @ x, "A @ B.T": lambda: A @ B.T, "A.T @ B": lambda: A.T @ B,
+        "A.sum()": lambda: A.sum(), "A.sum(axis=0)": lambda: A.sum(axis=0),
+        "A.mean(axis=1)": lambda: A.mean(axis=1), "A.count_nonzero()": lambda: A.count_nonzero(),
+        "A.diagonal()": lambda: A.diagonal(), "A.trace()": lambda: A.trace(),
+        "A.toarray()": lambda: A.toarray(), "A.tocsr()": lambda: A.tocsr(),
+        "A.tocsc()": lambda: A.tocsc(), "A.tocoo()": lambda: A.tocoo(),
+        "A.tobsr()": lambda: A.tobsr(), "A.T": lambda: A.T, "A.copy()": lambda: A.copy(),
+        "A.astype(complex128)": lambda: A.astype(np.complex128),
+        "A.to_scipy()": lambda: A.to_scipy().toarray(),
+        "sl.add(A, B, 2, 3)": lambda: sl.add(A, B, 2, 3),
+        "sl.transpose(A)": lambda: sl.transpose(A), "A.max()": lambda: A.max(),
+        "A.min(axis=1)": lambda: A.min(axis=1), "A.maximum(B)": lambda: A.maximum(B),
+        "A.minimum(B)": lambda: A.minimum(B), "A[0]": lambda: A[0], "A[::2]": lambda: A[::2],
+        "A[[0, 0]]": lambda: A[[0, 0]],
+    }
+    for name, op in ops.items():
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             try:
                 op()
-            except (ValueError, TypeError):  # e.g. max of a 0-sized array: error paths too
+            except (ValueError, TypeError, IndexError):  # complex max, 0-sized: error paths too
                 pass
-        assert_unchanged(A, sa, f"A (op #{i})")
-        assert_unchanged(B, sb, f"B (op #{i})")
+        assert_unchanged(A, sa, f"A (after {name})")
+        assert_unchanged(B, sb, f"B (after {name})")
     np.testing.assert_array_equal(A.toarray(), a.dense())
 
 
