@@ -9,6 +9,7 @@ of the triplets, so neither library can see (or mutate) the other's buffers.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from pathlib import Path
@@ -361,3 +362,21 @@ def assert_unchanged(A, snapshot: dict, what: str = "input"):
 @pytest.fixture(params=FORMATS)
 def fmt(request) -> str:
     return request.param
+
+
+@contextlib.contextmanager
+def force_parallel():
+    """Run every kernel on ``sparsela.get_num_threads()`` threads, however small its
+    input (sparsela runs inputs below ``PARALLEL_MIN_WORK`` on one thread), so that
+    tiny edge cases (empty rows, fewer rows than threads) go through the parallel
+    code paths too."""
+    from sparsela.backends.cpu import _jit
+
+    old = getattr(_jit, "PARALLEL_MIN_WORK", None)
+    if old is not None:
+        _jit.PARALLEL_MIN_WORK = 0
+    try:
+        yield
+    finally:
+        if old is not None:
+            _jit.PARALLEL_MIN_WORK = old

@@ -20,6 +20,7 @@ from conftest import (
     assert_unchanged,
     coo_triplets,
     dense_operand,
+    force_parallel,
     make_scipy,
     make_sparsela,
     matmul_pair,
@@ -28,6 +29,13 @@ from conftest import (
 )
 
 ANY_FMT = st.sampled_from(FORMATS + ("scipy-csr", "scipy-coo"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _parallel_kernels_on_small_inputs():
+    """This module's tiny random inputs go through the multi-threaded kernels."""
+    with force_parallel():
+        yield
 DTYPE = st.sampled_from(ALL_DTYPES)
 
 
