@@ -4,6 +4,7 @@ Modelled on ``scipy.sparse._sputils``; every error names the argument.
 """
 from __future__ import annotations
 
+import numbers
 import operator
 
 import numpy as np
@@ -97,6 +98,7 @@ def upcast(*dtypes) -> np.dtype:
 
 def as_index_array(arr, name: str, dtype=None) -> np.ndarray:
     """Return ``arr`` as a 1-D integer index array, rejecting non-integers."""
+    reject_gpu(arr, name)
     a = np.asarray(arr)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {a.shape}")
@@ -126,5 +128,19 @@ def isdense(x) -> bool:
 
 
 def is_cupy_array(x) -> bool:
-    """True for a CuPy ndarray, without importing CuPy."""
-    return type(x).__module__.split(".")[0] == "cupy"
+    """True for a CuPy ndarray or cupyx sparse matrix, without importing CuPy."""
+    return type(x).__module__.split(".")[0] in ("cupy", "cupyx")
+
+
+def reject_gpu(x, name: str) -> None:
+    """TypeError for a GPU array given to a CPU operation (no silent transfer)."""
+    if is_cupy_array(x):
+        raise TypeError(
+            f"{name} is a CuPy (GPU) array but this operation runs on the CPU; "
+            "move it explicitly (x.get(), or A.to_device('gpu'))"
+        )
+
+
+def is_number(x) -> bool:
+    """True for a Python or NumPy numeric scalar (not str, not bool arrays)."""
+    return isinstance(x, (numbers.Number, np.number, np.bool_))

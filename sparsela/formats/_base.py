@@ -125,10 +125,22 @@ class SparseArray:
             )
         raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
 
-    def _deduped_data(self) -> np.ndarray:
-        """Values after summing duplicates in place (for nonlinear maps, as SciPy)."""
-        self.sum_duplicates()
-        return self.data
+    def _deduped(self):
+        """Self when canonical, else a canonical copy (self is left as it is).
+
+        Nonlinear maps of the values (abs, power, casts) must see each entry
+        once, as SciPy's do.
+        """
+        if self.has_canonical_format:
+            return self
+        A = self.copy()
+        A.sum_duplicates()
+        return A
+
+    def _map_values(self, fn, copy: bool = True):
+        """New array with ``fn(values)`` on the canonical entries."""
+        A = self._deduped()
+        return A._with_data(fn(A.data), copy=copy and A is self)
 
     def _bool_deduped(self):
         """Self, or a canonical copy when bool duplicates would count twice.
@@ -136,19 +148,14 @@ class SparseArray:
         A duplicated ``True`` is one ``True`` in ``toarray()``; linear kernels
         (sums, products) would count it twice, so they get canonical input.
         """
-        if self.dtype == np.bool_ and not self.has_canonical_format:
-            A = self.copy()
-            A.sum_duplicates()
-            return A
-        return self
+        return self._deduped() if self.dtype == np.bool_ else self
 
     def astype(self, dtype, casting: str = "unsafe", copy: bool = True):
         """Cast the values to ``dtype`` (indices are shared unless ``copy``)."""
         dt = check_dtype(dtype)
         if dt == self.dtype and not copy:
             return self
-        return self._with_data(self._deduped_data().astype(dt, casting=casting, copy=True),
-                               copy=copy)
+        return self._map_values(lambda d: d.astype(dt, casting=casting, copy=True), copy=copy)
 
     def copy(self):
         """Deep copy (values and indices)."""
@@ -175,7 +182,7 @@ class SparseArray:
 
     # -- elementwise on stored values ----------------------------------------
     def __abs__(self):
-        return self._with_data(np.abs(self._deduped_data()))
+        return self._map_values(np.abs)
 
     def __neg__(self):
         if self.dtype == np.bool_:
@@ -194,10 +201,8 @@ class SparseArray:
                              "use np.ones(A.shape) explicitly")
         if np.real(n) < 0:
             raise ValueError(f"n = {n} would divide by the implicit zeros; n must be positive")
-        data = self._deduped_data()
-        if dtype is not None:
-            data = data.astype(check_dtype(dtype))
-        return self._with_data(data ** n)
+        dt = None if dtype is None else check_dtype(dtype)
+        return self._map_values(lambda d: (d if dt is None else d.astype(dt)) ** n)
 
     # -- arithmetic ---------------------------------------------------------
     def __add__(self, other):

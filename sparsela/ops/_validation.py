@@ -16,7 +16,7 @@ def as_sparse(x, name: str) -> SparseArray:
         from ..formats import asarray
 
         return asarray(x)
-    if is_cupy_array(x) or type(x).__module__.startswith("cupyx"):
+    if is_cupy_array(x):
         raise TypeError(
             f"{name} lives on the GPU (CuPy) while the other operand is on the CPU; "
             "move one explicitly (A.to_device(...) or x.get())"

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from .._sputils import get_index_dtype, isscalarlike
+from .._sputils import get_index_dtype, is_number, isscalarlike
 from ..backends.cpu import binop as _binop
 from ..backends.cpu._jit import threads
 from ..formats._base import SparseArray, SparseEfficiencyWarning
@@ -103,8 +103,8 @@ def add(A, B, alpha=1, beta=1):
     B = as_sparse(B, "B")
     check_same_shape(A, B, "add")
     for name, s in (("alpha", alpha), ("beta", beta)):
-        if not isscalarlike(s):
-            raise TypeError(f"{name} must be a scalar, got {type(s).__name__}")
+        if not is_number(s):
+            raise TypeError(f"{name} must be a numeric scalar, got {type(s).__name__}")
     if alpha == 1 and beta == 1:
         ufunc = np.add
     elif alpha == 1 and beta == -1:
