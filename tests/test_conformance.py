@@ -34,6 +34,7 @@ from conftest import (
     compressed_arrays,
     coo_triplets,
     dense_operand,
+    force_parallel,
     make_pair,
     make_scipy,
     make_sparsela,
@@ -988,6 +989,11 @@ def test_check_format_and_repr(fmt, t):
 @settings(max_examples=8)
 @given(data=st.data())
 def test_dtype_sweep(fmt, dtype, data):
+    with force_parallel():  # every dtype through the multi-threaded kernels too
+        _dtype_sweep(fmt, dtype, data)
+
+
+def _dtype_sweep(fmt, dtype, data):
     # bool duplicates have their own tests (test_bool_duplicates_*)
     dup = dtype != np.bool_
     a = data.draw(coo_triplets(dtypes=[dtype], max_dim=20, duplicates=dup), label="a")
