@@ -52,6 +52,18 @@ class SparseArray:
         return self._shape
 
     @property
+    def data(self) -> np.ndarray:
+        """Stored values (``(nnzb, R, C)`` blocks for BSR)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        value = np.asarray(value)
+        if value.shape != self._data.shape:
+            raise ValueError(f"data must have shape {self._data.shape}, got {value.shape}")
+        self._data = value
+
+    @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
 

@@ -148,17 +148,6 @@ class _CompressedArray(SparseArray):
 
     # -- attributes -------------------------------------------------------------
     @property
-    def data(self) -> np.ndarray:
-        return self._data
-
-    @data.setter
-    def data(self, value):
-        value = np.asarray(value)
-        if value.shape != self._data.shape:
-            raise ValueError(f"data must have shape {self._data.shape}, got {value.shape}")
-        self._data = value
-
-    @property
     def indices(self) -> np.ndarray:
         return self._indices
 

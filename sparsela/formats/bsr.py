@@ -116,17 +116,6 @@ class bsr_array(SparseArray):
         return out
 
     @property
-    def data(self) -> np.ndarray:
-        return self._data
-
-    @data.setter
-    def data(self, value):
-        value = np.asarray(value)
-        if value.shape != self._data.shape:
-            raise ValueError(f"data must have shape {self._data.shape}, got {value.shape}")
-        self._data = value
-
-    @property
     def blocksize(self) -> tuple[int, int]:
         return (int(self._data.shape[1]), int(self._data.shape[2]))
 

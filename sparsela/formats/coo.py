@@ -122,17 +122,6 @@ class coo_array(SparseArray):
 
     # -- attributes -----------------------------------------------------------
     @property
-    def data(self) -> np.ndarray:
-        return self._data
-
-    @data.setter
-    def data(self, value):
-        value = np.asarray(value)
-        if value.shape != self._data.shape:
-            raise ValueError(f"data must have shape {self._data.shape}, got {value.shape}")
-        self._data = value
-
-    @property
     def coords(self) -> tuple[np.ndarray, np.ndarray]:
         """``(row, col)``, as ``scipy.sparse.coo_array.coords``."""
         return (self.row, self.col)
