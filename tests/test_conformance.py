@@ -193,6 +193,49 @@ def test_construct_from_scipy(fmt, src, kind, t):
     assert_close(B.toarray(), expected)
 
 
+def _strided(a):
+    """A non-contiguous view holding the values of ``a``."""
+    b = np.empty(a.shape + (2,), dtype=a.dtype)
+    b[..., 0] = a
+    return b[..., 0]
+
+
+def _byteswapped(a):
+    """The values of ``a`` in non-native byte order."""
+    return a.astype(a.dtype.newbyteorder("S"))
+
+
+@FMT
+@pytest.mark.parametrize("layout", ["strided", "byteswapped"])
+@given(t=coo_triplets(dtypes=[np.float64, np.int32, np.complex128]))
+def test_construct_from_strided_and_byteswapped_arrays(fmt, layout, t):
+    conv = _strided if layout == "strided" else _byteswapped
+    if fmt == "coo":
+        data, row, col = t.copies()
+        args = (conv(data), (conv(row), conv(col)))
+    elif fmt == "bsr":
+        args = tuple(conv(a) for a in bsr_arrays(t))
+    else:
+        args = tuple(conv(a) for a in compressed_arrays(t, "row" if fmt == "csr" else "col"))
+    if layout == "strided":
+        assert not args[0].flags.c_contiguous or args[0].size <= 1
+    A = SL_CLASS[fmt](args, shape=t.shape)
+    _check(A, fmt)
+    assert A.dtype == t.dtype  # native byte order
+    d = t.dense()
+    assert_close(A.toarray(), d)
+    x = dense_operand((t.shape[1],), np.float64, seed=1)
+    assert_close(A @ conv(x), d @ x)
+    assert_close((A @ A.T).toarray(), d @ d.T)
+    assert_close((A + A).toarray(), d + d)
+    A.sum_duplicates()
+    assert_close(A.toarray(), d)
+    D = conv(d)
+    B = SL_CLASS[fmt](D, **_kw(fmt, t))
+    assert_close(B.toarray(), d)
+    assert_close(A.multiply(conv(d)).toarray(), d * d)
+
+
 @FMT
 @pytest.mark.parametrize("kind", ["array", "matrix"])
 @given(t=coo_triplets(dtypes=[np.float64, np.int64, np.complex64]))
@@ -1028,6 +1071,14 @@ def _dtype_sweep(fmt, dtype, data):
     assert_close(P.toarray(), da @ dc)
     R = A * 2
     assert_close(R.toarray(), da * 2)
+    SS = make_scipy(a, fmt)
+    for scalar in (2, 2.5, np.float32(2), 1j):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert (A * scalar).dtype == (SS * scalar).dtype, f"A * {scalar!r}"
+            if dtype != np.bool_:
+                # NumPy's rule (SciPy upcasts float32 / scalar to float64)
+                assert (A / scalar).dtype == (da / scalar).dtype, f"A / {scalar!r}"
     Sm = A.multiply(B)
     assert_close(Sm.toarray(), da * db)
     Ad = A + B
