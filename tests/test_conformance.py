@@ -1159,3 +1159,65 @@ def test_bool_duplicates_products_follow_toarray(fmt, pair):
     assert_close((A @ B).toarray(), d @ b.dense().astype(np.float32))
     assert_close((A + A).toarray(), d + d)
     assert_close((A @ make_sparsela(b, "csr")).toarray(), d @ b.dense())
+
+
+# =========================================================================== #
+# NaN and infinities: NumPy's semantics on the dense array
+# =========================================================================== #
+@st.composite
+def _with_nonfinite(draw, dtypes=(np.float64,)):
+    t = draw(coo_triplets(dtypes=list(dtypes), max_dim=12))
+    if t.data.size:
+        k = draw(st.integers(1, max(1, t.data.size // 3)))
+        pos = draw(st.lists(st.integers(0, t.data.size - 1), min_size=k, max_size=k))
+        vals = draw(st.lists(st.sampled_from([np.nan, np.inf, -np.inf, np.nan]),
+                             min_size=k, max_size=k))
+        data = t.data.copy()
+        data[pos] = vals
+        t = type(t)(data, t.row, t.col, t.shape, t.blocksize)
+    return t
+
+
+@FMT
+@given(pair=st.data())
+def test_nan_and_inf_follow_numpy(fmt, pair):
+    """Comparisons, max/min, maximum/minimum, reductions and elementwise products
+    with NaN/inf stored values give what NumPy gives on toarray()."""
+    a = pair.draw(_with_nonfinite(), label="a")
+    b = pair.draw(_with_nonfinite(), label="b_raw")
+    if a.shape[0] and a.shape[1]:  # b's entries folded into a's shape
+        b = type(b)(b.data, b.row % a.shape[0], b.col % a.shape[1], a.shape, a.blocksize)
+    else:
+        b = type(a)(a.data[:0], a.row[:0], a.col[:0], a.shape, a.blocksize)
+    A = make_sparsela(a, fmt)
+    B = make_sparsela(b, fmt, blocksize=a.blocksize if fmt == "bsr" else None)
+    da, db = a.dense(), b.dense()
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for op, f in COMPARE_OPS.items():
+            assert_close(f(A, B).toarray(), f(da, db), err_msg=f"A {op} B")
+            for s in (0, 1.0, -1.0, np.inf):
+                assert_close(_dense(f(A, s)), f(da, s), err_msg=f"A {op} {s}")
+        for name in ("maximum", "minimum"):
+            assert_close(getattr(A, name)(B).toarray(), getattr(np, name)(da, db), err_msg=name)
+            for s in (0, 2.0, -2.0):
+                assert_close(getattr(A, name)(s).toarray(), getattr(np, name)(da, s),
+                             err_msg=f"{name}({s})")
+        for axis in (None, 0, 1):
+            assert_close(A.sum(axis=axis), da.sum(axis=axis), err_msg=f"sum axis={axis}")
+            if da.size:
+                for name in ("max", "min"):
+                    if axis is not None and da.shape[axis] == 0:
+                        continue
+                    assert_close(getattr(A, name)(axis=axis), getattr(da, name)(axis=axis),
+                                 err_msg=f"{name} axis={axis}")
+            assert_close(A.count_nonzero(axis=axis), np.count_nonzero(da, axis=axis),
+                         check_dtype=False, err_msg=f"count_nonzero axis={axis}")
+        # 0 * inf and 0 * nan are NaN, also where one operand has an implicit zero
+        # (SciPy's sparse * sparse agrees with NumPy here)
+        assert_close(A.multiply(B).toarray(), da * db, err_msg="A.multiply(B)")
+        assert_close(A.multiply(B).toarray(),
+                     make_scipy(a, "csr").multiply(make_scipy(b, "csr")).toarray())
+        assert_close((A + B).toarray(), da + db)
+        x = dense_operand((a.shape[1],), np.float64, seed=1)  # finite: no 0 * inf
+        assert_close(A @ x, da @ x)
