@@ -138,7 +138,8 @@ class Triplets:
     def dense(self) -> np.ndarray:
         """The oracle's dense array (duplicates summed, as NumPy's add.at)."""
         out = np.zeros(self.shape, dtype=self.dtype)
-        np.add.at(out, (self.row, self.col), self.data)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, int wraparound
+            np.add.at(out, (self.row, self.col), self.data)
         return out
 
     def copies(self):
