@@ -33,7 +33,8 @@ from .formats import (
     issparse,
 )
 from .ops.elementwise import add
-from .ops.matmul import spgemm, spmm, spmv
+from .ops.matmul import spmm, spmv
+from .ops.spgemm import spgemm
 from .ops.transpose import transpose
 
 __version__ = "0.1.0.dev0"
