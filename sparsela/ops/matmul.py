@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._sputils import isscalarlike, upcast
+from .._sputils import isscalarlike
 from ..backends.cpu import spmm as _spmm
 from ..backends.cpu import spmv as _spmv
 from ..formats._base import SparseArray
