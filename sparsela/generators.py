@@ -2,6 +2,8 @@
 
 * :func:`rmat` — the Graph500 R-MAT / Kronecker graph generator (power-law
   degree distribution; the usual SpGEMM benchmark input).
+* :func:`erdos_renyi` — uniform random sparsity: a fixed number of random
+  columns per row (no locality, no skew; the usual "random sparse" input).
 * :func:`poisson2d`, :func:`poisson3d` — finite-difference Laplacians on square
   and cubic grids (the usual sparse-solver input, regular structure).
 
@@ -16,7 +18,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["rmat", "poisson2d", "poisson3d"]
+__all__ = ["rmat", "erdos_renyi", "poisson2d", "poisson3d"]
 
 _FORMATS = ("csr", "csc", "coo")
 _INT32_MAX = np.iinfo(np.int32).max
@@ -206,6 +208,81 @@ def rmat(
     indptr = np.zeros(n + 1, dtype=idx)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     return _from_sorted_csr(indptr, cols, counts.astype(dtype), (n, n), format)
+
+
+def erdos_renyi(
+    n: int,
+    nnz_per_row: int,
+    *,
+    m: int | None = None,
+    dtype=np.float64,
+    format: str = "csr",
+    rng=None,
+):
+    """Erdős–Rényi-style random sparse matrix with a fixed number of draws per row.
+
+    Every row draws ``nnz_per_row`` column indices uniformly at random from
+    ``range(m)`` (independently, with replacement); columns drawn twice in the
+    same row are stored once.  Rows are therefore statistically identical (no
+    skew, no locality), unlike :func:`rmat` or the grid Laplacians.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows, ``>= 0``.
+    nnz_per_row : int
+        Column draws per row, ``>= 0``.  Each row has at most this many entries
+        (fewer where draws collide: about ``nnz_per_row**2 / (2 * m)`` fewer).
+    m : int, optional
+        Number of columns, ``>= 0`` (default ``n``, a square matrix).  With
+        ``m = 0`` the matrix has no entries.
+    dtype : dtype, default float64
+        Value dtype.
+    format : {'csr', 'csc', 'coo'}, default 'csr'
+        Format of the result.
+    rng : None, int or numpy.random.Generator, optional
+        Random source; an int seeds a new Generator (reproducible output).
+
+    Returns
+    -------
+    sparsela array of shape (n, m)
+        Every stored value is 1 (an adjacency matrix of a random directed
+        graph with out-degree about ``nnz_per_row``), in canonical form: sorted
+        column indices, no duplicates.  Index dtype int32 while the sizes fit.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Invalid argument; the message names it.
+
+    Examples
+    --------
+    >>> import sparsela as sl
+    >>> A = sl.generators.erdos_renyi(1000, 8, rng=0)
+    >>> A.shape, A.nnz <= 8 * 1000
+    ((1000, 1000), True)
+    """
+    n = _check_int(n, "n")
+    nnz_per_row = _check_int(nnz_per_row, "nnz_per_row")
+    m = n if m is None else _check_int(m, "m")
+    dtype = _check_dtype(dtype)
+    format = _check_format(format)
+    gen = _rng(rng)
+    k = nnz_per_row if m > 0 else 0
+    if n * k > np.iinfo(np.int64).max // 2:
+        raise ValueError(f"n * nnz_per_row = {n * k} entries is too large")
+    idx = _index_dtype(n, m, n * k)
+    # one draw matrix, rows sorted in place: duplicates end up adjacent
+    cols = gen.integers(0, max(m, 1), size=(n, k), dtype=np.int64)
+    cols.sort(axis=1)
+    keep = np.ones((n, k), dtype=bool)
+    if k > 1:
+        keep[:, 1:] = cols[:, 1:] != cols[:, :-1]
+    indptr = np.zeros(n + 1, dtype=idx)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    indices = cols[keep].astype(idx)
+    data = np.ones(indices.size, dtype=dtype)
+    return _from_sorted_csr(indptr, indices, data, (n, m), format)
 
 
 def _laplacian(dims: tuple[int, ...], dtype, format: str):
