@@ -34,7 +34,8 @@ from .formats import (
 )
 from .ops.elementwise import add
 from .ops.matmul import spmm, spmv
-from .ops.spgemm import spgemm
+from .ops.sddmm import sddmm
+from .ops.spgemm import spgemm, spgemm_topk
 from .ops.transpose import transpose
 
 __version__ = "0.1.0.dev0"
@@ -42,7 +43,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "SparseArray", "SparseEfficiencyWarning", "issparse", "asarray",
     "coo_array", "csr_array", "csc_array", "bsr_array",
-    "spmv", "spmm", "spgemm", "add", "transpose",
+    "spmv", "spmm", "spgemm", "spgemm_topk", "sddmm", "add", "transpose",
     "backend", "config_context", "get_config", "set_config",
     "get_num_threads", "set_num_threads",
     "io", "generators",

@@ -1,0 +1,256 @@
+"""Masked SpGEMM: C = (A ⊕.⊗ B) restricted to the structure of a mask M.
+
+A@B is never formed. Every entry of C is an entry of M, so C is computed
+*in M's slots*: ``val[q]``/``hit[q]`` for every stored position q of the
+canonical mask, then the slots that some product reached are compacted into
+C. C comes out sorted because M's rows are, and rows whose mask row is empty
+cost nothing. Two ways fill a row's slots, chosen per row by cost:
+
+* *row-wise* (Gustavson): the mask row's columns go into a small hash table
+  (column -> slot); every product A[i, k] ⊗ B[k, j] looks its column up and
+  is dropped when the mask does not hold it. Cost ~ flops(i).
+* *dot* (inner products, B in CSC): A's row is stamped into a k-indexed
+  array (k -> position in A), then for every mask column j the entries of
+  B[:, j] look their k up. Cost ~ nnz(A[i, :]) + sum_{j in M[i, :]} nnz(B[:, j]).
+
+Both fold ⊕ over k in ascending order (A canonical, B's columns sorted), so
+which path ran never changes a result, not even its rounding.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ..._sputils import get_index_dtype
+from ._jit import jit, threads
+from .semiring import (
+    _max_row,
+    _sr_add,
+    _sr_mul,
+    balanced_chunks,
+    mask_table_clear,
+    mask_table_fill,
+    mask_table_find,
+)
+from .spgemm import _flops_and_chunks, _table_bits
+
+__all__ = ["csr_spgemm_masked", "masked_row_costs", "DOT_COST", "TRANSPOSE_COST",
+           "DOT_MAX_INNER"]
+
+#: Cost model of the path choice, in units of one row-wise product (a hash
+#: look-up of its column). A dot-path step (stamp look-up of k, mostly a
+#: cache miss on a k-indexed array) measured 1.0-1.5x that on our machine;
+#: 1.5 keeps the row-wise path unless the dot path is clearly cheaper.
+DOT_COST = 1.5
+#: Building B's CSC (a serial counting-sort transpose) costs about this many
+#: row-wise products per nonzero of B; the dot path is used only when the
+#: rows choosing it save more than that in total.
+TRANSPOSE_COST = 4.0
+#: The dot path stamps k in an int64 array of the inner dimension per chunk;
+#: beyond this many (8 MiB) it is not offered.
+DOT_MAX_INNER = 1 << 20
+
+_u = np.uint64
+
+
+@jit(parallel=True)
+def _row_costs(Ap, Mp, Mj, bcol_nnz, flops, row_cost, dot_cost):
+    n_row = flops.shape[0]
+    for i in prange(n_row):
+        if Mp[i + 1] == Mp[i] or Ap[i + 1] == Ap[i]:
+            row_cost[i] = 0
+            dot_cost[i] = 0
+            continue
+        row_cost[i] = flops[i]
+        d = np.int64(Ap[i + 1]) - np.int64(Ap[i])
+        for q in range(_u(Mp[i]), _u(Mp[i + 1])):
+            d += bcol_nnz[_u(Mj[q])]
+        dot_cost[i] = d
+
+
+def masked_row_costs(n_row: int, Ap, Aj, Bp, Bj, Mp, Mj, n_col: int, nthreads: int):
+    """Row-wise and dot-product cost of every row of the masked product.
+
+    Parameters
+    ----------
+    n_row, n_col : int
+        Shape of C.
+    Ap, Aj, Bp, Bj : ndarray
+        CSR structure of A and B (one index dtype).
+    Mp, Mj : ndarray
+        CSR structure of the canonical mask.
+    nthreads : int
+        Threads for the flop count.
+
+    Returns
+    -------
+    row_cost, dot_cost : ndarray of int64, shape (n_row,)
+        Products of the row-wise path and steps of the dot path; both 0 for
+        rows with an empty mask row or an empty row of A.
+    """
+    flops, _ = _flops_and_chunks(int(n_row), Ap, Aj, Bp, nthreads)
+    bcol_nnz = np.bincount(Bj, minlength=int(n_col)).astype(np.int64, copy=False)
+    row_cost = np.empty(int(n_row), dtype=np.int64)
+    dot_cost = np.empty(int(n_row), dtype=np.int64)
+    _row_costs(Ap, Mp, Mj, bcol_nnz, flops, row_cost, dot_cost)
+    return row_cost, dot_cost
+
+
+@jit
+def _fill(q, v, val, hit, add_op):
+    if hit[q]:
+        val[q] = _sr_add(add_op, val[q], v)
+    else:
+        val[q] = v
+        hit[q] = 1
+
+
+@jit
+def _masked_chunk(r0, r1, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, n_inner,
+                  add_op, mul_op, val, hit):
+    # size the scratch once for the chunk: a mask-column table for its
+    # largest row-wise mask row, a k-stamp only if some row takes the dot path
+    max_m = np.int64(0)
+    any_dot = False
+    for i in range(r0, r1):
+        if use_dot[i]:
+            any_dot = True
+        else:
+            max_m = max(max_m, np.int64(Mp[i + 1]) - np.int64(Mp[i]))
+    size = (np.int64(1) << _table_bits(max_m)) if max_m else 0
+    keys = np.full(size, -1, dtype=Mj.dtype)
+    pos = np.empty(size, dtype=np.int64)
+    # apos[k] = position of A[i, k] in Aj; valid when >= Ap[i], as positions
+    # only grow from row to row (never reset)
+    apos = np.full(n_inner if any_dot else 0, -1, dtype=np.int64)
+    for i in range(r0, r1):
+        if Mp[i + 1] == Mp[i] or Ap[i + 1] == Ap[i]:
+            continue
+        if use_dot[i]:
+            a0 = np.int64(Ap[i])
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                apos[_u(Aj[jj])] = jj
+            for q in range(_u(Mp[i]), _u(Mp[i + 1])):
+                j = _u(Mj[q])
+                for t in range(_u(BTp[j]), _u(BTp[j + 1])):
+                    pa = apos[_u(BTi[t])]
+                    if pa >= a0:
+                        _fill(q, _sr_mul(mul_op, Ax[_u(pa)], BTx[t]), val, hit, add_op)
+        else:
+            shift = mask_table_fill(Mp, Mj, i, keys, pos)
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                a = Ax[jj]
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                    q = mask_table_find(keys, pos, Bj[kk], shift)
+                    if q >= 0:
+                        _fill(_u(q), _sr_mul(mul_op, a, Bx[kk]), val, hit, add_op)
+            mask_table_clear(keys, shift)
+
+
+@jit(parallel=True)
+def _masked(bounds, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, n_inner, add_op,
+            mul_op, val, hit):
+    for c in prange(bounds.shape[0] - 1):
+        _masked_chunk(bounds[c], bounds[c + 1], Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj,
+                      use_dot, n_inner, add_op, mul_op, val, hit)
+
+
+@jit(parallel=True)
+def _count_hits(bounds, Mp, hit, counts):
+    for c in prange(bounds.shape[0] - 1):
+        for i in range(bounds[c], bounds[c + 1]):
+            n = np.int64(0)
+            for q in range(_u(Mp[i]), _u(Mp[i + 1])):
+                n += hit[q]
+            counts[i] = n
+
+
+@jit(parallel=True)
+def _compact(bounds, Mp, Mj, val, hit, Cp, Cj, Cx):
+    for c in prange(bounds.shape[0] - 1):
+        for i in range(bounds[c], bounds[c + 1]):
+            p = _u(Cp[i])
+            for q in range(_u(Mp[i]), _u(Mp[i + 1])):
+                if hit[q]:
+                    Cj[p] = Mj[q]
+                    Cx[p] = val[q]
+                    p += _u(1)
+
+
+def csr_spgemm_masked(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray,
+                      Bp: np.ndarray, Bj: np.ndarray, Bx: np.ndarray, Mp: np.ndarray,
+                      Mj: np.ndarray, add_op: int, mul_op: int, *, bt=None,
+                      path: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """C = (A ⊕.⊗ B) masked by the structure of M, without forming A ⊕.⊗ B.
+
+    Parameters
+    ----------
+    n_row, n_col : int
+        Shape of C (and of M).
+    Ap, Aj, Ax, Bp, Bj, Bx : ndarray
+        *Canonical* CSR arrays of A (``n_row x k``) and B (``k x n_col``),
+        one index dtype, one value dtype.
+    Mp, Mj : ndarray
+        Canonical CSR structure of the mask (sorted, no repeats), index dtype
+        of A. Its values play no part (structural mask).
+    add_op, mul_op : int
+        Operator codes of ``semiring.py``.
+    bt : callable, optional
+        Returns ``(BTp, BTi, BTx)``, B in CSC (sorted row indices), when the
+        dot path is taken; without it the dot path is not offered.
+    path : {"auto", "row", "dot"}
+        Force a path (tests); "auto" chooses per row by cost.
+
+    Returns
+    -------
+    Cp, Cj, Cx : ndarray
+        CSR arrays of C, rows sorted, index dtype int32 while it fits.
+
+    Notes
+    -----
+    Peak extra memory is one value and one flag per mask entry. Results do
+    not depend on the path or the thread count. Inputs are never modified.
+    """
+    n_row, n_col = int(n_row), int(n_col)
+    n_inner = int(Bp.shape[0] - 1)
+    nnz_m = int(Mp[-1])
+    with threads(work=int(Ap[-1]) + int(Bp[-1]) + nnz_m) as nt:
+        row_cost, dot_cost = masked_row_costs(n_row, Ap, Aj, Bp, Bj, Mp, Mj, n_col, nt)
+    use_dot = np.zeros(n_row, dtype=np.bool_)
+    if bt is not None and n_inner <= DOT_MAX_INNER and path != "row":
+        if path == "dot":
+            use_dot[:] = True
+        else:
+            use_dot = DOT_COST * dot_cost < row_cost
+            saved = float(np.sum(row_cost[use_dot] - DOT_COST * dot_cost[use_dot]))
+            if saved <= TRANSPOSE_COST * int(Bp[-1]):
+                use_dot[:] = False
+    if use_dot.any():
+        BTp, BTi, BTx = bt()
+        BTp, BTi = BTp.astype(Aj.dtype, copy=False), BTi.astype(Aj.dtype, copy=False)
+    else:
+        BTp = np.zeros(1, dtype=Aj.dtype)
+        BTi = np.zeros(0, dtype=Aj.dtype)
+        BTx = np.zeros(0, dtype=Ax.dtype)
+    cost = np.where(use_dot, dot_cost, row_cost) + np.diff(Mp).astype(np.int64)
+    val = np.empty(nnz_m, dtype=Ax.dtype)
+    hit = np.zeros(nnz_m, dtype=np.uint8)
+    counts = np.empty(n_row, dtype=np.int64)
+    with threads(work=int(cost.sum())) as nt:
+        bounds = balanced_chunks(cost, nt)
+        _masked(bounds, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, n_inner,
+                np.int64(add_op), np.int64(mul_op), val, hit)
+        _count_hits(bounds, Mp, hit, counts)
+        nnz = int(counts.sum())
+        cidx = get_index_dtype(maxval=max(nnz, n_col))
+        Cp = np.empty(n_row + 1, dtype=cidx)
+        Cp[0] = 0
+        np.cumsum(counts, out=Cp[1:])
+        if nnz == nnz_m:
+            # every mask entry was reached: C has M's structure
+            return Cp, Mj.astype(cidx, copy=True), val
+        Cj = np.empty(nnz, dtype=cidx)
+        Cx = np.empty(nnz, dtype=Ax.dtype)
+        _compact(bounds, Mp, Mj, val, hit, Cp, Cj, Cx)
+    return Cp, Cj, Cx

@@ -1,0 +1,383 @@
+"""SpGEMM over a semiring: C[i, j] = ⊕_k A[i, k] ⊗ B[k, j] on CSR arrays.
+
+The row-wise hash product of ``spgemm.py`` with the two operators as
+arguments, for the semirings that ``csr_spgemm`` (plus_times only) does not
+cover, and for the *complemented* mask: the products whose column is stored
+in the mask row are skipped, so C holds exactly the entries of A ⊕.⊗ B that
+the mask does not.
+
+Structure follows GraphBLAS: C[i, j] exists when some k has both A[i, k] and
+B[k, j] stored, and ⊕ runs over those pairs only; absent entries take no
+part (they are not zeros, and ⊕ needs no identity: the first product of a
+column initialises it).
+
+Operators are small integer codes dispatched by ``_sr_add``/``_sr_mul``. The
+branch on the code is loop invariant (the predictor gets it right), and one
+compiled kernel per value dtype serves every semiring. The code paths each
+value type can take are chosen at compile time by ``overload``: complex
+values only get plus/times (ordering them is meaningless, the public layer
+rejects min/max for them), bool values only or/and.
+
+Also holds the small helpers the other extra products share (op codes,
+flop-balanced partition of a cost array, per-row mask hash tables).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange, types
+from numba.extending import overload
+
+from ._jit import jit, threads
+from .spgemm import (
+    INSERTION_MAX,
+    _flops_and_chunks,
+    _hash,
+    _sort_row,
+    _table_bits,
+    spgemm_index_dtype,
+    spgemm_row_nnz,
+)
+
+__all__ = ["PLUS", "TIMES", "MIN", "MAX", "OR", "AND", "csr_spgemm_semiring",
+           "balanced_chunks"]
+
+#: Operator codes. ⊕ is one of PLUS, MIN, MAX, OR; ⊗ one of TIMES, PLUS, MIN, AND.
+PLUS, TIMES, MIN, MAX, OR, AND = 0, 1, 2, 3, 4, 5
+
+#: Chunks per thread of a cost-balanced row partition (as in ``spgemm.py``:
+#: more chunks than threads even out the error of the cost estimate).
+CHUNKS_PER_THREAD = 4
+
+_u = np.uint64  # unsigned indexing: no wraparound checks in hot loops
+
+
+# --------------------------------------------------------------------------
+# operators
+# --------------------------------------------------------------------------
+def _sr_add(op, x, y):  # pragma: no cover - replaced by the overload in jit code
+    raise NotImplementedError
+
+
+def _sr_mul(op, x, y):  # pragma: no cover
+    raise NotImplementedError
+
+
+@overload(_sr_add)
+def _ov_sr_add(op, x, y):
+    if isinstance(x, types.Complex):
+        def impl(op, x, y):
+            return x + y
+    elif isinstance(x, types.Boolean):
+        def impl(op, x, y):
+            return x | y
+    else:
+        # min/max ignore NaN as C's fmin/fmax (GraphBLAS MIN/MAX): a NaN
+        # operand yields the other one
+        def impl(op, x, y):
+            if op == PLUS:
+                return x + y
+            if op == MIN:
+                return y if (y < x or x != x) else x
+            return y if (y > x or x != x) else x
+    return impl
+
+
+@overload(_sr_mul)
+def _ov_sr_mul(op, x, y):
+    if isinstance(x, types.Complex):
+        def impl(op, x, y):
+            return x * y
+    elif isinstance(x, types.Boolean):
+        def impl(op, x, y):
+            return x & y
+    else:
+        def impl(op, x, y):
+            if op == TIMES:
+                return x * y
+            if op == PLUS:
+                return x + y
+            return y if (y < x or x != x) else x
+    return impl
+
+
+# --------------------------------------------------------------------------
+# shared helpers
+# --------------------------------------------------------------------------
+def balanced_chunks(cost: np.ndarray, nthreads: int) -> np.ndarray:
+    """Row bounds (int64) of ``CHUNKS_PER_THREAD * nthreads`` chunks of equal
+    ``cost + 1`` (a row costs something even when it has no work).
+
+    Parameters
+    ----------
+    cost : ndarray of int64, shape (n_row,)
+        Work estimate of every row.
+    nthreads : int
+        Threads that will run the chunks.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_chunks + 1,)
+        Nondecreasing bounds, ``bounds[0] == 0``, ``bounds[-1] == n_row``.
+    """
+    n_row = cost.shape[0]
+    nchunks = max(1, min(n_row, CHUNKS_PER_THREAD * nthreads))
+    bounds = np.empty(nchunks + 1, dtype=np.int64)
+    bounds[0] = 0
+    bounds[-1] = n_row
+    if nchunks > 1:
+        cum = np.cumsum(cost + 1, dtype=np.int64)
+        targets = (np.arange(1, nchunks, dtype=np.int64) * int(cum[-1])) // nchunks
+        bounds[1:-1] = np.minimum(np.searchsorted(cum, targets, side="left") + 1, n_row)
+    return bounds
+
+
+@jit
+def mask_table_fill(Mp, Mj, i, keys, pos):
+    """Insert the columns of mask row ``i`` into the open-addressing table
+    ``keys`` (size ``1 << _table_bits(nnz)``, all -1), with ``pos`` = their
+    position in ``Mj`` (the last one for a repeated column). Returns the
+    shift of the table's hash."""
+    n = np.int64(Mp[i + 1]) - np.int64(Mp[i])
+    bits = _table_bits(n)
+    mask = (np.int64(1) << bits) - 1
+    shift = 64 - bits
+    for q in range(_u(Mp[i]), _u(Mp[i + 1])):
+        j = Mj[q]
+        h = _hash(j, shift)
+        while True:
+            t = keys[_u(h)]
+            if t == -1 or t == j:
+                keys[_u(h)] = j
+                pos[_u(h)] = q
+                break
+            h = (h + 1) & mask
+    return shift
+
+
+@jit
+def mask_table_find(keys, pos, j, shift):
+    """Position in the mask of column ``j`` (-1 when absent) in a table
+    filled by :func:`mask_table_fill`."""
+    mask = (np.int64(1) << (64 - shift)) - 1
+    h = _hash(j, shift)
+    while True:
+        t = keys[_u(h)]
+        if t == j:
+            return np.int64(pos[_u(h)])
+        if t == -1:
+            return np.int64(-1)
+        h = (h + 1) & mask
+
+
+@jit
+def mask_table_clear(keys, shift):
+    keys[: np.int64(1) << (64 - shift)] = -1
+
+
+@jit
+def _max_row(Mp, r0, r1):
+    m = np.int64(0)
+    for i in range(r0, r1):
+        m = max(m, np.int64(Mp[i + 1]) - np.int64(Mp[i]))
+    return m
+
+
+# --------------------------------------------------------------------------
+# symbolic (only with an excluded pattern: without one, spgemm_row_nnz)
+# --------------------------------------------------------------------------
+@jit
+def _symbolic_chunk(r0, r1, Ap, Aj, Bp, Bj, Xp, Xj, flops, row_nnz):
+    max_f = np.int64(0)
+    for i in range(r0, r1):
+        max_f = max(max_f, flops[i])
+    keys = np.full((np.int64(1) << _table_bits(max_f)) if max_f else 0, -1, dtype=Bj.dtype)
+    mx = _max_row(Xp, r0, r1)
+    xkeys = np.full((np.int64(1) << _table_bits(mx)) if mx else 0, -1, dtype=Bj.dtype)
+    xpos = np.empty(xkeys.shape[0], dtype=np.int64)
+    for i in range(r0, r1):
+        f = flops[i]
+        cnt = np.int64(0)
+        if f == 0:
+            row_nnz[i] = 0
+            continue
+        has_x = Xp[i + 1] > Xp[i]
+        xshift = mask_table_fill(Xp, Xj, i, xkeys, xpos) if has_x else 0
+        bits = _table_bits(f)
+        mask = (np.int64(1) << bits) - 1
+        shift = 64 - bits
+        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+            k = _u(Aj[jj])
+            for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                j = Bj[kk]
+                if has_x and mask_table_find(xkeys, xpos, j, xshift) >= 0:
+                    continue
+                h = _hash(j, shift)
+                while True:
+                    t = keys[_u(h)]
+                    if t == j:
+                        break
+                    if t == -1:
+                        keys[_u(h)] = j
+                        cnt += 1
+                        break
+                    h = (h + 1) & mask
+        keys[: mask + 1] = -1
+        if has_x:
+            mask_table_clear(xkeys, xshift)
+        row_nnz[i] = cnt
+
+
+@jit(parallel=True)
+def _symbolic(bounds, Ap, Aj, Bp, Bj, Xp, Xj, flops, row_nnz):
+    for c in prange(bounds.shape[0] - 1):
+        _symbolic_chunk(bounds[c], bounds[c + 1], Ap, Aj, Bp, Bj, Xp, Xj, flops, row_nnz)
+
+
+# --------------------------------------------------------------------------
+# numeric
+# --------------------------------------------------------------------------
+@jit
+def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
+                   add_op, mul_op, sort_indices):
+    max_f = np.int64(0)
+    max_nnz = np.int64(0)
+    for i in range(r0, r1):
+        max_f = max(max_f, flops[i])
+        max_nnz = max(max_nnz, np.int64(Cp[i + 1]) - np.int64(Cp[i]))
+    size = (np.int64(1) << _table_bits(max_f)) if max_f else 0
+    keys = np.full(size, -1, dtype=Bj.dtype)
+    tpos = np.empty(size, dtype=np.int64)  # slot -> position of its column in C
+    mx = _max_row(Xp, r0, r1)
+    xkeys = np.full((np.int64(1) << _table_bits(mx)) if mx else 0, -1, dtype=Bj.dtype)
+    xpos = np.empty(xkeys.shape[0], dtype=np.int64)
+    ns = max_nnz if (sort_indices and max_nnz > INSERTION_MAX) else 0
+    tk = np.empty(ns, dtype=Cj.dtype)
+    tv = np.empty(ns, dtype=Cx.dtype)
+    count = np.empty(max(256, 4 * ns), dtype=np.int64)
+
+    for i in range(r0, r1):
+        f = flops[i]
+        start = np.int64(Cp[i])
+        end = np.int64(Cp[i + 1])
+        if end == start:
+            continue
+        has_x = Xp[i + 1] > Xp[i]
+        xshift = mask_table_fill(Xp, Xj, i, xkeys, xpos) if has_x else 0
+        bits = _table_bits(f)
+        mask = (np.int64(1) << bits) - 1
+        shift = 64 - bits
+        kmin = np.int64(n_col)
+        kmax = np.int64(-1)
+        p = start
+        # A's columns in stored order: for canonical A that is ascending k,
+        # the order every path of the extra products folds ⊕ in
+        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+            a = Ax[jj]
+            k = _u(Aj[jj])
+            for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                j = Bj[kk]
+                if has_x and mask_table_find(xkeys, xpos, j, xshift) >= 0:
+                    continue
+                v = _sr_mul(mul_op, a, Bx[kk])
+                h = _hash(j, shift)
+                while True:
+                    t = keys[_u(h)]
+                    if t == j:
+                        q = _u(tpos[_u(h)])
+                        Cx[q] = _sr_add(add_op, Cx[q], v)
+                        break
+                    if t == -1:
+                        keys[_u(h)] = j
+                        tpos[_u(h)] = p
+                        Cj[_u(p)] = j
+                        Cx[_u(p)] = v
+                        kmin = min(kmin, np.int64(j))
+                        kmax = max(kmax, np.int64(j))
+                        p += 1
+                        break
+                    h = (h + 1) & mask
+        keys[: mask + 1] = -1
+        if has_x:
+            mask_table_clear(xkeys, xshift)
+        if sort_indices:
+            _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, False)
+
+
+@jit(parallel=True)
+def _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx, add_op, mul_op,
+             sort_indices):
+    for c in prange(bounds.shape[0] - 1):
+        _numeric_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops,
+                       Cp, Cj, Cx, add_op, mul_op, sort_indices)
+
+
+# --------------------------------------------------------------------------
+# public entry point
+# --------------------------------------------------------------------------
+def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
+                        Ax: np.ndarray, Bp: np.ndarray, Bj: np.ndarray, Bx: np.ndarray,
+                        add_op: int, mul_op: int, *, sort_indices: bool = True,
+                        Xp: np.ndarray | None = None, Xj: np.ndarray | None = None,
+                        b_canonical: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """C = A ⊕.⊗ B for CSR A (``n_row x k``) and CSR B (``k x n_col``),
+    optionally without the entries of an excluded pattern X (complemented mask).
+
+    Parameters
+    ----------
+    n_row, n_col : int
+        Shape of C.
+    Ap, Aj, Ax, Bp, Bj, Bx : ndarray
+        CSR arrays of A and B, one index dtype, one value dtype. For any
+        semiring but plus_times they must be canonical (a repeated A[i, k]
+        would enter ⊕ twice); the caller sums duplicates first.
+    add_op, mul_op : int
+        Operator codes (``PLUS``/``MIN``/``MAX``/``OR`` and
+        ``TIMES``/``PLUS``/``MIN``/``AND``). Complex values support
+        plus/times only, bool values or/and only.
+    sort_indices : bool
+        Sort the columns of every row of C.
+    Xp, Xj : ndarray, optional
+        CSR structure (``n_row x n_col``, index dtype of A; repeats allowed)
+        of the pattern to leave out of C.
+    b_canonical : bool
+        B is canonical (lets the symbolic phase copy rows without hashing).
+
+    Returns
+    -------
+    Cp, Cj, Cx : ndarray
+        CSR arrays of C, index dtype int32 while it fits, value dtype of ``Ax``.
+
+    Notes
+    -----
+    Each row folds ⊕ in the order A's row is stored, then B's, so results do
+    not depend on the thread count. Inputs are never modified.
+    """
+    n_row, n_col = int(n_row), int(n_col)
+    idx = Aj.dtype
+    if Xp is None:
+        Xp = np.zeros(n_row + 1, dtype=idx)
+        Xj = np.zeros(0, dtype=idx)
+        excluded = False
+    else:
+        excluded = bool(Xj.shape[0])
+    with threads(work=int(Ap[-1]) + int(Bp[-1]) + int(Xp[-1])) as nt:
+        flops, _ = _flops_and_chunks(n_row, Ap, Aj, Bp, nt)
+    with threads(work=int(flops.sum())) as nt:
+        bounds = balanced_chunks(flops, nt)
+        if excluded:
+            row_nnz = np.empty(n_row, dtype=np.int64)
+            _symbolic(bounds, Ap, Aj, Bp, Bj, Xp, Xj, flops, row_nnz)
+        else:
+            row_nnz = spgemm_row_nnz(n_row, n_col, Ap, Aj, Bp, Bj, b_canonical=b_canonical)
+        cidx = spgemm_index_dtype(row_nnz, n_col)
+        Cp = np.empty(n_row + 1, dtype=cidx)
+        Cp[0] = 0
+        np.cumsum(row_nnz, out=Cp[1:])
+        nnz = int(Cp[-1])
+        Cj = np.empty(nnz, dtype=cidx)
+        Cx = np.empty(nnz, dtype=Ax.dtype)
+        if nnz:
+            _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
+                     np.int64(add_op), np.int64(mul_op), bool(sort_indices))
+    return Cp, Cj, Cx
