@@ -5,8 +5,10 @@
     sparsela info A.mtx                      # shape, nnz, dtype, symmetry, row statistics
     sparsela multiply A.mtx [B.mtx] -o C.mtx [--threads N] [--no-sorted] [--check]
     sparsela demo [--kind rmat|poisson2d|poisson3d] [--scale S] [--threads N] [--repeat R]
+    sparsela bench [--quick] [--threads N] [--runs R] [--ops OP ...] [--libraries LIB ...] [--json]
 
-Exit status: 0 success, 1 a result differs from SciPy's (``--check``, ``demo``),
+Exit status: 0 success, 1 a result differs from SciPy's (``--check``, ``demo``) or,
+for ``bench``, between the libraries or a benchmark cell failed,
 2 an error (bad arguments, missing or malformed file, incompatible shapes),
 reported as one line on stderr starting with ``sparsela: error:``.  Set
 ``SPARSELA_DEBUG=1`` to get the Python traceback instead.
@@ -375,6 +377,37 @@ def _cmd_demo(args) -> int:
 
 
 # ----------------------------------------------------------------------------
+# sparsela bench
+# ----------------------------------------------------------------------------
+def _choice_list(choices):
+    """argparse type: one or more comma-separated names out of ``choices``."""
+
+    def parse(text: str) -> list[str]:
+        names = [t.strip() for t in text.split(",") if t.strip()]
+        if not names:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(choices)}, got {text!r}")
+        for name in names:
+            if name not in choices:
+                raise argparse.ArgumentTypeError(
+                    f"invalid choice {name!r} (choose from {', '.join(choices)})")
+        return names
+
+    return parse
+
+
+def _cmd_bench(args) -> int:
+    from . import bench
+
+    if args.ops:
+        args.ops = [name for group in args.ops for name in group]
+    if args.libraries:
+        args.libraries = [name for group in args.libraries for name in group]
+    if args.real_dir is not None and not os.path.isdir(args.real_dir):
+        raise CLIError(f"--real-dir: not a folder: {args.real_dir}")
+    return bench.cli(args)
+
+
+# ----------------------------------------------------------------------------
 # parser and entry point
 # ----------------------------------------------------------------------------
 def _build_parser() -> _Parser:
@@ -430,6 +463,40 @@ def _build_parser() -> _Parser:
                    help="timed runs per operation, the best is shown (default: up to 3, "
                    "fewer when the runs already took 1 s)")
     p.set_defaults(func=_cmd_demo)
+
+    from . import bench as _bench  # standard library imports only
+
+    p = sub.add_parser(
+        "bench", help="time sparsela against SciPy, GraphBLAS and MKL (one process each)",
+        description="Time SpGEMM (A @ A, A @ A.T), SpMM (k = 16, 64, 256) and SpMV with "
+        "sparsela and every installed peer (scipy, python-graphblas, MKL via sparse_dot_mkl), "
+        "each library in its own worker process, on 2-D Poisson (1000 x 1000 grid), "
+        "Erdos-Renyi (2^16 rows, 16 per row), R-MAT (scale 16) and the real matrices in "
+        "../shared/data/real. Prints medians, sparsela/peer ratios, peak extra memory and "
+        "a cross-library nnz check. See docs/benchmarks.md.",
+        epilog="Exit status: 0 success, 1 the libraries disagree or a cell failed, 2 error.")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes (Poisson 200, ER 2^13, R-MAT 12) and 3 runs, for a quick look")
+    p.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="threads for sparsela, GraphBLAS and MKL (default: all CPUs; "
+                   "SciPy is single threaded and always runs on 1)")
+    p.add_argument("--runs", type=_positive_int, metavar="R",
+                   help=f"timed runs per cell, the median is shown (default: "
+                   f"{_bench.DEFAULT_RUNS}, {_bench.QUICK_RUNS} with --quick)")
+    p.add_argument("--ops", type=_choice_list(_bench.OPS), action="extend", nargs="+",
+                   metavar="OP", help="operations to run, space or comma separated: "
+                   + ", ".join(_bench.OPS) + " (spgemm_at: A @ A.T; default: all)")
+    p.add_argument("--libraries", type=_choice_list(_bench.LIBRARIES), action="extend",
+                   nargs="+", metavar="LIB", help="libraries to run: "
+                   + ", ".join(_bench.LIBRARIES) + " (default: all; missing ones are noted)")
+    p.add_argument("--real-dir", metavar="DIR",
+                   help="folder of real Matrix Market matrices (default: $SPARSELA_BENCH_DATA "
+                   "or ../shared/data/real beside the source tree)")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as JSON (schema sparsela-bench/1) instead of tables")
+    p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    p.add_argument("--sizes", help=argparse.SUPPRESS)  # e.g. poisson=8,er=6,rmat=6 (tests)
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 

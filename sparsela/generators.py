@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["rmat", "erdos_renyi", "poisson2d", "poisson3d"]
+__all__ = ["erdos_renyi", "poisson2d", "poisson3d", "rmat"]
 
 _FORMATS = ("csr", "csc", "coo")
 _INT32_MAX = np.iinfo(np.int32).max
