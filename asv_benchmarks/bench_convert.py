@@ -3,6 +3,9 @@
 ``ToCSC``          CSR -> CSC, materialised. sparsela/SciPy ``A.tocsc()``;
                    GraphBLAS ``A.ss.export("csc", sort=True)`` (copies out
                    CSC arrays; a GraphBLAS matrix has no user-visible CSC type).
+``ToCSR``          CSC -> CSR, materialised. sparsela/SciPy ``A.tocsr()`` on
+                   a CSC array; GraphBLAS ``A.ss.export("csr", sort=True)`` on
+                   a matrix imported from CSC (stored by column).
 ``Transpose``      CSR of A.T, materialised. sparsela ``transpose(A).tocsr()``,
                    SciPy ``A.T.tocsr()``, GraphBLAS ``A.T.new()``.
 ``COOToCSR``       COO with entries in random order (no duplicates) -> CSR.
@@ -11,152 +14,151 @@
 ``SumDuplicates``  CSR with every entry stored twice, rows unsorted ->
                    canonical, in place: sparsela/SciPy ``A.sum_duplicates()``.
                    A fresh copy is made in setup before every timed call.
+
+Every class has a ``time_`` and a ``peakmem_`` benchmark.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-from .common import (
-    LIBRARIES,
-    MATRICES,
-    SEED,
-    THREADS,
-    convert,
-    get_matrix,
-    sl,
-    skip,
-    tiny_matrix,
-    use_library,
-    warm_up,
-    _INPUTS,
-)
+from .common import _INPUTS, SEED, LibraryBenchmark, convert, sl
 
 
-class ToCSC:
-    params = [LIBRARIES, THREADS, MATRICES]
-    param_names = ["library", "threads", "matrix"]
+def _gb_from_csc(S: sp.csr_array):
+    import graphblas as gb
 
-    def setup(self, library, threads, matrix):
-        if library == "mkl":
-            skip("sparse_dot_mkl has no format conversions")
-        use_library(library, threads)
-        self.A = convert(library, get_matrix(matrix))
-        if library == "graphblas":
-            self.func = lambda A: A.ss.export("csc", sort=True)
-        else:
-            self.func = lambda A: A.tocsc()
-        T = convert(library, tiny_matrix())
-        warm_up(("tocsc", library), lambda: self.func(T))
+    C = S.tocsc()
+    return gb.Matrix.ss.import_csc(nrows=S.shape[0], ncols=S.shape[1], indptr=C.indptr,
+                                   row_indices=C.indices, values=C.data, sorted_rows=True,
+                                   take_ownership=False)
+
+
+class ToCSC(LibraryBenchmark):
+    functions = {"default": {
+        "sparsela": lambda A: A.tocsc(),
+        "scipy": lambda A: A.tocsc(),
+        "graphblas": lambda A: A.ss.export("csc", sort=True),
+    }}
 
     def time_tocsc(self, library, threads, matrix):
-        self.func(self.A)
+        self.call()
+
+    def peakmem_tocsc(self, library, threads, matrix):
+        self.call()
 
 
-class Transpose:
-    params = [LIBRARIES, THREADS, MATRICES]
-    param_names = ["library", "threads", "matrix"]
+class ToCSR(LibraryBenchmark):
+    functions = {"default": {
+        "sparsela": lambda A: A.tocsr(),
+        "scipy": lambda A: A.tocsr(),
+        "graphblas": lambda A: A.ss.export("csr", sort=True),
+    }}
 
-    def setup(self, library, threads, matrix):
-        if library == "mkl":
-            skip("sparse_dot_mkl has no format conversions")
-        use_library(library, threads)
-        self.A = convert(library, get_matrix(matrix))
-        if library == "sparsela":
-            self.func = lambda A: sl.transpose(A).tocsr()
-        elif library == "scipy":
-            self.func = lambda A: A.T.tocsr()
-        else:
-            self.func = lambda A: A.T.new()
-        T = convert(library, tiny_matrix())
-        warm_up(("transpose", library), lambda: self.func(T))
+    def operands(self, library, S, *extra):
+        key = ("csc", library, id(S))
+        if key not in _INPUTS:
+            if library == "graphblas":
+                out = _gb_from_csc(S)
+            else:
+                out = convert(library, S).tocsc()
+            _INPUTS[key] = (S, out)
+        return (_INPUTS[key][1],)
+
+    def time_tocsr(self, library, threads, matrix):
+        self.call()
+
+    def peakmem_tocsr(self, library, threads, matrix):
+        self.call()
+
+
+class Transpose(LibraryBenchmark):
+    functions = {"default": {
+        "sparsela": lambda A: sl.transpose(A).tocsr(),
+        "scipy": lambda A: A.T.tocsr(),
+        "graphblas": lambda A: A.T.new(),
+    }}
 
     def time_transpose_tocsr(self, library, threads, matrix):
-        self.func(self.A)
+        self.call()
+
+    def peakmem_transpose_tocsr(self, library, threads, matrix):
+        self.call()
 
 
-def _shuffled_coo(S: sp.csr_array, name) -> sp.coo_array:
+def _shuffled_coo(S: sp.csr_array) -> sp.coo_array:
     """The entries of S in a fixed random order (cached)."""
-    key = ("coo", name)
+    key = ("coo", id(S))
     if key not in _INPUTS:
         C = S.tocoo()
         p = np.random.default_rng(SEED).permutation(C.nnz)
-        _INPUTS[key] = sp.coo_array((C.data[p], (C.row[p], C.col[p])), shape=S.shape)
-    return _INPUTS[key]
+        _INPUTS[key] = (S, sp.coo_array((C.data[p], (C.row[p], C.col[p])), shape=S.shape))
+    return _INPUTS[key][1]
 
 
-def _coo_in(library, C: sp.coo_array):
-    if library == "sparsela":
-        return sl.coo_array(C)
-    if library == "scipy":
-        return C
-    # graphblas: raw triplets, built in the timed call
-    return (C.row, C.col, C.data, C.shape)
+def _gb_from_coo(t):
+    import graphblas as gb
+
+    return gb.Matrix.from_coo(t[0], t[1], t[2], nrows=t[3][0], ncols=t[3][1])
 
 
-class COOToCSR:
-    params = [LIBRARIES, THREADS, MATRICES]
-    param_names = ["library", "threads", "matrix"]
+class COOToCSR(LibraryBenchmark):
+    functions = {"default": {
+        "sparsela": lambda C: C.tocsr(),
+        "scipy": lambda C: C.tocsr(),
+        "graphblas": _gb_from_coo,  # raw triplets, built in the timed call
+    }}
 
-    def setup(self, library, threads, matrix):
-        if library == "mkl":
-            skip("sparse_dot_mkl has no format conversions")
-        use_library(library, threads)
-        self.C = _coo_in(library, _shuffled_coo(get_matrix(matrix), matrix))
-        if library == "graphblas":
-            import graphblas as gb
-
-            self.func = lambda t: gb.Matrix.from_coo(t[0], t[1], t[2], nrows=t[3][0], ncols=t[3][1])
-        else:
-            self.func = lambda C: C.tocsr()
-        T = _coo_in(library, _shuffled_coo(tiny_matrix(), "tiny"))
-        warm_up(("coo", library), lambda: self.func(T))
+    def operands(self, library, S, *extra):
+        C = _shuffled_coo(S)
+        if library == "sparsela":
+            return (sl.coo_array(C),)
+        if library == "scipy":
+            return (C,)
+        return ((C.row, C.col, C.data, C.shape),)
 
     def time_coo_tocsr(self, library, threads, matrix):
-        self.func(self.C)
+        self.call()
+
+    def peakmem_coo_tocsr(self, library, threads, matrix):
+        self.call()
 
 
-def _duplicated_csr_arrays(S: sp.csr_array, name):
+def _duplicated_csr_arrays(S: sp.csr_array):
     """CSR arrays holding every entry of S twice (values halved), rows in
     random order: (data, indices, indptr), cached."""
-    key = ("dup", name)
+    key = ("dup", id(S))
     if key not in _INPUTS:
         n = S.shape[0]
         counts = 2 * np.diff(S.indptr)
         indptr = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(counts, out=indptr[1:])
-        rows = np.repeat(np.arange(n), counts)
         cols = np.concatenate([S.indices, S.indices])
         vals = np.concatenate([S.data, S.data]) * 0.5
         crow = np.concatenate([np.repeat(np.arange(n), np.diff(S.indptr))] * 2)
         # order by row, randomly within a row
         r = np.random.default_rng(SEED).random(cols.size)
         order = np.lexsort((r, crow))
-        assert np.array_equal(crow[order], rows)
-        _INPUTS[key] = (vals[order], cols[order].astype(np.int32), indptr)
-    return _INPUTS[key]
+        _INPUTS[key] = (S, (vals[order], cols[order].astype(np.int32), indptr))
+    return _INPUTS[key][1]
 
 
-class SumDuplicates:
-    params = [LIBRARIES, THREADS, MATRICES]
-    param_names = ["library", "threads", "matrix"]
-    number = 1  # the timed call changes its input: fresh copy before each call
+class SumDuplicates(LibraryBenchmark):
+    functions = {"default": {
+        "sparsela": lambda A: A.sum_duplicates(),
+        "scipy": lambda A: A.sum_duplicates(),
+    }}
+    number = 1  # the timed call changes its input: a fresh copy before each call
+    repeat = (3, 7, 3.0)
+    warmup_time = 0
 
-    def setup(self, library, threads, matrix):
-        if library not in ("sparsela", "scipy"):
-            skip(f"{library} has no CSR-with-duplicates type")
-        use_library(library, threads)
-        S = get_matrix(matrix)
-        data, indices, indptr = _duplicated_csr_arrays(S, matrix)
+    def operands(self, library, S, *extra):
+        data, indices, indptr = _duplicated_csr_arrays(S)
         cls = sl.csr_array if library == "sparsela" else sp.csr_array
-        self.A = cls((data.copy(), indices.copy(), indptr.copy()), shape=S.shape)
-        if library == "sparsela":
-            def warm():
-                T = tiny_matrix()
-                t = _duplicated_csr_arrays(T, "tiny")
-                sl.csr_array((t[0].copy(), t[1].copy(), t[2].copy()), shape=T.shape).sum_duplicates()
-
-            warm_up(("sum_duplicates", library), warm)
+        return (cls((data.copy(), indices.copy(), indptr.copy()), shape=S.shape),)
 
     def time_sum_duplicates(self, library, threads, matrix):
-        self.A.sum_duplicates()
+        self.call()
+
+    def peakmem_sum_duplicates(self, library, threads, matrix):
+        self.call()

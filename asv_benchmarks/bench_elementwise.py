@@ -1,27 +1,17 @@
 """Elementwise sparse (op) sparse, side by side: C = A + B and C = A .* B.
 
 ``B = 0.5 * A.T`` materialised as canonical CSR (a different pattern from A
-for the non-symmetric inputs: R-MAT, cryg2500; the same pattern for the
-symmetric ones). sparsela ``add(A, B)`` / ``A.multiply(B)``; SciPy ``A + B`` /
-``A.multiply(B)``; GraphBLAS ``A.ewise_add(B).new()`` /
+for the non-symmetric inputs: R-MAT, Erdos-Renyi, cryg2500; the same pattern
+for the symmetric ones). sparsela ``add(A, B)`` / ``A.multiply(B)``; SciPy
+``A + B`` / ``A.multiply(B)``; GraphBLAS ``A.ewise_add(B).new()`` /
 ``A.ewise_mult(B).new()``. MKL (sparse_dot_mkl) offers no elementwise
 operation: skipped.
 """
 from __future__ import annotations
 
-from .common import (
-    LIBRARIES,
-    MATRICES,
-    THREADS,
-    convert,
-    get_matrix,
-    get_transpose,
-    sl,
-    skip,
-    tiny_matrix,
-    use_library,
-    warm_up,
-)
+import scipy.sparse as sp
+
+from .common import LibraryBenchmark, convert, sl, transpose_half
 
 ADD = {
     "sparsela": lambda A, B: sl.add(A, B),
@@ -35,24 +25,16 @@ MULTIPLY = {
 }
 
 
-class Elementwise:
+class Elementwise(LibraryBenchmark):
     """A + B (union of patterns) and A .* B (intersection)."""
 
-    params = [LIBRARIES, THREADS, MATRICES]
-    param_names = ["library", "threads", "matrix"]
+    functions = {"add": ADD, "multiply": MULTIPLY}
 
-    def setup(self, library, threads, matrix):
-        if library not in ADD:
-            skip(f"{library} has no sparse elementwise add/multiply")
-        use_library(library, threads)
-        self.A = convert(library, get_matrix(matrix))
-        self.B = convert(library, get_transpose(matrix))
-        self.add, self.multiply = ADD[library], MULTIPLY[library]
-        T = convert(library, tiny_matrix())
-        warm_up(("elementwise", library), lambda: (self.add(T, T), self.multiply(T, T)))
+    def operands(self, library, S: sp.csr_array, *extra):
+        return (convert(library, S), convert(library, transpose_half(S)))
 
     def time_add(self, library, threads, matrix):
-        self.add(self.A, self.B)
+        self.call("add")
 
     def time_multiply(self, library, threads, matrix):
-        self.multiply(self.A, self.B)
+        self.call("multiply")

@@ -1,4 +1,4 @@
-"""SpMM, Y = A @ X with a dense C-ordered float64 X of 32 columns, side by side.
+"""SpMM, Y = A @ X with a dense C-ordered float64 X of k = 16, 64, 256 columns.
 
 sparsela ``spmm(A, X)``; SciPy ``A @ X``; GraphBLAS ``A.mxm(Xg).new()`` with
 ``Xg`` a full ``gb.Matrix`` (row-major "fullr"); MKL ``dot_product_mkl(A, X)``.
@@ -10,27 +10,12 @@ from .common import (
     MATRICES,
     SPMM_COLUMNS,
     THREADS,
+    LibraryBenchmark,
     convert,
     convert_dense,
     get_dense,
-    get_matrix,
     sl,
-    tiny_matrix,
-    use_library,
-    warm_up,
 )
-
-
-def _sparsela(A, X):
-    return sl.spmm(A, X)
-
-
-def _scipy(A, X):
-    return A @ X
-
-
-def _graphblas(A, X):
-    return A.mxm(X).new()
 
 
 def _mkl(A, X):
@@ -39,26 +24,26 @@ def _mkl(A, X):
     return dot_product_mkl(A, X)
 
 
-SPMM = {"sparsela": _sparsela, "scipy": _scipy, "graphblas": _graphblas, "mkl": _mkl}
+SPMM = {
+    "sparsela": lambda A, X: sl.spmm(A, X),
+    "scipy": lambda A, X: A @ X,
+    "graphblas": lambda A, X: A.mxm(X).new(),
+    "mkl": _mkl,
+}
 
 
-class SpMM:
-    """Y = A @ X, X dense n x 32."""
+class SpMM(LibraryBenchmark):
+    """Y = A @ X, X dense n x k."""
 
-    params = [LIBRARIES, THREADS, MATRICES]
-    param_names = ["library", "threads", "matrix"]
-    timeout = 300
+    params = [LIBRARIES, THREADS, MATRICES, SPMM_COLUMNS]
+    param_names = ["library", "threads", "matrix", "k"]
+    functions = {"default": SPMM}
 
-    def setup(self, library, threads, matrix):
-        use_library(library, threads)
-        S = get_matrix(matrix)
-        self.A = convert(library, S)
-        self.X = convert_dense(library, get_dense(S.shape[1], SPMM_COLUMNS))
-        self.spmm = SPMM[library]
-        T = tiny_matrix()
-        Tl = convert(library, T)
-        TX = convert_dense(library, get_dense(T.shape[1], SPMM_COLUMNS))
-        warm_up(("spmm", library), lambda: self.spmm(Tl, TX))
+    def operands(self, library, S, k):
+        return (convert(library, S), convert_dense(library, get_dense(S.shape[1], k)))
 
-    def time_spmm(self, library, threads, matrix):
-        self.spmm(self.A, self.X)
+    def time_spmm(self, library, threads, matrix, k):
+        self.call()
+
+    def peakmem_spmm(self, library, threads, matrix, k):
+        self.call()

@@ -8,31 +8,7 @@ checks, MKL handle creation) is part of what is measured.
 """
 from __future__ import annotations
 
-from .common import (
-    LIBRARIES,
-    MATRICES,
-    THREADS,
-    convert,
-    convert_dense,
-    get_dense,
-    get_matrix,
-    sl,
-    tiny_matrix,
-    use_library,
-    warm_up,
-)
-
-
-def _sparsela(A, x):
-    return sl.spmv(A, x)
-
-
-def _scipy(A, x):
-    return A @ x
-
-
-def _graphblas(A, x):
-    return A.mxv(x).new()
+from .common import LibraryBenchmark, convert, convert_dense, get_dense, sl
 
 
 def _mkl(A, x):
@@ -41,24 +17,24 @@ def _mkl(A, x):
     return dot_product_mkl(A, x)
 
 
-SPMV = {"sparsela": _sparsela, "scipy": _scipy, "graphblas": _graphblas, "mkl": _mkl}
+SPMV = {
+    "sparsela": lambda A, x: sl.spmv(A, x),
+    "scipy": lambda A, x: A @ x,
+    "graphblas": lambda A, x: A.mxv(x).new(),
+    "mkl": _mkl,
+}
 
 
-class SpMV:
+class SpMV(LibraryBenchmark):
     """y = A @ x."""
 
-    params = [LIBRARIES, THREADS, MATRICES]
-    param_names = ["library", "threads", "matrix"]
+    functions = {"default": SPMV}
 
-    def setup(self, library, threads, matrix):
-        use_library(library, threads)
-        S = get_matrix(matrix)
-        self.A = convert(library, S)
-        self.x = convert_dense(library, get_dense(S.shape[1]))
-        self.spmv = SPMV[library]
-        T = tiny_matrix()
-        Tl, tx = convert(library, T), convert_dense(library, get_dense(T.shape[1]))
-        warm_up(("spmv", library), lambda: self.spmv(Tl, tx))
+    def operands(self, library, S, *extra):
+        return (convert(library, S), convert_dense(library, get_dense(S.shape[1])))
 
     def time_spmv(self, library, threads, matrix):
-        self.spmv(self.A, self.x)
+        self.call()
+
+    def peakmem_spmv(self, library, threads, matrix):
+        self.call()

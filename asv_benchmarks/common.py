@@ -1,18 +1,27 @@
-"""Inputs and library adapters shared by the benchmark modules.
+"""Inputs, library adapters and the base class shared by the benchmark modules.
 
 Inputs (all float64, CSR, canonical: sorted indices, no duplicates, int32
 indices) are made with fixed seeds, so every run and every library sees the
 same matrices:
 
-===========  ===============================================================
-``rmat12``   R-MAT (Graph500 generator), scale 12, edge factor 16, seed 42
-``rmat14``   R-MAT, scale 14, edge factor 16, seed 42
-``poisson``  2-D 5-point Poisson matrix on a 300 x 300 grid (n = 90,000)
+===============  ============================================================
+``rmat12``       R-MAT (Graph500 generator), scale 12, edge factor 16, seed 42
+``rmat14``       R-MAT, scale 14, edge factor 16, seed 42
+``er14``         Erdos-Renyi, 2**14 rows, 16 random columns per row, seed 42
+``poisson``      2-D 5-point Poisson matrix on a 300 x 300 grid (n = 90,000)
 ``bcsstk13`` ``pushpull`` ``cryg2500``: real matrices read from
-             ``../shared/data/real/`` relative to the repository root
-             (SuiteSparse collection via LAGraph's test data); skipped when
-             that folder is absent, as it is for a lone clone of the project.
-===========  ===============================================================
+                 ``../shared/data/real/`` relative to the repository root
+                 (SuiteSparse collection via LAGraph's test data); skipped when
+                 that folder is absent, as it is for a lone clone of the project.
+===============  ============================================================
+
+``SPARSELA_ASV_LARGE=1`` adds the sizes of ``sparsela bench`` (issue 3):
+``poisson1000`` (1000 x 1000 grid), ``er16`` (2**16 rows) and ``rmat16``
+(scale 16) -- minutes per benchmark on 2 cores, so not in the default run.
+
+Generated inputs are cached on disk in ``.asv/inputs`` (git-ignored; keyed by
+the generator source), so the one process asv starts per benchmark and
+parameter combination loads them instead of generating them again.
 
 Libraries compared side by side (parameter ``library``):
 
@@ -26,14 +35,15 @@ thread count above the machine's, or a missing real-matrix folder all make
 ``setup`` raise ``NotImplementedError``, which asv records as a skipped
 parameter combination ("n/a"), never a failure.
 
-Everything expensive (input generation, conversion to a library's format,
-first call that compiles or loads Numba's cache) is cached per process, so a
-``setup`` that asv re-runs between timed calls costs next to nothing, and no
-conversion or compilation is ever inside a timed function.
+:class:`LibraryBenchmark` is the setup every benchmark class shares: skip
+what cannot run, set the threads, convert the inputs to the library's types
+and make the first call on a tiny input (Numba compiles or loads its cache
+there), so no conversion or compilation is ever inside a timed function.
 """
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -60,16 +70,42 @@ except ImportError:
         sl = None
         SPARSELA_IMPORT_ERROR = repr(exc)
 
+def _fix_malloc_threshold() -> None:
+    """glibc: serve every allocation >= 128 KiB by mmap (returned to the system
+    on free), so peak-memory figures do not depend on what earlier calls left
+    in the heap. Without this glibc raises the threshold after large frees."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        M_MMAP_THRESHOLD, M_TRIM_THRESHOLD = -3, -1
+        libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+        libc.mallopt(M_TRIM_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+_fix_malloc_threshold()
+
 LIBRARIES = ["sparsela", "scipy", "graphblas", "mkl"]
 THREADS = [1, 2]
-SYNTHETIC = ["rmat12", "rmat14", "poisson"]
+SYNTHETIC = ["rmat12", "rmat14", "er14", "poisson"]
+#: the sizes of ``sparsela bench`` (too slow for the default run on 2 cores)
+LARGE = ["poisson1000", "er16", "rmat16"]
+if os.environ.get("SPARSELA_ASV_LARGE", "") not in ("", "0"):
+    SYNTHETIC = SYNTHETIC + LARGE
 REAL = ["bcsstk13", "pushpull", "cryg2500"]
 MATRICES = SYNTHETIC + REAL
 
 SEED = 42
 RMAT_EDGE_FACTOR = 16
+ER_NNZ_PER_ROW = 16
 POISSON_N = 300
-SPMM_COLUMNS = 32
+#: dense columns of SpMM (``bench_spmm``) and of SDDMM's factors
+SPMM_COLUMNS = [16, 64, 256]
+SDDMM_COLUMNS = 64
+#: on-disk cache of generated inputs
+INPUT_CACHE = REPO_ROOT / ".asv" / "inputs"
 
 
 def skip(reason: str):
@@ -124,6 +160,61 @@ def _poisson(n: int) -> sp.csr_array:
     return poisson2d(n).to_scipy()
 
 
+def _er(scale: int) -> sp.csr_array:
+    try:
+        er = sl.generators.erdos_renyi  # type: ignore[union-attr]
+    except (AttributeError, ImportError):  # an older sparsela: the same model in NumPy
+        rng = np.random.default_rng(SEED)
+        n = 1 << scale
+        cols = rng.integers(0, n, size=(n, ER_NNZ_PER_ROW))
+        rows = np.repeat(np.arange(n), ER_NNZ_PER_ROW)
+        A = sp.coo_array((np.ones(rows.size), (rows, cols.ravel())), shape=(n, n)).tocsr()
+        A.sum_duplicates()
+        A.data[:] = 1.0
+        return A
+    return er(1 << scale, ER_NNZ_PER_ROW, rng=SEED).to_scipy()
+
+
+def _generate(name: str) -> sp.csr_array:
+    if name.startswith("rmat"):
+        return _rmat(int(name[4:]))
+    if name.startswith("er"):
+        return _er(int(name[2:]))
+    if name == "poisson":
+        return _poisson(POISSON_N)
+    if name.startswith("poisson"):
+        return _poisson(int(name[7:]))
+    raise ValueError(f"unknown benchmark matrix {name!r}")
+
+
+def _cache_key() -> str:
+    """Changes when the generators do (their source, or their absence)."""
+    src = b""
+    path = REPO_ROOT / "sparsela" / "generators.py"
+    if sl is not None and path.is_file():
+        src = path.read_bytes()
+    return hashlib.sha1(src + f"{SEED}-{np.__version__}".encode()).hexdigest()[:12]
+
+
+def _cached_generate(name: str) -> sp.csr_array:
+    """``_generate(name)``, through ``.asv/inputs/NAME-KEY.npz``."""
+    path = INPUT_CACHE / f"{name}-{_cache_key()}.npz"
+    if path.is_file():
+        try:
+            return sp.csr_array(sp.load_npz(path))
+        except Exception:  # a truncated file: make it again
+            pass
+    A = _generate(name)
+    try:
+        INPUT_CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        sp.save_npz(tmp, sp.csr_array(A), compressed=False)
+        os.replace(tmp, path)
+    except OSError:  # read-only checkout: no cache
+        pass
+    return A
+
+
 def _real(name: str) -> sp.csr_array:
     path = REAL_DIR / f"{name}.mtx"
     if not path.is_file():
@@ -137,16 +228,7 @@ _INPUTS: dict = {}
 def get_matrix(name: str) -> sp.csr_array:
     """The input ``name`` as a canonical float64 ``scipy.sparse.csr_array``."""
     if name not in _INPUTS:
-        if name == "rmat12":
-            A = _rmat(12)
-        elif name == "rmat14":
-            A = _rmat(14)
-        elif name == "poisson":
-            A = _poisson(POISSON_N)
-        elif name in REAL:
-            A = _real(name)
-        else:
-            raise ValueError(f"unknown benchmark matrix {name!r}")
+        A = _real(name) if name in REAL else _cached_generate(name)
         A = sp.csr_array(A, dtype=np.float64)
         A.sum_duplicates()  # also sorts indices
         A.indices = A.indices.astype(np.int32, copy=False)
@@ -155,18 +237,17 @@ def get_matrix(name: str) -> sp.csr_array:
     return _INPUTS[name]
 
 
-def get_transpose(name: str) -> sp.csr_array:
-    """``0.5 * A.T`` materialised as canonical CSR: the second operand of the
-    elementwise benchmarks (a different pattern for non-symmetric inputs)."""
-    key = ("T", name)
+def transpose_half(A: sp.csr_array) -> sp.csr_array:
+    """``0.5 * A.T`` materialised as canonical CSR (cached): the second operand
+    of the elementwise benchmarks (a different pattern for non-symmetric inputs)."""
+    key = ("T", id(A))
     if key not in _INPUTS:
-        A = get_matrix(name)
         B = sp.csr_array(A.T * 0.5)
         B.sort_indices()
         B.indices = B.indices.astype(np.int32, copy=False)
         B.indptr = B.indptr.astype(np.int32, copy=False)
-        _INPUTS[key] = B
-    return _INPUTS[key]
+        _INPUTS[key] = (A, B)  # keep A alive so id(A) stays unique
+    return _INPUTS[key][1]
 
 
 def get_dense(n: int, k: int | None = None) -> np.ndarray:
@@ -234,6 +315,11 @@ def use_library(library: str, threads: int) -> None:
             skip("this GraphBLAS backend has no thread setting")
     elif library == "mkl":
         _import_mkl().mkl_set_num_threads(threads)
+    elif library == "sparse_dot_topn":  # threads are an argument of each call
+        try:
+            import sparse_dot_topn  # noqa: F401
+        except ImportError as exc:
+            skip(f"sparse_dot_topn is not installed ({exc})")
     else:
         raise ValueError(f"unknown library {library!r}")
 
@@ -248,7 +334,7 @@ def convert(library: str, A: sp.csr_array):
             out = A
         elif library == "graphblas":
             out = _import_graphblas().io.from_scipy_sparse(A)
-        elif library == "mkl":
+        elif library in ("mkl", "sparse_dot_topn"):
             out = sp.csr_matrix(A)  # shares the buffers
         else:
             raise ValueError(f"unknown library {library!r}")
@@ -303,3 +389,89 @@ def nnz_of(C) -> int:
     if hasattr(C, "nvals"):
         return int(C.nvals)
     return int(C.nnz)
+
+
+def peak_rss_growth(func):
+    """Run ``func()`` once; return the growth of the process's peak RSS in bytes.
+
+    On Linux the peak (VmHWM) is first reset to the current RSS through
+    ``/proc/self/clear_refs``, so the figure is the memory the call needed
+    even when an earlier call peaked higher; elsewhere it is the growth of
+    ``ru_maxrss`` (0 when the call stays below an earlier peak).
+    """
+    import resource
+
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        reset = True
+    except OSError:
+        reset = False
+
+    def status():
+        out = {}
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    key, value = line.split(":")
+                    out[key] = int(value.split()[0]) * 1024
+        return out
+
+    if reset:
+        before = status()["VmRSS"]
+        result = func()
+        growth = status()["VmHWM"] - before
+    else:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result = func()
+        growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    del result
+    return max(0, growth)
+
+
+# --------------------------------------------------------------------------
+# the setup every benchmark class shares
+# --------------------------------------------------------------------------
+class LibraryBenchmark:
+    """Base class: one operation, several libraries, parameters
+    ``(library, threads, matrix, *extra)``.
+
+    Subclasses set :attr:`functions` (``{variant: {library: function}}``;
+    every library must have every variant, a library absent from them is
+    skipped) and, when the operands are not just ``(A,)``, override
+    :meth:`operands`. Their ``time_*``/``peakmem_*`` methods call
+    ``self.call(variant)``. ``setup`` skips what cannot run, sets the threads,
+    converts the operands (cached per process) and warms every variant up on
+    :func:`tiny_matrix` so that Numba's compilation is never timed.
+    """
+
+    params = [LIBRARIES, THREADS, MATRICES]
+    param_names = ["library", "threads", "matrix"]
+    # bounded sampling, so that the whole default run stays short: at least 3
+    # samples, at most 7, none started after 3 s; one round (one process)
+    rounds = 1
+    repeat = (3, 7, 3.0)
+    warmup_time = 0.05
+    timeout = 300
+    functions: dict = {}
+
+    def operands(self, library: str, S: sp.csr_array, *extra) -> tuple:
+        """The arguments of the functions for input ``S`` in ``library``'s types."""
+        return (convert(library, S),)
+
+    def skip_if(self, library: str, threads: int, matrix: str, *extra) -> None:
+        """Hook: raise :func:`skip` for combinations a subclass does not run."""
+
+    def setup(self, library, threads, matrix, *extra):
+        if not self.functions or any(library not in fs for fs in self.functions.values()):
+            skip(f"{library} has no {type(self).__name__} operation")
+        self.skip_if(library, threads, matrix, *extra)
+        use_library(library, threads)
+        self.args = self.operands(library, get_matrix(matrix), *extra)
+        self.f = {variant: fs[library] for variant, fs in self.functions.items()}
+        tiny = self.operands(library, tiny_matrix(), *extra)
+        warm_up((type(self).__name__, library, extra),
+                lambda: [f(*tiny) for f in self.f.values()])
+
+    def call(self, variant: str = "default"):
+        return self.f[variant](*self.args)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import itertools
 import json
 import math
 import os
@@ -45,7 +46,9 @@ def newest_result(root: str = ".asv/results") -> str:
 
 
 def load(path: str) -> dict:
-    """{benchmark name: {(library, threads, matrix): seconds}} for time_ benchmarks."""
+    """{benchmark name: ({(library, threads, case): seconds}, [case, ...])} for time_
+    benchmarks; ``case`` is the matrix, followed by any further parameter
+    (e.g. ``"poisson 64"`` for SpMM with k = 64)."""
     with open(path) as f:
         data = json.load(f)
     cols = data["result_columns"]
@@ -55,21 +58,18 @@ def load(path: str) -> dict:
         if ".time_" not in name or not rec.get("params"):
             continue
         params = rec["params"]
-        if len(params) != 3:
+        if len(params) < 3:
             continue
-        libs, threads, mats = params
+        libs, threads, rest = params[0], params[1], params[2:]
         values = rec["result"] or []
+        cases = [" ".join(p.strip("'") for p in combo) for combo in itertools.product(*rest)]
         table = {}
-        i = 0
-        for lib in libs:
-            for thr in threads:
-                for mat in mats:
-                    v = values[i] if i < len(values) else None
-                    i += 1
-                    if v is None or (isinstance(v, float) and math.isnan(v)):
-                        continue
-                    table[(lib.strip("'"), int(thr), mat.strip("'"))] = float(v)
-        out[name] = (table, [m.strip("'") for m in mats])
+        for i, (lib, thr, case) in enumerate(itertools.product(libs, threads, cases)):
+            v = values[i] if i < len(values) else None
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                continue
+            table[(lib.strip("'"), int(thr), case)] = float(v)
+        out[name] = (table, cases)
     return out
 
 
