@@ -34,6 +34,7 @@ from conftest import (
     raw_arrays,
 )
 from sparsela.backends.cpu import masked as masked_kernels
+from sparsela.backends.cpu import semiring as semiring_kernels
 
 SEMIRING_NAMES = ("plus_times", "min_plus", "max_plus", "max_min", "or_and")
 ORDERED = ("min_plus", "max_plus", "max_min")
@@ -114,8 +115,13 @@ def check_result(C, exp_vals, exp_pat, *dtypes, sorted_rows=True):
 
 @contextlib.contextmanager
 def masked_path(path: str):
-    """Force every row of a masked product onto one path of the cost model."""
+    """Force every row of a masked product onto one path of the cost model;
+    "row-hash" also makes the row-wise path (and the complement's exclusion)
+    look mask columns up in hash tables instead of column stamps."""
     with pytest.MonkeyPatch.context() as mp:
+        if path == "row-hash":
+            mp.setattr(masked_kernels, "MARK_MAX_COLS", 0)
+            mp.setattr(semiring_kernels, "MARK_MAX_COLS", 0)
         if path == "dot":
             mp.setattr(masked_kernels, "DOT_COST", 0.0)
             mp.setattr(masked_kernels, "TRANSPOSE_COST", -1.0)
@@ -288,7 +294,7 @@ def masked_case(draw):
     return name, a, b, m
 
 
-@pytest.mark.parametrize("path", ["row", "dot"])
+@pytest.mark.parametrize("path", ["row", "row-hash", "dot"])
 @given(case=masked_case(), ka=ANY_FMT, kb=ANY_FMT, km=ANY_FMT, complement=st.booleans())
 def test_masked_matches_dense(path, case, ka, kb, km, complement):
     name, a, b, m = case
@@ -312,7 +318,7 @@ def test_masked_paths_and_threads_agree_exactly(case, complement):
     A, B, M = make_sparsela(a, "csr"), make_sparsela(b, "csr"), make_sparsela(m, "coo")
     results = []
     with force_parallel():
-        for path in ("row", "dot"):
+        for path in ("row", "row-hash", "dot"):
             for nt in (1, 2):
                 with masked_path(path), sl.config_context(num_threads=nt):
                     results.append(sl.spgemm(A, B, mask=M, complement=complement,

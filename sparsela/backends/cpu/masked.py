@@ -6,9 +6,10 @@ canonical mask, then the slots that some product reached are compacted into
 C. C comes out sorted because M's rows are, and rows whose mask row is empty
 cost nothing. Two ways fill a row's slots, chosen per row by cost:
 
-* *row-wise* (Gustavson): the mask row's columns go into a small hash table
-  (column -> slot); every product A[i, k] ⊗ B[k, j] looks its column up and
-  is dropped when the mask does not hold it. Cost ~ flops(i).
+* *row-wise* (Gustavson): the mask row's columns are stamped into a
+  column-indexed array (column -> slot; a small hash table when the columns
+  are too many); every product A[i, k] ⊗ B[k, j] looks its column up and is
+  dropped when the mask does not hold it. Cost ~ flops(i).
 * *dot* (inner products, B in CSC): A's row is stamped into a k-indexed
   array (k -> position in A), then for every mask column j the entries of
   B[:, j] look their k up. Cost ~ nnz(A[i, :]) + sum_{j in M[i, :]} nnz(B[:, j]).
@@ -34,27 +35,38 @@ from .semiring import (
 )
 from .spgemm import _flops_and_chunks, _table_bits
 
-__all__ = ["csr_spgemm_masked", "masked_row_costs", "DOT_COST", "TRANSPOSE_COST",
-           "DOT_MAX_INNER"]
+__all__ = ["csr_spgemm_masked", "masked_row_costs", "DOT_COST", "DOT_ENTRY_COST",
+           "TRANSPOSE_COST", "DOT_MAX_INNER", "MARK_MAX_COLS"]
 
-#: Cost model of the path choice, in units of one row-wise product (a hash
-#: look-up of its column). A dot-path step (stamp look-up of k, mostly a
-#: cache miss on a k-indexed array) measured 1.0-1.5x that on our machine;
-#: 1.5 keeps the row-wise path unless the dot path is clearly cheaper.
-DOT_COST = 1.5
+#: Cost model of the path choice, in units of one row-wise product (a stamp
+#: look-up of its column). A row takes the dot path when
+#: ``DOT_COST * dot_cost < row_cost``, with
+#: ``dot_cost = nnz(A[i, :]) + sum_{j in M[i, :]} (nnz(B[:, j]) + DOT_ENTRY_COST)``.
+#: Measured (20000^2, 20 nnz a row, 2 threads, busy machine): a row-wise
+#: product and a dot step (stamp look-up of k) both cost ~6-9 ns, and each
+#: mask entry adds a jump to a random column of B (~8 steps). So a mask of
+#: 2 entries a row (76 dot steps vs 400 products) ran 60 ms dot / 73 ms
+#: row-wise (GraphBLAS M.S: 78-104 ms), and 50 a row (1420 vs 400) 137 ms dot /
+#: 78 ms row-wise: the rule picks the faster path in both.
+DOT_COST = 1.0
+DOT_ENTRY_COST = 8
 #: Building B's CSC (a serial counting-sort transpose) costs about this many
-#: row-wise products per nonzero of B; the dot path is used only when the
-#: rows choosing it save more than that in total.
+#: row-wise products per nonzero and per column of B; the dot path is used
+#: only when the rows choosing it save more than that in total.
 TRANSPOSE_COST = 4.0
 #: The dot path stamps k in an int64 array of the inner dimension per chunk;
 #: beyond this many (8 MiB) it is not offered.
 DOT_MAX_INNER = 1 << 20
 
+#: Row-wise rows look mask columns up in an int64 column stamp while n_col
+#: is at most this (8 MiB a chunk), in a per-row hash table otherwise.
+MARK_MAX_COLS = 1 << 20
+
 _u = np.uint64
 
 
 @jit(parallel=True)
-def _row_costs(Ap, Mp, Mj, bcol_nnz, flops, row_cost, dot_cost):
+def _row_costs(Ap, Mp, Mj, bcol_nnz, flops, entry_cost, row_cost, dot_cost):
     n_row = flops.shape[0]
     for i in prange(n_row):
         if Mp[i + 1] == Mp[i] or Ap[i + 1] == Ap[i]:
@@ -63,8 +75,12 @@ def _row_costs(Ap, Mp, Mj, bcol_nnz, flops, row_cost, dot_cost):
             continue
         row_cost[i] = flops[i]
         d = np.int64(Ap[i + 1]) - np.int64(Ap[i])
+        nb = bcol_nnz.shape[0]
         for q in range(_u(Mp[i]), _u(Mp[i + 1])):
-            d += bcol_nnz[_u(Mj[q])]
+            j = Mj[q]
+            d += entry_cost
+            if j < nb:  # columns past B's last stored one are empty
+                d += bcol_nnz[_u(j)]
         dot_cost[i] = d
 
 
@@ -89,10 +105,11 @@ def masked_row_costs(n_row: int, Ap, Aj, Bp, Bj, Mp, Mj, n_col: int, nthreads: i
         rows with an empty mask row or an empty row of A.
     """
     flops, _ = _flops_and_chunks(int(n_row), Ap, Aj, Bp, nthreads)
-    bcol_nnz = np.bincount(Bj, minlength=int(n_col)).astype(np.int64, copy=False)
+    # no minlength: n_col may be huge (hypersparse B), nothing here is sized by it
+    bcol_nnz = np.bincount(Bj).astype(np.int64, copy=False)
     row_cost = np.empty(int(n_row), dtype=np.int64)
     dot_cost = np.empty(int(n_row), dtype=np.int64)
-    _row_costs(Ap, Mp, Mj, bcol_nnz, flops, row_cost, dot_cost)
+    _row_costs(Ap, Mp, Mj, bcol_nnz, flops, np.int64(DOT_ENTRY_COST), row_cost, dot_cost)
     return row_cost, dot_cost
 
 
@@ -106,22 +123,30 @@ def _fill(q, v, val, hit, add_op):
 
 
 @jit
-def _masked_chunk(r0, r1, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, n_inner,
-                  add_op, mul_op, val, hit):
-    # size the scratch once for the chunk: a mask-column table for its
-    # largest row-wise mask row, a k-stamp only if some row takes the dot path
+def _masked_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot,
+                  row_cost, n_inner, add_op, mul_op, mark_max_cols, val, hit):
+    # size the scratch once for the chunk: a column stamp (or, for very many
+    # columns or little work, a table for the largest mask row) for the
+    # row-wise rows, a k-stamp only if some row takes the dot path
     max_m = np.int64(0)
+    work = np.int64(0)
     any_dot = False
     for i in range(r0, r1):
         if use_dot[i]:
             any_dot = True
         else:
             max_m = max(max_m, np.int64(Mp[i + 1]) - np.int64(Mp[i]))
-    size = (np.int64(1) << _table_bits(max_m)) if max_m else 0
+            work += row_cost[i]
+    # mark[j] = slot of column j in the mask row; valid when >= Mp[i] (slots
+    # only grow from row to row, so it is never reset). One load a product
+    # instead of hashing: 3-5x faster per product. Worth its O(n_col) fill
+    # when the chunk has at least n_col / 4 products.
+    stamp = n_col <= mark_max_cols and 4 * work >= n_col
+    mark = np.full(n_col if stamp else 0, -1, dtype=np.int64)
+    size = (np.int64(1) << _table_bits(max_m)) if (max_m and not stamp) else 0
     keys = np.full(size, -1, dtype=Mj.dtype)
     pos = np.empty(size, dtype=np.int64)
-    # apos[k] = position of A[i, k] in Aj; valid when >= Ap[i], as positions
-    # only grow from row to row (never reset)
+    # apos[k] = position of A[i, k] in Aj; valid when >= Ap[i], as above
     apos = np.full(n_inner if any_dot else 0, -1, dtype=np.int64)
     for i in range(r0, r1):
         if Mp[i + 1] == Mp[i] or Ap[i + 1] == Ap[i]:
@@ -136,6 +161,17 @@ def _masked_chunk(r0, r1, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot
                     pa = apos[_u(BTi[t])]
                     if pa >= a0:
                         _fill(q, _sr_mul(mul_op, Ax[_u(pa)], BTx[t]), val, hit, add_op)
+        elif stamp:
+            m0 = np.int64(Mp[i])
+            for q in range(_u(Mp[i]), _u(Mp[i + 1])):
+                mark[_u(Mj[q])] = q
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                a = Ax[jj]
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                    q = mark[_u(Bj[kk])]
+                    if q >= m0:
+                        _fill(_u(q), _sr_mul(mul_op, a, Bx[kk]), val, hit, add_op)
         else:
             shift = mask_table_fill(Mp, Mj, i, keys, pos)
             for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
@@ -149,11 +185,12 @@ def _masked_chunk(r0, r1, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot
 
 
 @jit(parallel=True)
-def _masked(bounds, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, n_inner, add_op,
-            mul_op, val, hit):
+def _masked(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, row_cost,
+            n_inner, add_op, mul_op, mark_max_cols, val, hit):
     for c in prange(bounds.shape[0] - 1):
-        _masked_chunk(bounds[c], bounds[c + 1], Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj,
-                      use_dot, n_inner, add_op, mul_op, val, hit)
+        _masked_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx,
+                      Mp, Mj, use_dot, row_cost, n_inner, add_op, mul_op, mark_max_cols, val,
+                      hit)
 
 
 @jit(parallel=True)
@@ -224,7 +261,7 @@ def csr_spgemm_masked(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax
         else:
             use_dot = DOT_COST * dot_cost < row_cost
             saved = float(np.sum(row_cost[use_dot] - DOT_COST * dot_cost[use_dot]))
-            if saved <= TRANSPOSE_COST * int(Bp[-1]):
+            if saved <= TRANSPOSE_COST * (int(Bp[-1]) + n_col):
                 use_dot[:] = False
     if use_dot.any():
         BTp, BTi, BTx = bt()
@@ -239,8 +276,8 @@ def csr_spgemm_masked(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax
     counts = np.empty(n_row, dtype=np.int64)
     with threads(work=int(cost.sum())) as nt:
         bounds = balanced_chunks(cost, nt)
-        _masked(bounds, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, n_inner,
-                np.int64(add_op), np.int64(mul_op), val, hit)
+        _masked(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, row_cost,
+                n_inner, np.int64(add_op), np.int64(mul_op), np.int64(MARK_MAX_COLS), val, hit)
         _count_hits(bounds, Mp, hit, counts)
         nnz = int(counts.sum())
         cidx = get_index_dtype(maxval=max(nnz, n_col))
