@@ -12,6 +12,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, threads
+from . import spmv as _spmv
 from .spmv import _t_blocks
 
 __all__ = ["csr_spmm", "csr_spmm_t", "bsr_spmm"]
@@ -30,50 +31,134 @@ def _f_only(X: np.ndarray) -> bool:
 # --------------------------------------------------------------------------
 # Y = A @ X
 # --------------------------------------------------------------------------
-@jit(parallel=True)
-def _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero):
-    m = Y.shape[1]
-    for i in prange(Y.shape[0]):
-        for c in range(m):
-            Y[i, c] = zero
-        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+@jit
+def _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero, r0, r1, c0, c1, yo):
+    # Y[r0:r1, yo+c0:yo+c1] = A[r0:r1] @ X[:, c0:c1] (rows of X contiguous).
+    # Four nonzeros per pass over the Y row: a quarter of the loads and stores
+    # of Y and of the loop set-up (runtime alias checks) per nonzero, and four
+    # independent rows of X in flight. The parenthesised sum keeps SciPy's
+    # sequential order, so results are the same bits as one-at-a-time.
+    # Measured 1.2-1.5x faster than one nonzero per pass; 8 per pass no better.
+    four = _u(4)
+    yo = _u(yo)
+    for i in range(_u(r0), _u(r1)):
+        p1 = _u(Ap[i + 1])
+        jj = _u(Ap[i])
+        for c in range(_u(c0), _u(c1)):
+            Y[i, yo + c] = zero
+        while jj + four <= p1:
+            a0 = Ax[jj]
+            a1 = Ax[jj + _u(1)]
+            a2 = Ax[jj + _u(2)]
+            a3 = Ax[jj + _u(3)]
+            k0 = _u(Aj[jj])
+            k1 = _u(Aj[jj + _u(1)])
+            k2 = _u(Aj[jj + _u(2)])
+            k3 = _u(Aj[jj + _u(3)])
+            for c in range(_u(c0), _u(c1)):
+                Y[i, yo + c] = (((Y[i, yo + c] + a0 * X[k0, c]) + a1 * X[k1, c])
+                           + a2 * X[k2, c]) + a3 * X[k3, c]
+            jj += four
+        while jj < p1:
             a = Ax[jj]
             k = _u(Aj[jj])
-            for c in range(m):
-                Y[i, c] += a * X[k, c]
+            for c in range(_u(c0), _u(c1)):
+                Y[i, yo + c] += a * X[k, c]
+            jj += _u(1)
 
 
 @jit(parallel=True)
-def _csr_spmm_cols(Ap, Aj, Ax, X, Y, zero):
-    # F-ordered X: a gather down one contiguous column of X at a time
-    m = Y.shape[1]
-    for i in prange(Y.shape[0]):
-        for c in range(m):
-            s = zero
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                s += Ax[jj] * X[_u(Aj[jj]), c]
-            Y[i, c] = s
+def _csr_spmm_parts(Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo):
+    # one chunk of rows (balanced by nnz + rows) per thread; whole rows of Y
+    # per thread, so the result does not depend on the split
+    for t in prange(rb.shape[0] - 1):
+        _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero, rb[t], rb[t + 1], c0, c1, yo)
+
+
+@jit(parallel=True)
+def _copy_panel(X, c0, c1, buf):
+    # buf[:, :c1-c0] = X[:, c0:c1] for F-ordered X: read each column of the
+    # panel contiguously in row tiles, write rows of the C-ordered buffer
+    n = X.shape[0]
+    tile = 512
+    for b in prange((n + tile - 1) // tile):
+        r0 = b * tile
+        r1 = min(r0 + tile, n)
+        for c in range(c0, c1):
+            for r in range(_u(r0), _u(r1)):
+                buf[r, c - c0] = X[r, c]
+
+
+#: F-ordered X runs through C-ordered panels of this many columns of X: big
+#: enough that the row kernel's inner loop is long, small enough that the
+#: panel buffer (n_col * F_PANEL values) stays a fraction of X.
+F_PANEL = 64
+#: ... unless X has at most this many columns: then one gather per column.
+F_COLS_MAX = 2
+
+
+@jit(parallel=True)
+def _csr_spmm_cols(Ap, Aj, Ax, X, Y, zero, rb):
+    # F-ordered X with few columns: a SpMV gather down each contiguous column
+    for t in prange(rb.shape[0] - 1):
+        for i in range(_u(rb[t]), _u(rb[t + 1])):
+            lo = _u(Ap[i])
+            hi = _u(Ap[i + 1])
+            for c in range(Y.shape[1]):
+                s = zero
+                for jj in range(lo, hi):
+                    s += Ax[jj] * X[_u(Aj[jj]), c]
+                Y[i, c] = s
+
+
+def _rows(nt, Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo):
+    if nt == 1:  # no parallel-region launch for one thread
+        _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero, 0, Y.shape[0], c0, c1, yo)
+    else:
+        _csr_spmm_parts(Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo)
 
 
 def csr_spmm(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: np.ndarray,
              Y: np.ndarray) -> None:
-    """``Y[:] = A @ X`` for CSR A; parallel over rows of A.
+    """``Y[:] = A @ X`` for CSR A; parallel over rows of A, balanced by nnz.
 
     Parameters
     ----------
     Ap, Aj, Ax : ndarray
         CSR arrays of A, ``len(Ap) - 1`` rows (unsorted/repeated columns allowed).
     X : ndarray, shape (n_col, m)
-        Dense operand; C order is the fast path (F order works).
+        Dense operand, any strides. Contiguous rows (C order) is the fast
+        path. Otherwise (F order, column slices) X is copied panel by panel,
+        ``F_PANEL`` columns at a time, into a C-ordered buffer of
+        ``n_col * F_PANEL`` values; X itself is never copied whole. F-ordered
+        X with at most ``F_COLS_MAX`` columns is read in place.
     Y : ndarray, shape (n_row, m)
-        Output, overwritten (C order preferred); sums are formed in ``Y.dtype``.
+        Output, C order, overwritten; sums are formed in ``Y.dtype``.
+
+    Notes
+    -----
+    Each entry of ``Y`` is summed in the order of A's row (SciPy's order),
+    so any thread count gives the same bits.
     """
     zero = Y.dtype.type(0)
-    with threads(work=Aj.shape[0] * Y.shape[1]):
-        if _f_only(X):
-            _csr_spmm_cols(Ap, Aj, Ax, X, Y, zero)
+    n, m = Y.shape
+    if m == 1 and X.shape[0] and n:
+        # one column: SpMV on 1-D views (no copies), not a row loop of width 1
+        _spmv.csr_spmv(Ap, Aj, Ax, X[:, 0], Y[:, 0])
+        return
+    with threads(work=Aj.shape[0] * m) as nt:
+        rb = _spmv.row_parts(Ap, nt)
+        if X.strides[1] == X.itemsize or X.shape[0] == 0 or m == 0 or n == 0:
+            _rows(nt, Ap, Aj, Ax, X, Y, zero, rb, 0, m, 0)
+        elif _f_only(X) and m <= F_COLS_MAX:
+            _csr_spmm_cols(Ap, Aj, Ax, X, Y, zero, rb)
         else:
-            _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero)
+            w = min(F_PANEL, m)
+            buf = np.empty((X.shape[0], w), dtype=X.dtype)
+            for c0 in range(0, m, w):
+                c1 = min(c0 + w, m)
+                _copy_panel(X, c0, c1, buf)
+                _rows(nt, Ap, Aj, Ax, buf, Y, zero, rb, 0, c1 - c0, c0)
 
 
 # --------------------------------------------------------------------------
