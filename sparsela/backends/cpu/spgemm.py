@@ -240,6 +240,68 @@ def _sort_row(keys, vals, start, end, kmin, kmax, tk, tv, count, maybe_ordered):
         _radix_sort_pairs(keys, vals, start, end, kmin, kmax - kmin, tk, tv, count)
 
 
+#: Sorted output from the column-indexed accumulator: scan the row's column
+#: range when it spans at most SCAN_RATIO * nnz columns (about 1 ns a
+#: column, branch-free), else radix-sort the column list (keys only: values
+#: stay in the accumulator and are gathered in order afterwards).
+SCAN_RATIO = 6
+
+
+@jit
+def _sort_keys(keys, n, kmin, span, tmp, count):
+    """Sort ``keys[:n]`` (distinct, in ``[kmin, kmin + span]``) in place.
+
+    Insertion sort for short lists; otherwise an LSD radix sort on
+    ``key - kmin`` with digits of about log2(n) bits (4..11), so each pass
+    costs O(n) and the count array stays small. ``tmp``: >= n scratch of the
+    keys' dtype; ``count``: >= 2048 int64.
+    """
+    if n <= 16:
+        for i in range(1, n):
+            k = keys[i]
+            j = i - 1
+            while j >= 0 and keys[j] > k:
+                keys[j + 1] = keys[j]
+                j -= 1
+            keys[j + 1] = k
+        return
+    bits = 4
+    while bits < 11 and (np.int64(1) << (bits + 1)) <= n:
+        bits += 1
+    nd = np.int64(1) << bits
+    mask = nd - 1
+    shift = 0
+    src_is_keys = True
+    while (span >> shift) > 0:
+        count[:nd] = 0
+        if src_is_keys:
+            for p in range(_u(n)):
+                count[_u(((np.int64(keys[p]) - kmin) >> shift) & mask)] += 1
+        else:
+            for p in range(_u(n)):
+                count[_u(((np.int64(tmp[p]) - kmin) >> shift) & mask)] += 1
+        total = np.int64(0)
+        for d in range(nd):
+            c = count[d]
+            count[d] = total
+            total += c
+        if src_is_keys:
+            for p in range(_u(n)):
+                d = _u(((np.int64(keys[p]) - kmin) >> shift) & mask)
+                tmp[_u(count[d])] = keys[p]
+                count[d] += 1
+        else:
+            for p in range(_u(n)):
+                d = _u(((np.int64(tmp[p]) - kmin) >> shift) & mask)
+                keys[_u(count[d])] = tmp[p]
+                count[d] += 1
+        src_is_keys = not src_is_keys
+        shift += bits
+    if not src_is_keys:
+        for p in range(_u(n)):
+            keys[p] = tmp[p]
+
+
 @jit
 def _is_copy_row(f, anz, b_canonical):
     """Row whose partial products are known distinct without hashing."""
@@ -366,20 +428,24 @@ def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, sp
 # pass 3: numeric
 # --------------------------------------------------------------------------
 # How a row of C is accumulated (numeric phase).
-_EMPTY, _DIRECT, _SCAN, _SPA, _HASH = 0, 1, 2, 3, 4
+_EMPTY, _DIRECT, _APPEND, _SPA, _HASH = 0, 1, 2, 3, 4
 
 
 @jit
 def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
     if f == 0:
         return _EMPTY
-    dense = dense_ratio * f >= n_col
-    # nnz == flops: no repeated column, products go straight to C. Copy rows
-    # (f == 1, single) must go there: no accumulator is sized for them.
-    if nnz == f and (single or f == 1 or not (sort_indices and dense)):
+    # nnz == flops: no repeated column, products go straight to C (and are
+    # sorted there when asked; dense rows sort cheaper by column scan). Copy
+    # rows (f == 1, single) must go there: no accumulator is sized for them.
+    if nnz == f and (single or f == 1 or not (sort_indices and dense_ratio * f >= n_col)):
         return _DIRECT
-    if dense:
-        return _SCAN
+    # Column-indexed accumulator with branch-free append: for dense rows, and
+    # for all rows when sorting (keys are then sorted without their values).
+    if dense_ratio * f >= n_col or (spa and sort_indices):
+        return _APPEND
+    # Unsorted sparse rows: SPA with positions in C. Its branch on "new
+    # column" is predictable on mesh-like rows, where it beat _APPEND.
     if spa:
         return _SPA
     return _HASH
@@ -392,20 +458,20 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
     # size the accumulators (and sort scratch) once for the chunk's largest row
     max_hash = np.int64(0)
     max_sort = np.int64(0)
-    any_scan = False
+    max_append = np.int64(-1)
     any_spa = False
     for i in range(r0, r1):
         f = flops[i]
         nnz = np.int64(Cp[i + 1] - Cp[i])
         mode = _numeric_mode(f, nnz, b_canonical and Ap[i + 1] - Ap[i] == 1, n_col,
                              dense_ratio, spa, sort_indices)
-        if mode == _SCAN:
-            any_scan = True
+        if mode == _APPEND:
+            max_append = max(max_append, nnz)
         elif mode == _SPA:
             any_spa = True
         elif mode == _HASH:
             max_hash = max(max_hash, f)
-        if mode != _SCAN:
+        if mode == _DIRECT or mode == _HASH:
             max_sort = max(max_sort, nnz)
     size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
     keys = np.full(size, -1, dtype=Bj.dtype)
@@ -414,14 +480,18 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
     # SPA: mark[j] = position of column j in C; mark[j] >= row start means
     # "seen in this row" (positions only grow), so it is never reset
     mark = np.full(n_col if any_spa else 0, -1, dtype=np.int64)
-    # dense accumulator, kept all-zero between rows by the scan that empties it
-    nd = n_col if any_scan else 0
+    # _APPEND: column-indexed accumulator and flags, kept all-zero between
+    # rows by the emission that empties them, and the row's columns in
+    # first-appearance order (+1 slot: the append writes one past the last)
+    nd = n_col if max_append >= 0 else 0
     seen = np.zeros(nd, dtype=np.uint8)
     acc = np.zeros(nd, dtype=Cx.dtype)
+    lst = np.empty(max_append + 1, dtype=Cj.dtype)
+    ltmp = np.empty(max_append + 1 if sort_indices else 0, dtype=Cj.dtype)
     ns = max_sort if (sort_indices and max_sort > INSERTION_MAX) else 0
     tk = np.empty(ns, dtype=Cj.dtype)
     tv = np.empty(ns, dtype=Cx.dtype)
-    count = np.empty(max(256, 4 * ns), dtype=np.int64)
+    count = np.empty(max(2048, 4 * ns), dtype=np.int64)
 
     for i in range(r0, r1):
         f = flops[i]
@@ -445,32 +515,52 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
                     kmin = min(kmin, np.int64(j))
                     kmax = max(kmax, np.int64(j))
                     p += 1
-            # a single row of a canonical B is sorted already
+            # a single row of a canonical B is sorted already; a few sorted
+            # runs are nearly sorted (budgeted insertion sort), many are not
             if sort_indices and not single:
-                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, True)
-        elif mode == _SCAN:
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count,
+                          Ap[i + 1] - Ap[i] <= 4)
+        elif mode == _APPEND:
+            # Branch-free append: whether a column is new is unpredictable
+            # (R-MAT rows repeat ~60% of theirs), so the list slot is always
+            # written and the count advances by "new".
+            n = np.int64(0)
             for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 a = Ax[jj]
                 k = _u(Aj[jj])
                 for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
                     acc[_u(j)] += a * Bx[kk]
+                    lst[_u(n)] = j
+                    n += np.int64(seen[_u(j)] ^ 1)
                     seen[_u(j)] = 1
-                    kmin = min(kmin, np.int64(j))
-            # Emit in column order and reset as we go: O(n_col) <= dense_ratio
-            # * flops. Branch-free: every column is written at p, which
-            # advances only past columns seen; the loop stops at the row's
-            # last column, so p never leaves the row.
-            p = start
-            j = kmin
-            while p < end:
-                hit = seen[_u(j)]
-                Cj[_u(p)] = j
-                Cx[_u(p)] = acc[_u(j)]
-                acc[_u(j)] = 0
-                seen[_u(j)] = 0
-                p += np.int64(hit)
-                j += 1
+            if sort_indices:
+                for q in range(_u(n)):
+                    kmin = min(kmin, np.int64(lst[q]))
+                    kmax = max(kmax, np.int64(lst[q]))
+            if sort_indices and kmax - kmin < SCAN_RATIO * n:
+                # emit in column order, resetting as we go; branch-free: every
+                # column is written at p, which advances only past columns
+                # seen, and the loop ends at the row's last column
+                p = start
+                j = kmin
+                while p < end:
+                    hit = seen[_u(j)]
+                    Cj[_u(p)] = j
+                    Cx[_u(p)] = acc[_u(j)]
+                    acc[_u(j)] = 0
+                    seen[_u(j)] = 0
+                    p += np.int64(hit)
+                    j += 1
+            else:
+                if sort_indices:
+                    _sort_keys(lst, n, kmin, kmax - kmin, ltmp, count)
+                for q in range(_u(n)):
+                    j = lst[q]
+                    Cj[_u(start + q)] = j
+                    Cx[_u(start + q)] = acc[_u(j)]
+                    acc[_u(j)] = 0
+                    seen[_u(j)] = 0
         elif mode == _SPA:
             p = start
             for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
