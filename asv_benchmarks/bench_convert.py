@@ -15,14 +15,15 @@
                    canonical, in place: sparsela/SciPy ``A.sum_duplicates()``.
                    A fresh copy is made in setup before every timed call.
 
-Every class has a ``time_`` and a ``peakmem_`` benchmark.
+Every class has a ``time_`` benchmark, and a ``...Memory`` twin the ``peakmem_``
+one (whole-process peak RSS, 1 thread).
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-from .common import _INPUTS, SEED, LibraryBenchmark, convert, sl
+from .common import _INPUTS, SEED, LibraryBenchmark, convert, memory_params, sl
 
 
 def _gb_from_csc(S: sp.csr_array):
@@ -34,21 +35,29 @@ def _gb_from_csc(S: sp.csr_array):
                                    take_ownership=False)
 
 
-class ToCSC(LibraryBenchmark):
+class _ToCSC(LibraryBenchmark):
     functions = {"default": {
         "sparsela": lambda A: A.tocsc(),
         "scipy": lambda A: A.tocsc(),
         "graphblas": lambda A: A.ss.export("csc", sort=True),
     }}
 
+
+
+class ToCSC(_ToCSC):
     def time_tocsc(self, library, threads, matrix):
         self.call()
+
+
+class ToCSCMemory(_ToCSC):
+    params = memory_params(_ToCSC.params)
 
     def peakmem_tocsc(self, library, threads, matrix):
         self.call()
 
 
-class ToCSR(LibraryBenchmark):
+
+class _ToCSR(LibraryBenchmark):
     functions = {"default": {
         "sparsela": lambda A: A.tocsr(),
         "scipy": lambda A: A.tocsr(),
@@ -65,25 +74,41 @@ class ToCSR(LibraryBenchmark):
             _INPUTS[key] = (S, out)
         return (_INPUTS[key][1],)
 
+
+
+class ToCSR(_ToCSR):
     def time_tocsr(self, library, threads, matrix):
         self.call()
+
+
+class ToCSRMemory(_ToCSR):
+    params = memory_params(_ToCSR.params)
 
     def peakmem_tocsr(self, library, threads, matrix):
         self.call()
 
 
-class Transpose(LibraryBenchmark):
+
+class _Transpose(LibraryBenchmark):
     functions = {"default": {
         "sparsela": lambda A: sl.transpose(A).tocsr(),
         "scipy": lambda A: A.T.tocsr(),
         "graphblas": lambda A: A.T.new(),
     }}
 
+
+
+class Transpose(_Transpose):
     def time_transpose_tocsr(self, library, threads, matrix):
         self.call()
 
+
+class TransposeMemory(_Transpose):
+    params = memory_params(_Transpose.params)
+
     def peakmem_transpose_tocsr(self, library, threads, matrix):
         self.call()
+
 
 
 def _shuffled_coo(S: sp.csr_array) -> sp.coo_array:
@@ -102,7 +127,7 @@ def _gb_from_coo(t):
     return gb.Matrix.from_coo(t[0], t[1], t[2], nrows=t[3][0], ncols=t[3][1])
 
 
-class COOToCSR(LibraryBenchmark):
+class _COOToCSR(LibraryBenchmark):
     functions = {"default": {
         "sparsela": lambda C: C.tocsr(),
         "scipy": lambda C: C.tocsr(),
@@ -117,11 +142,19 @@ class COOToCSR(LibraryBenchmark):
             return (C,)
         return ((C.row, C.col, C.data, C.shape),)
 
+
+
+class COOToCSR(_COOToCSR):
     def time_coo_tocsr(self, library, threads, matrix):
         self.call()
 
+
+class COOToCSRMemory(_COOToCSR):
+    params = memory_params(_COOToCSR.params)
+
     def peakmem_coo_tocsr(self, library, threads, matrix):
         self.call()
+
 
 
 def _duplicated_csr_arrays(S: sp.csr_array):
@@ -143,7 +176,7 @@ def _duplicated_csr_arrays(S: sp.csr_array):
     return _INPUTS[key][1]
 
 
-class SumDuplicates(LibraryBenchmark):
+class _SumDuplicates(LibraryBenchmark):
     functions = {"default": {
         "sparsela": lambda A: A.sum_duplicates(),
         "scipy": lambda A: A.sum_duplicates(),
@@ -157,8 +190,16 @@ class SumDuplicates(LibraryBenchmark):
         cls = sl.csr_array if library == "sparsela" else sp.csr_array
         return (cls((data.copy(), indices.copy(), indptr.copy()), shape=S.shape),)
 
+
+
+class SumDuplicates(_SumDuplicates):
     def time_sum_duplicates(self, library, threads, matrix):
         self.call()
 
+
+class SumDuplicatesMemory(_SumDuplicates):
+    params = memory_params(_SumDuplicates.params)
+
     def peakmem_sum_duplicates(self, library, threads, matrix):
         self.call()
+

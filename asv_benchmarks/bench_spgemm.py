@@ -30,6 +30,7 @@ from .common import (
     LibraryBenchmark,
     convert,
     get_dense,
+    memory_params,
     nnz_of,
     peak_rss_growth,
     skip,
@@ -97,7 +98,7 @@ class SpGEMM(_Product):
 
 
 class SpGEMMMemory(_Product):
-    """Memory of C = A @ A, one process per combination.
+    """Memory of C = A @ A (1 thread), one process per combination.
 
     ``peakmem_spgemm`` (sorted) and ``peakmem_spgemm_unsorted`` are asv's peak
     RSS of the whole process (imports, input and product).
@@ -105,6 +106,7 @@ class SpGEMMMemory(_Product):
     above the RSS just before it: workspace plus the result, in MiB.
     """
 
+    params = memory_params(_Product.params)
     functions = {"sorted": SORTED, "unsorted": UNSORTED}
 
     def peakmem_spgemm(self, library, threads, matrix):
@@ -160,9 +162,6 @@ class MaskedSpGEMM(LibraryBenchmark):
         return (A, A, A)
 
     def time_masked_spgemm(self, library, threads, matrix):
-        self.call()
-
-    def peakmem_masked_spgemm(self, library, threads, matrix):
         self.call()
 
 
@@ -223,9 +222,6 @@ class TopK(LibraryBenchmark):
     def time_topk(self, library, threads, matrix):
         self.call()
 
-    def peakmem_topk(self, library, threads, matrix):
-        self.call()
-
 
 def _topn(A, threads):
     from sparse_dot_topn import sp_matmul_topn
@@ -267,9 +263,6 @@ class SDDMM(LibraryBenchmark):
         return (A, X, Y)
 
     def time_sddmm(self, library, threads, matrix):
-        self.call()
-
-    def peakmem_sddmm(self, library, threads, matrix):
         self.call()
 
 

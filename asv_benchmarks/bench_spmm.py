@@ -14,6 +14,7 @@ from .common import (
     convert,
     convert_dense,
     get_dense,
+    memory_params,
     sl,
 )
 
@@ -32,9 +33,7 @@ SPMM = {
 }
 
 
-class SpMM(LibraryBenchmark):
-    """Y = A @ X, X dense n x k."""
-
+class _SpMM(LibraryBenchmark):
     params = [LIBRARIES, THREADS, MATRICES, SPMM_COLUMNS]
     param_names = ["library", "threads", "matrix", "k"]
     functions = {"default": SPMM}
@@ -42,8 +41,18 @@ class SpMM(LibraryBenchmark):
     def operands(self, library, S, k):
         return (convert(library, S), convert_dense(library, get_dense(S.shape[1], k)))
 
+
+class SpMM(_SpMM):
+    """Y = A @ X, X dense n x k."""
+
     def time_spmm(self, library, threads, matrix, k):
         self.call()
+
+
+class SpMMMemory(_SpMM):
+    """Peak RSS of the process with Y = A @ X (1 thread)."""
+
+    params = memory_params(_SpMM.params)
 
     def peakmem_spmm(self, library, threads, matrix, k):
         self.call()

@@ -8,7 +8,14 @@ checks, MKL handle creation) is part of what is measured.
 """
 from __future__ import annotations
 
-from .common import LibraryBenchmark, convert, convert_dense, get_dense, sl
+from .common import (
+    LibraryBenchmark,
+    convert,
+    convert_dense,
+    get_dense,
+    memory_params,
+    sl,
+)
 
 
 def _mkl(A, x):
@@ -25,16 +32,24 @@ SPMV = {
 }
 
 
-class SpMV(LibraryBenchmark):
-    """y = A @ x."""
-
+class _SpMV(LibraryBenchmark):
     functions = {"default": SPMV}
 
     def operands(self, library, S, *extra):
         return (convert(library, S), convert_dense(library, get_dense(S.shape[1])))
 
+
+class SpMV(_SpMV):
+    """y = A @ x."""
+
     def time_spmv(self, library, threads, matrix):
         self.call()
+
+
+class SpMVMemory(_SpMV):
+    """Peak RSS of the process with y = A @ x (1 thread)."""
+
+    params = memory_params(_SpMV.params)
 
     def peakmem_spmv(self, library, threads, matrix):
         self.call()

@@ -101,6 +101,9 @@ SEED = 42
 RMAT_EDGE_FACTOR = 16
 ER_NNZ_PER_ROW = 16
 POISSON_N = 300
+#: peak memory is recorded on one thread (halves the number of processes;
+#: the per-thread workspaces are small next to the inputs and the result)
+MEMORY_THREADS = [1]
 #: dense columns of SpMM (``bench_spmm``) and of SDDMM's factors
 SPMM_COLUMNS = [16, 64, 256]
 SDDMM_COLUMNS = 64
@@ -432,6 +435,11 @@ def peak_rss_growth(func):
 # --------------------------------------------------------------------------
 # the setup every benchmark class shares
 # --------------------------------------------------------------------------
+def memory_params(params: list) -> list:
+    """``params`` with the thread counts replaced by :data:`MEMORY_THREADS`."""
+    return [params[0], MEMORY_THREADS, *params[2:]]
+
+
 class LibraryBenchmark:
     """Base class: one operation, several libraries, parameters
     ``(library, threads, matrix, *extra)``.
