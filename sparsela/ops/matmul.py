@@ -35,10 +35,10 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
         Y = np.empty(M, dtype=kdt)
     else:
         Y = np.empty((M, X.shape[1]), dtype=kdt)
-    # the kernels' fast path walks rows of X contiguously
-    Xk = np.ascontiguousarray(to_kernel(X, kdt))
+    Xk = to_kernel(X, kdt)
     vec = X.ndim == 1
     if isinstance(A, bsr_array) and not transpose:
+        Xk = np.ascontiguousarray(Xk)
         R, C = A.blocksize
         data = to_kernel(A.data, kdt)
         if vec:
@@ -51,6 +51,13 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
     # a CSC array's arrays are the CSR arrays of its transpose
     flip = transpose != isinstance(A, csc_array)
     data = to_kernel(A.data, kdt)
+    if vec or flip:
+        # These kernels walk X contiguously (and the scatter of A.T @ X is
+        # slow on other layouts), so X is made C-contiguous: a copy of X if
+        # it is not C-ordered; for ``X @ A`` with C-ordered X, a copy of X.T.
+        # csr_spmm takes X with any strides (it reads non-C X in C-ordered
+        # column panels), so A @ X never copies X whole.
+        Xk = np.ascontiguousarray(Xk)
     # the kernel entry points pick the thread count (sparsela.config_context)
     if vec:
         kern = _spmv.csr_spmv_t if flip else _spmv.csr_spmv
@@ -89,7 +96,9 @@ def spmm(A, X) -> np.ndarray:
     ----------
     A : sparse array (sparsela or scipy.sparse), shape (M, K)
     X : array_like, shape (K, N)
-        C-contiguous input avoids a copy.
+        Any layout. For CSR, COO and ``csc.T`` operands X is read in place
+        (non-C-ordered X in C-ordered panels of ``F_PANEL`` columns); CSC and
+        BSR operands work on a C-contiguous copy of X when X is not C-ordered.
 
     Returns
     -------
