@@ -113,7 +113,7 @@ def masked_row_costs(n_row: int, Ap, Aj, Bp, Bj, Mp, Mj, n_col: int, nthreads: i
     return row_cost, dot_cost
 
 
-@jit
+@jit(inline="always")  # array arguments: a call would incref/decref them
 def _fill(q, v, val, hit, add_op):
     if hit[q]:
         val[q] = _sr_add(add_op, val[q], v)

@@ -158,7 +158,7 @@ def mask_table_fill(Mp, Mj, i, keys, pos):
     return shift
 
 
-@jit
+@jit(inline="always")  # array arguments: a call would incref/decref them
 def mask_table_find(keys, pos, j, shift):
     """Position in the mask of column ``j`` (-1 when absent) in a table
     filled by :func:`mask_table_fill`."""
@@ -210,7 +210,7 @@ def _exclusion_fill(i, Xp, Xj, xstamp, xmark, xkeys, xpos):
     return mask_table_fill(Xp, Xj, i, xkeys, xpos)
 
 
-@jit
+@jit(inline="always")  # array arguments: a call would incref/decref them
 def _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
     if xstamp:
         return xmark[_u(j)] == i

@@ -35,7 +35,7 @@ def _worse(v1, c1, v2, c2):
     return v1 < v2 or (v1 == v2 and c1 > c2)
 
 
-@jit
+@jit(inline="always")  # array arguments: a call would incref/decref them
 def _sift_down(Tj, Tx, base, n, pos):
     """Restore the heap (root = worst entry) of ``n`` entries at ``base``
     after the entry at ``pos`` was replaced."""
@@ -57,7 +57,7 @@ def _sift_down(Tj, Tx, base, n, pos):
     Tx[_u(base + pos)] = cv
 
 
-@jit
+@jit(inline="always")  # array arguments: a call would incref/decref them
 def _sift_up(Tj, Tx, base, pos):
     cj = Tj[_u(base + pos)]
     cv = Tx[_u(base + pos)]
