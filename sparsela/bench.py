@@ -530,6 +530,9 @@ class _Operands:
     def dense(self, k):
         """(library operand, NumPy array) of the dense factor: a vector or n x k, C order."""
         def make():
+            # one dense operand at a time (n x 256 float64 is 2 GB at n = 10**6)
+            for key in [key for key in self._cache if key != "A"]:
+                del self._cache[key]
             X = _dense_operand(self.S.shape[1], k)
             return self.adapter.dense(X), X
 
