@@ -35,6 +35,7 @@ from conftest import (
 )
 from sparsela.backends.cpu import masked as masked_kernels
 from sparsela.backends.cpu import semiring as semiring_kernels
+from sparsela.backends.cpu import topk as topk_kernels
 
 SEMIRING_NAMES = ("plus_times", "min_plus", "max_plus", "max_min", "or_and")
 ORDERED = ("min_plus", "max_plus", "max_min")
@@ -464,13 +465,17 @@ def topk_reference(vals, pat, k, lower_bound):
     return rows
 
 
+@pytest.mark.parametrize("acc", ["stamp", "hash"])
 @given(pair=matmul_pair(dtypes=REAL_DTYPES), ka=ANY_FMT, kb=ANY_FMT, k=st.integers(1, 6),
        lower_bound=st.sampled_from([None, 0, 0.5, -1.5, 2]), sort=st.booleans())
-def test_topk_matches_dense(pair, ka, kb, k, lower_bound, sort):
+def test_topk_matches_dense(acc, pair, ka, kb, k, lower_bound, sort):
     a, b = pair
     A, B = make_sparsela(a, ka), make_sparsela(b, kb)
     sa, sb = raw_arrays(A), raw_arrays(B)
-    C = sl.spgemm_topk(A, B, k, lower_bound=lower_bound, sort=sort)
+    with pytest.MonkeyPatch.context() as mp:
+        if acc == "hash":
+            mp.setattr(topk_kernels, "MARK_MAX_COLS", 0)
+        C = sl.spgemm_topk(A, B, k, lower_bound=lower_bound, sort=sort)
     vals, pat = semiring_reference(*dense_pair(a, b, ka, kb), "plus_times")
     assert isinstance(C, sl.csr_array) and C.dtype == vals.dtype and C.shape == pat.shape
     C.check_format(full_check=True)

@@ -2,8 +2,8 @@
 sparse_dot_topn use case: all-pairs cosine similarity keeping the best k).
 
 C is never materialised. Each chunk accumulates one row at a time in a
-thread-private hash table (the row's distinct columns and values, O(row
-flops) scratch), then selects the k best with a bounded heap built directly
+thread-private column stamp (a hash table past 2^20 columns; the row's
+distinct columns and values in O(row flops) scratch), then selects the k best with a bounded heap built directly
 in the row's output slots: O(r log k) for a row of r entries, no sort of the
 whole row. Every row gets ``min(k, flops(i))`` slots (``min(k, nnz(C[i, :]))``
 after a symbolic pass when that bound is large), so peak memory stays near
@@ -73,12 +73,21 @@ def _sift_up(Tj, Tx, base, pos):
 
 
 @jit
-def _topk_chunk(r0, r1, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op, mul_op,
-                Tp, Tj, Tx, counts):
+def _topk_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op,
+                mul_op, mark_max_cols, Tp, Tj, Tx, counts):
     max_f = np.int64(0)
+    work = np.int64(0)
     for i in range(r0, r1):
         max_f = max(max_f, flops[i])
-    size = (np.int64(1) << _table_bits(max_f)) if max_f else 0
+        work += flops[i]
+    # Column stamp instead of hashing when the columns are few enough and the
+    # chunk has the products to pay for filling it (about 1.5x faster on
+    # 20000 columns): mark[j] - g0 = slot of column j in the row's scratch,
+    # valid when >= 0; g0 grows by each row's length, so it is never reset.
+    stamp = n_col <= mark_max_cols and 4 * work >= n_col
+    mark = np.full(n_col if stamp else 0, -1, dtype=np.int64)
+    g0 = np.int64(0)
+    size = (np.int64(1) << _table_bits(max_f)) if (max_f and not stamp) else 0
     keys = np.full(size, -1, dtype=Bj.dtype)
     tpos = np.empty(size, dtype=np.int64)
     # the row's distinct columns and their values, in first-appearance order
@@ -90,32 +99,49 @@ def _topk_chunk(r0, r1, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_
         if f == 0 or Tp[i + 1] == Tp[i]:
             counts[i] = 0
             continue
-        bits = _table_bits(f)
-        mask = (np.int64(1) << bits) - 1
-        shift = 64 - bits
         r = np.int64(0)
-        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-            a = Ax[jj]
-            kk0 = _u(Aj[jj])
-            for kk in range(_u(Bp[kk0]), _u(Bp[kk0 + 1])):
-                j = Bj[kk]
-                v = _sr_mul(mul_op, a, Bx[kk])
-                h = _hash(j, shift)
-                while True:
-                    t = keys[_u(h)]
-                    if t == j:
-                        q = _u(tpos[_u(h)])
-                        rv[q] = _sr_add(add_op, rv[q], v)
-                        break
-                    if t == -1:
-                        keys[_u(h)] = j
-                        tpos[_u(h)] = r
+        if stamp:
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                a = Ax[jj]
+                kk0 = _u(Aj[jj])
+                for kk in range(_u(Bp[kk0]), _u(Bp[kk0 + 1])):
+                    j = Bj[kk]
+                    v = _sr_mul(mul_op, a, Bx[kk])
+                    q = mark[_u(j)] - g0
+                    if q >= 0:
+                        rv[_u(q)] = _sr_add(add_op, rv[_u(q)], v)
+                    else:
+                        mark[_u(j)] = g0 + r
                         rj[_u(r)] = j
                         rv[_u(r)] = v
                         r += 1
-                        break
-                    h = (h + 1) & mask
-        keys[: mask + 1] = -1
+            g0 += r
+        else:
+            bits = _table_bits(f)
+            mask = (np.int64(1) << bits) - 1
+            shift = 64 - bits
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                a = Ax[jj]
+                kk0 = _u(Aj[jj])
+                for kk in range(_u(Bp[kk0]), _u(Bp[kk0 + 1])):
+                    j = Bj[kk]
+                    v = _sr_mul(mul_op, a, Bx[kk])
+                    h = _hash(j, shift)
+                    while True:
+                        t = keys[_u(h)]
+                        if t == j:
+                            q = _u(tpos[_u(h)])
+                            rv[q] = _sr_add(add_op, rv[q], v)
+                            break
+                        if t == -1:
+                            keys[_u(h)] = j
+                            tpos[_u(h)] = r
+                            rj[_u(r)] = j
+                            rv[_u(r)] = v
+                            r += 1
+                            break
+                        h = (h + 1) & mask
+            keys[: mask + 1] = -1
         # bounded heap of the best min(k, r) entries, worst at the root
         n = np.int64(0)
         for e in range(r):
@@ -146,11 +172,11 @@ def _topk_chunk(r0, r1, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_
 
 
 @jit(parallel=True)
-def _topk(bounds, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op, mul_op, Tp, Tj,
-          Tx, counts):
+def _topk(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op, mul_op,
+          mark_max_cols, Tp, Tj, Tx, counts):
     for c in prange(bounds.shape[0] - 1):
-        _topk_chunk(bounds[c], bounds[c + 1], Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb,
-                    sort, add_op, mul_op, Tp, Tj, Tx, counts)
+        _topk_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb,
+                    has_lb, sort, add_op, mul_op, mark_max_cols, Tp, Tj, Tx, counts)
 
 
 @jit(parallel=True)
@@ -163,6 +189,10 @@ def _compact(bounds, Tp, Tj, Tx, Cp, Cj, Cx):
                 Cj[dst + m] = Tj[src + m]
                 Cx[dst + m] = Tx[src + m]
 
+
+#: Rows accumulate in an int64 column stamp while n_col is at most this
+#: (8 MiB a chunk), in a hash table otherwise.
+MARK_MAX_COLS = 1 << 20
 
 #: Slots beyond this multiple of the input size trigger the symbolic pass
 #: that tightens each row's bound from min(k, flops) to min(k, nnz(C[i, :])).
@@ -216,8 +246,9 @@ def csr_spgemm_topk(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: 
     with threads(work=int(flops.sum())) as nt:
         bounds = balanced_chunks(flops, nt)
         if total:
-            _topk(bounds, Ap, Aj, Ax, Bp, Bj, Bx, flops, np.int64(k), lb, has_lb, bool(sort),
-                  np.int64(add_op), np.int64(mul_op), Tp, Tj, Tx, counts)
+            _topk(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, np.int64(k), lb, has_lb,
+                  bool(sort), np.int64(add_op), np.int64(mul_op), np.int64(MARK_MAX_COLS), Tp,
+                  Tj, Tx, counts)
         else:
             counts[:] = 0
         nnz = int(counts.sum())
