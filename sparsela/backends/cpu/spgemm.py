@@ -337,6 +337,14 @@ def _partition(flops: np.ndarray, nthreads: int) -> np.ndarray:
     return bounds
 
 
+def _row_flops_threaded(n_row, Ap, Aj, Bp):
+    """Flops per row, on one thread for small A."""
+    flops = np.empty(n_row, dtype=np.int64)
+    with threads(work=int(Aj.shape[0]) + n_row):
+        _row_flops(Ap, Aj, Bp, flops)
+    return flops
+
+
 def _flops_and_chunks(n_row, Ap, Aj, Bp, nthreads):
     flops = np.empty(n_row, dtype=np.int64)
     _row_flops(Ap, Aj, Bp, flops)
@@ -662,9 +670,10 @@ def spgemm_row_nnz(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Bp: n
     ndarray of int64, shape (n_row,)
         Structural nnz per row (entries that cancel numerically count).
     """
-    with threads() as nt:
-        flops, bounds = _flops_and_chunks(int(n_row), Ap, Aj, Bp, nt)
-        row_nnz = np.empty(int(n_row), dtype=np.int64)
+    flops = _row_flops_threaded(int(n_row), Ap, Aj, Bp)
+    row_nnz = np.empty(int(n_row), dtype=np.int64)
+    with threads(work=int(flops.sum()) + int(n_row)) as nt:
+        bounds = _partition(flops, nt)
         _symbolic(bounds, int(n_col), Ap, Aj, Bp, Bj, flops, bool(b_canonical),
                   np.int64(DENSE_RATIO), np.int64(SPA_MAX_COLS), row_nnz)
     return row_nnz
@@ -708,8 +717,10 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
     n_row = int(n_row)
     n_col = int(n_col)
     b_canonical = bool(b_canonical)
-    with threads() as nt:
-        flops, bounds = _flops_and_chunks(n_row, Ap, Aj, Bp, nt)
+    flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
+    # tiny products run on one thread: waking the pool costs more than the work
+    with threads(work=int(flops.sum()) + n_row) as nt:
+        bounds = _partition(flops, nt)
         row_nnz = np.empty(n_row, dtype=np.int64)
         dense_ratio = np.int64(DENSE_RATIO_SORTED if sort_indices else DENSE_RATIO)
         spa_max = np.int64(SPA_MAX_COLS)
