@@ -74,6 +74,10 @@ _u = np.uint64
 #: sorts, whose mispredictions (about one per element on hashed order) made
 #: introsort 2-5x slower than radix on rows of 32..1024 entries.
 INSERTION_MAX = 12
+#: Rows spanning fewer columns than this take the radix sort (at most two
+#: 8-bit passes) directly: 10 ns an entry against 13 for bucketing on
+#: Erdos-Renyi rows of 256 entries over 2**16 columns.
+RADIX_MAX_SPAN = 1 << 16
 
 
 # --------------------------------------------------------------------------
@@ -236,7 +240,8 @@ def _sort_row(keys, vals, start, end, kmin, kmax, tk, tv, count, maybe_ordered):
         _insertion_sort_pairs(keys, vals, start, end)
     elif maybe_ordered and _insertion_sort_budget(keys, vals, start, end, 2 * n):
         return
-    elif not _bucket_sort_pairs(keys, vals, start, end, kmin, kmax - kmin, tk, tv, count):
+    elif kmax - kmin < RADIX_MAX_SPAN or not _bucket_sort_pairs(
+            keys, vals, start, end, kmin, kmax - kmin, tk, tv, count):
         _radix_sort_pairs(keys, vals, start, end, kmin, kmax - kmin, tk, tv, count)
 
 
