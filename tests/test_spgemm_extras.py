@@ -17,10 +17,6 @@ import numpy as np
 import pytest
 import scipy.io
 import scipy.sparse as sp
-from hypothesis import given
-from hypothesis import strategies as st
-
-import sparsela as sl
 from conftest import (
     FORMATS,
     assert_close,
@@ -33,6 +29,10 @@ from conftest import (
     matmul_pair,
     raw_arrays,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+import sparsela as sl
 from sparsela.backends.cpu import masked as masked_kernels
 from sparsela.backends.cpu import semiring as semiring_kernels
 from sparsela.backends.cpu import topk as topk_kernels
@@ -230,7 +230,8 @@ def test_semiring_tuple_and_case_aliases():
 
 
 def test_plus_times_without_mask_uses_the_tuned_kernel(monkeypatch):
-    from sparsela.backends.cpu import semiring, spgemm as tuned
+    from sparsela.backends.cpu import semiring
+    from sparsela.backends.cpu import spgemm as tuned
 
     calls = []
     orig = tuned.csr_spgemm

@@ -26,7 +26,7 @@ from ..formats.csr import csr_array
 from . import _canonical as _c
 from ._validation import as_sparse, from_kernel, kernel_dtype, to_kernel
 
-__all__ = ["spgemm", "spgemm_topk", "SEMIRINGS"]
+__all__ = ["SEMIRINGS", "spgemm", "spgemm_topk"]
 
 #: Semirings of ``spgemm``: name -> (⊕, ⊗).
 SEMIRINGS = {

@@ -25,7 +25,6 @@ from numba import prange
 from ..._sputils import get_index_dtype
 from ._jit import jit, threads
 from .semiring import (
-    _max_row,
     _sr_add,
     _sr_mul,
     balanced_chunks,
@@ -35,8 +34,15 @@ from .semiring import (
 )
 from .spgemm import _flops_and_chunks, _table_bits
 
-__all__ = ["csr_spgemm_masked", "masked_row_costs", "DOT_COST", "DOT_ENTRY_COST",
-           "TRANSPOSE_COST", "DOT_MAX_INNER", "MARK_MAX_COLS"]
+__all__ = [
+    "DOT_COST",
+    "DOT_ENTRY_COST",
+    "DOT_MAX_INNER",
+    "MARK_MAX_COLS",
+    "TRANSPOSE_COST",
+    "csr_spgemm_masked",
+    "masked_row_costs",
+]
 
 #: Cost model of the path choice, in units of one row-wise product (a stamp
 #: look-up of its column). A row takes the dot path when

@@ -38,8 +38,16 @@ from .spgemm import (
     spgemm_row_nnz,
 )
 
-__all__ = ["PLUS", "TIMES", "MIN", "MAX", "OR", "AND", "csr_spgemm_semiring",
-           "balanced_chunks"]
+__all__ = [
+    "AND",
+    "MAX",
+    "MIN",
+    "OR",
+    "PLUS",
+    "TIMES",
+    "balanced_chunks",
+    "csr_spgemm_semiring",
+]
 
 #: Operator codes. ⊕ is one of PLUS, MIN, MAX, OR; ⊗ one of TIMES, PLUS, MIN, AND.
 PLUS, TIMES, MIN, MAX, OR, AND = 0, 1, 2, 3, 4, 5
@@ -81,8 +89,8 @@ def _ov_sr_add(op, x, y):
             if op == PLUS:
                 return x + y
             if op == MIN:
-                return y if (y < x or x != x) else x
-            return y if (y > x or x != x) else x
+                return y if (y < x or x != x) else x  # noqa: PLR0124 (NaN test, any dtype)
+            return y if (y > x or x != x) else x  # noqa: PLR0124
     return impl
 
 
@@ -100,7 +108,7 @@ def _ov_sr_mul(op, x, y):
                 return x * y
             if op == PLUS:
                 return x + y
-            return y if (y < x or x != x) else x
+            return y if (y < x or x != x) else x  # noqa: PLR0124
     return impl
 
 

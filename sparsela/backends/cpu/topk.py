@@ -146,7 +146,7 @@ def _topk_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sor
         n = np.int64(0)
         for e in range(r):
             v = rv[e]
-            if v != v or (has_lb and not v > lb):
+            if v != v or (has_lb and not v > lb):  # noqa: PLR0124 (NaN test, any dtype)
                 continue
             c = rj[e]
             if n < k:
