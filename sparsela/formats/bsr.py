@@ -4,11 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._sputils import as_index_array, check_shape, get_index_dtype
-from ..backends.cpu import convert as _conv
+from ..backends import lazy
 from ..backends.cpu._jit import threads
 from ..ops import _canonical as _c
 from ._base import SparseArray
 from ._compressed import _as_data, _is_scipy_sparse
+
+_conv = lazy("cpu.convert")
 
 __all__ = ["bsr_array"]
 

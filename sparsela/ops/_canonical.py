@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._sputils import get_index_dtype
-from ..backends.cpu import canonical as _k
-from ..backends.cpu import convert as _conv
+from ..backends import lazy
 from ..backends.cpu._jit import threads
+
+_k = lazy("cpu.canonical")
+_conv = lazy("cpu.convert")
 
 
 def prefix_sum(counts: np.ndarray, index_dtype=None) -> np.ndarray:

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from .._sputils import get_index_dtype, is_number, isscalarlike
-from ..backends.cpu import binop as _binop
+from ..backends import lazy
 from ..backends.cpu._jit import threads
 from ..formats._base import SparseArray, SparseEfficiencyWarning
 from ..formats._compressed import _is_scipy_sparse
@@ -25,6 +25,8 @@ from ..formats.csc import csc_array
 from ..formats.csr import csr_array
 from . import _canonical as _c
 from ._validation import as_dense, as_sparse, check_same_shape
+
+_binop = lazy("cpu.binop")
 
 __all__ = ["add", "multiply", "add_any", "divide_scalar", "extremum", "compare"]
 

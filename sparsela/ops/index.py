@@ -9,11 +9,13 @@ import operator
 
 import numpy as np
 
-from ..backends.cpu import index as _k
+from ..backends import lazy
 from ..backends.cpu._jit import threads
 from ..formats._base import SparseArray
 from ..formats.csr import csr_array
 from . import _canonical as _c
+
+_k = lazy("cpu.index")
 
 __all__ = ["getitem"]
 

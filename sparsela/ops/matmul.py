@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._sputils import isscalarlike
-from ..backends.cpu import spmm as _spmm
-from ..backends.cpu import spmv as _spmv
+from ..backends import lazy
 from ..formats._base import SparseArray
 from ..formats._compressed import _is_scipy_sparse
 from ..formats.bsr import bsr_array
@@ -19,6 +18,9 @@ from ..formats.csc import csc_array
 from ..formats.csr import csr_array
 from ._validation import as_dense, as_sparse, from_kernel, kernel_dtype, to_kernel
 from .spgemm import spgemm
+
+_spmm = lazy("cpu.spmm")
+_spmv = lazy("cpu.spmv")
 
 __all__ = ["spmv", "spmm", "matmul", "rmatmul"]
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backends.cpu import reduce as _k
+from ..backends import lazy
 from ..backends.cpu._jit import threads
 from ..formats._base import SparseArray
 from ..formats.csc import csc_array
 from ..formats.csr import csr_array
+
+_k = lazy("cpu.reduce")
 
 __all__ = ["sum", "mean", "extreme", "count_nonzero", "diagonal"]
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._sputils import upcast
-from ..backends.cpu import sddmm as _sddmm
+from ..backends import lazy
 from ..formats.csr import csr_array
 from ._validation import as_dense, as_sparse, from_kernel, kernel_dtype
+
+_sddmm = lazy("cpu.sddmm")
 
 __all__ = ["sddmm"]
 

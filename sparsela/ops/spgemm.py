@@ -16,25 +16,29 @@ import numbers
 import numpy as np
 
 from .._sputils import upcast
-from ..backends.cpu import masked as _masked
-from ..backends.cpu import semiring as _sr
-from ..backends.cpu import spgemm as _spgemm
-from ..backends.cpu import topk as _topk
+from ..backends import lazy
 from ..formats._base import SparseArray
 from ..formats.csc import csc_array
 from ..formats.csr import csr_array
 from . import _canonical as _c
 from ._validation import as_sparse, from_kernel, kernel_dtype, to_kernel
 
+_masked = lazy("cpu.masked")
+_sr = lazy("cpu.semiring")
+_spgemm = lazy("cpu.spgemm")
+_topk = lazy("cpu.topk")
+
 __all__ = ["SEMIRINGS", "spgemm", "spgemm_topk"]
 
-#: Semirings of ``spgemm``: name -> (⊕, ⊗).
+#: Semirings of ``spgemm``: name -> (⊕, ⊗), as the names of the operator
+#: codes in ``backends/cpu/semiring.py`` (read there at call time, so that
+#: ``import sparsela`` does not load the kernels).
 SEMIRINGS = {
-    "plus_times": (_sr.PLUS, _sr.TIMES),
-    "min_plus": (_sr.MIN, _sr.PLUS),
-    "max_plus": (_sr.MAX, _sr.PLUS),
-    "max_min": (_sr.MAX, _sr.MIN),
-    "or_and": (_sr.OR, _sr.AND),
+    "plus_times": ("PLUS", "TIMES"),
+    "min_plus": ("MIN", "PLUS"),
+    "max_plus": ("MAX", "PLUS"),
+    "max_min": ("MAX", "MIN"),
+    "or_and": ("OR", "AND"),
 }
 
 
@@ -177,7 +181,7 @@ def _plain_product(A, B, out_dt, sort_indices):
 def _extra_product(A: csr_array, B: csr_array, out_dt, name: str, M: csr_array | None,
                    complement: bool, sort_indices: bool) -> csr_array:
     """A (+).(x) B for CSR operands: a semiring other than plus_times, or a mask."""
-    add_op, mul_op = SEMIRINGS[name]
+    add_op, mul_op = (getattr(_sr, op) for op in SEMIRINGS[name])
     if name == "or_and":
         out_dt = np.dtype(np.bool_)
         kdt = out_dt

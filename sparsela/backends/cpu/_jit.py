@@ -7,13 +7,45 @@ to opt out (read-only installs, debugging).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
-
-import numba
+from pathlib import Path
 
 from ..._config import get_num_threads
 
 CACHE = os.environ.get("SPARSELA_NUMBA_CACHE", "1") != "0"
+
+_cache_checked = False
+
+
+def _drop_stale_cache() -> None:
+    """Empty the kernel cache when any kernel file changed since it was written.
+
+    Numba keys a cached function on its own source file only, but kernels
+    here call helpers from other files (``masked.py`` uses ``spgemm.py``'s
+    hash and sort), so an edit to the helper's file would leave the caller's
+    cached machine code stale. A stamp of every kernel file's size and mtime
+    guards the whole folder. Best effort: a read-only install just skips it
+    (and ``NUMBA_CACHE_DIR`` elsewhere is not covered).
+    """
+    here = Path(__file__).parent
+    files = sorted(here.glob("*.py"))
+    stamp = hashlib.sha1(repr([(p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                               for p in files]).encode()).hexdigest()
+    cache = here / "__pycache__"
+    mark = cache / "sparsela-kernels.stamp"
+    try:
+        if mark.read_text() == stamp:
+            return
+    except OSError:
+        pass
+    try:
+        for p in cache.glob("*.nb[ic]"):
+            p.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        mark.write_text(stamp)
+    except OSError:
+        pass
 
 
 def jit(func=None, *, parallel: bool = False, inline: str = "never"):
@@ -22,6 +54,12 @@ def jit(func=None, *, parallel: bool = False, inline: str = "never"):
     fastmath stays off: reassociating sums would make results differ from
     SciPy beyond rounding on ill-conditioned rows.
     """
+    import numba
+
+    global _cache_checked
+    if CACHE and not _cache_checked:
+        _cache_checked = True
+        _drop_stale_cache()
     opts = dict(cache=CACHE, nogil=True, parallel=parallel, inline=inline)
     if func is None:
         return lambda f: numba.njit(**opts)(f)
@@ -43,6 +81,8 @@ def threads(work: int | None = None):
         Size of the job (nonzeros touched); below ``PARALLEL_MIN_WORK`` the
         kernels run on one thread.
     """
+    import numba  # loaded by the kernels already; not at ``import sparsela``
+
     old = numba.get_num_threads()
     n = get_num_threads() if work is None or work >= PARALLEL_MIN_WORK else 1
     if n != old:

@@ -308,6 +308,24 @@ def _sort_keys(keys, n, kmin, span, tmp, count):
 
 
 @jit
+def _scan_emit(acc, seen, kmin, start, end, Cj, Cx):
+    """Emit a row from the column-indexed accumulator in column order,
+    resetting ``acc`` and ``seen`` as it goes. Branch-free: every column from
+    ``kmin`` on is written at ``p``, which advances only past columns seen;
+    the loop ends at the row's last column, so ``p`` never leaves the row."""
+    p = start
+    j = kmin
+    while p < end:
+        hit = seen[_u(j)]
+        Cj[_u(p)] = j
+        Cx[_u(p)] = acc[_u(j)]
+        acc[_u(j)] = 0
+        seen[_u(j)] = 0
+        p += np.int64(hit)
+        j += 1
+
+
+@jit
 def _is_copy_row(f, anz, b_canonical):
     """Row whose partial products are known distinct without hashing."""
     return f == 1 or (b_canonical and anz == 1)
@@ -533,6 +551,19 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
             if sort_indices and not single:
                 _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count,
                           Ap[i + 1] - Ap[i] <= 4)
+        elif mode == _APPEND and n_col <= (SCAN_RATIO if sort_indices else 2) * (end - start):
+            # The row fills a good part of the columns: accumulate without a
+            # column list and emit by a scan in column order (sorted for
+            # free), cheaper than appending every product to a list.
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                a = Ax[jj]
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                    j = Bj[kk]
+                    acc[_u(j)] += a * Bx[kk]
+                    seen[_u(j)] = 1
+                    kmin = min(kmin, np.int64(j))
+            _scan_emit(acc, seen, kmin, start, end, Cj, Cx)
         elif mode == _APPEND:
             # Branch-free append: whether a column is new is unpredictable
             # (R-MAT rows repeat ~60% of theirs), so the list slot is always
@@ -552,19 +583,7 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
                     kmin = min(kmin, np.int64(lst[q]))
                     kmax = max(kmax, np.int64(lst[q]))
             if sort_indices and kmax - kmin < SCAN_RATIO * n:
-                # emit in column order, resetting as we go; branch-free: every
-                # column is written at p, which advances only past columns
-                # seen, and the loop ends at the row's last column
-                p = start
-                j = kmin
-                while p < end:
-                    hit = seen[_u(j)]
-                    Cj[_u(p)] = j
-                    Cx[_u(p)] = acc[_u(j)]
-                    acc[_u(j)] = 0
-                    seen[_u(j)] = 0
-                    p += np.int64(hit)
-                    j += 1
+                _scan_emit(acc, seen, kmin, start, end, Cj, Cx)
             else:
                 if sort_indices:
                     _sort_keys(lst, n, kmin, kmax - kmin, ltmp, count)
