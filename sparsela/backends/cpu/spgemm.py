@@ -412,6 +412,27 @@ def _needs_columns(bounds, n_col, flops, dense_ratio, spa_max_cols):
 
 
 @jit
+def _numeric_scratch(bounds, n_col, flops, dense_ratio, spa_max_cols, sort_indices):
+    """Which column-indexed scratch the numeric pass may use: SPA positions
+    (``mark``) and/or the accumulator (``acc``, ``seen``); see
+    ``_numeric_mode``. A superset is fine; allocating neither when unused
+    saves zero-filling n_col entries per thread."""
+    need_mark = False
+    need_acc = False
+    for c in range(bounds.shape[0] - 1):
+        spa = _use_spa(bounds[c], bounds[c + 1], n_col, flops, spa_max_cols)
+        if spa and sort_indices:
+            need_acc = True
+        elif spa:
+            need_mark = True
+        for i in range(bounds[c], bounds[c + 1]):
+            if dense_ratio * flops[i] >= n_col:
+                need_acc = True
+                break
+    return need_mark, need_acc
+
+
+@jit
 def _thread_row(scratch, fill):
     """This thread's row of a per-thread scratch array (allocated once per
     call, so chunks do not each allocate and fill n_col entries); a fresh
@@ -684,10 +705,11 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
 @jit(parallel=True)
 def _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, sort_indices,
              b_canonical, dense_ratio, spa_max_cols, nthreads):
-    nc = n_col if _needs_columns(bounds, n_col, flops, dense_ratio, spa_max_cols) else 0
-    marks = np.full((nthreads, nc), -1, dtype=np.int64)
-    seens = np.zeros((nthreads, nc), dtype=np.uint8)
-    accs = np.zeros((nthreads, nc), dtype=Cx.dtype)
+    need_mark, need_acc = _numeric_scratch(bounds, n_col, flops, dense_ratio, spa_max_cols,
+                                           sort_indices)
+    marks = np.full((nthreads, n_col if need_mark else 0), -1, dtype=np.int64)
+    seens = np.zeros((nthreads, n_col if need_acc else 0), dtype=np.uint8)
+    accs = np.zeros((nthreads, n_col if need_acc else 0), dtype=Cx.dtype)
     for c in prange(bounds.shape[0] - 1):
         _numeric_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops,
                        Cp, Cj, Cx, sort_indices, b_canonical, dense_ratio, spa_max_cols,
@@ -737,13 +759,21 @@ def spgemm_row_nnz(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Bp: n
     ndarray of int64, shape (n_row,)
         Structural nnz per row (entries that cancel numerically count).
     """
-    flops = _row_flops_threaded(int(n_row), Ap, Aj, Bp)
-    row_nnz = np.empty(int(n_row), dtype=np.int64)
-    with threads(work=int(flops.sum()) + int(n_row)) as nt:
-        bounds = _partition(flops, nt)
-        _symbolic(bounds, int(n_col), Ap, Aj, Bp, Bj, flops, bool(b_canonical),
-                  np.int64(DENSE_RATIO), np.int64(SPA_MAX_COLS), row_nnz, np.int64(nt))
+    n_row = int(n_row)
+    flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
+    with threads(work=int(flops.sum()) + n_row) as nt:
+        _, row_nnz = _count(n_row, int(n_col), Ap, Aj, Bp, Bj, flops, bool(b_canonical),
+                            DENSE_RATIO, nt)
     return row_nnz
+
+
+def _count(n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, nt):
+    """Row partition and symbolic pass on ``nt`` threads: (bounds, row_nnz)."""
+    bounds = _partition(flops, nt)
+    row_nnz = np.empty(n_row, dtype=np.int64)
+    _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, np.int64(dense_ratio),
+              np.int64(SPA_MAX_COLS), row_nnz, np.int64(nt))
+    return bounds, row_nnz
 
 
 def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray,
@@ -787,12 +817,9 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
     flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
     # tiny products run on one thread: waking the pool costs more than the work
     with threads(work=int(flops.sum()) + n_row) as nt:
-        bounds = _partition(flops, nt)
-        row_nnz = np.empty(n_row, dtype=np.int64)
-        dense_ratio = np.int64(DENSE_RATIO_SORTED if sort_indices else DENSE_RATIO)
-        spa_max = np.int64(SPA_MAX_COLS)
-        _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, spa_max,
-                  row_nnz, np.int64(nt))
+        dense_ratio = DENSE_RATIO_SORTED if sort_indices else DENSE_RATIO
+        bounds, row_nnz = _count(n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical,
+                                 dense_ratio, nt)
         idx = spgemm_index_dtype(row_nnz, n_col)
         Cp = np.empty(n_row + 1, dtype=idx)
         Cp[0] = 0
@@ -803,5 +830,6 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
         Cx = np.empty(nnz, dtype=Ax.dtype)
         if nnz:
             _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
-                     bool(sort_indices), b_canonical, dense_ratio, spa_max, np.int64(nt))
+                     bool(sort_indices), b_canonical, np.int64(dense_ratio),
+                     np.int64(SPA_MAX_COLS), np.int64(nt))
     return Cp, Cj, Cx
