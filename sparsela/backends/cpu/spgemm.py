@@ -22,7 +22,6 @@ the structure of C depends only on the structures of A and B.
 """
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import prange
 
@@ -392,60 +391,8 @@ def _use_spa(r0, r1, n_col, flops, spa_max_cols):
 
 
 @jit
-def _chunk_needs_columns(r0, r1, n_col, flops, dense_ratio, spa_max_cols):
-    """Whether a chunk uses column-indexed scratch (SPA or a dense row)."""
-    if _use_spa(r0, r1, n_col, flops, spa_max_cols):
-        return True
-    for i in range(r0, r1):
-        if dense_ratio * flops[i] >= n_col:
-            return True
-    return False
-
-
-@jit
-def _needs_columns(bounds, n_col, flops, dense_ratio, spa_max_cols):
-    for c in range(bounds.shape[0] - 1):
-        if _chunk_needs_columns(bounds[c], bounds[c + 1], n_col, flops, dense_ratio,
-                                spa_max_cols):
-            return True
-    return False
-
-
-@jit
-def _numeric_scratch(bounds, n_col, flops, dense_ratio, spa_max_cols, sort_indices):
-    """Which column-indexed scratch the numeric pass may use: SPA positions
-    (``mark``) and/or the accumulator (``acc``, ``seen``); see
-    ``_numeric_mode``. A superset is fine; allocating neither when unused
-    saves zero-filling n_col entries per thread."""
-    need_mark = False
-    need_acc = False
-    for c in range(bounds.shape[0] - 1):
-        spa = _use_spa(bounds[c], bounds[c + 1], n_col, flops, spa_max_cols)
-        if spa and sort_indices:
-            need_acc = True
-        elif spa:
-            need_mark = True
-        for i in range(bounds[c], bounds[c + 1]):
-            if dense_ratio * flops[i] >= n_col:
-                need_acc = True
-                break
-    return need_mark, need_acc
-
-
-@jit
-def _thread_row(scratch, fill):
-    """This thread's row of a per-thread scratch array (allocated once per
-    call, so chunks do not each allocate and fill n_col entries); a fresh
-    array in the unexpected case of a thread id beyond its rows."""
-    t = numba.get_thread_id()
-    if t < scratch.shape[0]:
-        return scratch[t]
-    return np.full(scratch.shape[1], fill, dtype=scratch.dtype)
-
-
-@jit
 def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
-                    spa_max_cols, row_nnz, stamps):
+                    spa_max_cols, row_nnz):
     spa = _use_spa(r0, r1, n_col, flops, spa_max_cols)
     # size the accumulators once for the chunk's largest row
     max_hash = np.int64(0)
@@ -460,9 +407,8 @@ def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_rat
             max_hash = max(max_hash, f)
     size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
     keys = np.full(size, -1, dtype=Bj.dtype)
-    # stamp[j] == i: column j already counted in row i (no reset between
-    # rows, nor between the chunks of a thread: their rows differ)
-    stamp = _thread_row(stamps, -1) if any_stamp else stamps[0, :0]
+    # stamp[j] == i: column j already counted in row i (no reset between rows)
+    stamp = np.full(n_col if any_stamp else 0, -1, dtype=np.int64)
 
     for i in range(r0, r1):
         f = flops[i]
@@ -503,13 +449,10 @@ def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_rat
 
 @jit(parallel=True)
 def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, spa_max_cols,
-              row_nnz, nthreads):
-    need = _needs_columns(bounds, n_col, flops, dense_ratio, spa_max_cols)
-    # nthreads is passed in: numba.get_num_threads() here would stop caching
-    stamps = np.full((nthreads, n_col if need else 0), -1, dtype=np.int64)
+              row_nnz):
     for c in prange(bounds.shape[0] - 1):
         _symbolic_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Bp, Bj, flops,
-                        b_canonical, dense_ratio, spa_max_cols, row_nnz, stamps)
+                        b_canonical, dense_ratio, spa_max_cols, row_nnz)
 
 
 # --------------------------------------------------------------------------
@@ -541,7 +484,7 @@ def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
 
 @jit
 def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
-                   sort_indices, b_canonical, dense_ratio, spa_max_cols, marks, seens, accs):
+                   sort_indices, b_canonical, dense_ratio, spa_max_cols):
     spa = _use_spa(r0, r1, n_col, flops, spa_max_cols)
     # size the accumulators (and sort scratch) once for the chunk's largest row
     max_hash = np.int64(0)
@@ -565,15 +508,15 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
     keys = np.full(size, -1, dtype=Bj.dtype)
     # slot -> position of its column in Cj/Cx: values are summed in place in C
     tpos = np.empty(size, dtype=np.int64)
-    # Column-indexed scratch is per thread, allocated once per call (rows of
-    # marks/seens/accs). SPA: mark[j] = position of column j in C, >= the
-    # row start when seen in this row; reset to -1 after each row.
-    mark = _thread_row(marks, -1) if any_spa else marks[0, :0]
+    # SPA: mark[j] = position of column j in C; mark[j] >= row start means
+    # "seen in this row" (positions only grow), so it is never reset
+    mark = np.full(n_col if any_spa else 0, -1, dtype=np.int64)
     # _APPEND: column-indexed accumulator and flags, kept all-zero between
     # rows by the emission that empties them, and the row's columns in
     # first-appearance order (+1 slot: the append writes one past the last)
-    seen = _thread_row(seens, 0) if max_append >= 0 else seens[0, :0]
-    acc = _thread_row(accs, 0) if max_append >= 0 else accs[0, :0]
+    nd = n_col if max_append >= 0 else 0
+    seen = np.zeros(nd, dtype=np.uint8)
+    acc = np.zeros(nd, dtype=Cx.dtype)
     lst = np.empty(max_append + 1, dtype=Cj.dtype)
     ltmp = np.empty(max_append + 1 if sort_indices else 0, dtype=Cj.dtype)
     ns = max_sort if (sort_indices and max_sort > INSERTION_MAX) else 0
@@ -667,8 +610,6 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
                         kmin = min(kmin, np.int64(j))
                         kmax = max(kmax, np.int64(j))
                         p += 1
-            for q in range(_u(start), _u(end)):
-                mark[_u(Cj[q])] = -1
             if sort_indices:
                 _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, True)
         else:
@@ -704,16 +645,10 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
 
 @jit(parallel=True)
 def _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, sort_indices,
-             b_canonical, dense_ratio, spa_max_cols, nthreads):
-    need_mark, need_acc = _numeric_scratch(bounds, n_col, flops, dense_ratio, spa_max_cols,
-                                           sort_indices)
-    marks = np.full((nthreads, n_col if need_mark else 0), -1, dtype=np.int64)
-    seens = np.zeros((nthreads, n_col if need_acc else 0), dtype=np.uint8)
-    accs = np.zeros((nthreads, n_col if need_acc else 0), dtype=Cx.dtype)
+             b_canonical, dense_ratio, spa_max_cols):
     for c in prange(bounds.shape[0] - 1):
         _numeric_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops,
-                       Cp, Cj, Cx, sort_indices, b_canonical, dense_ratio, spa_max_cols,
-                       marks, seens, accs)
+                       Cp, Cj, Cx, sort_indices, b_canonical, dense_ratio, spa_max_cols)
 
 
 # --------------------------------------------------------------------------
@@ -772,7 +707,7 @@ def _count(n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, nt):
     bounds = _partition(flops, nt)
     row_nnz = np.empty(n_row, dtype=np.int64)
     _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, np.int64(dense_ratio),
-              np.int64(SPA_MAX_COLS), row_nnz, np.int64(nt))
+              np.int64(SPA_MAX_COLS), row_nnz)
     return bounds, row_nnz
 
 
@@ -831,5 +766,5 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
         if nnz:
             _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
                      bool(sort_indices), b_canonical, np.int64(dense_ratio),
-                     np.int64(SPA_MAX_COLS), np.int64(nt))
+                     np.int64(SPA_MAX_COLS))
     return Cp, Cj, Cx
