@@ -15,21 +15,16 @@ from .common import (
     convert_dense,
     get_dense,
     memory_params,
+    mkl_dot,
     sl,
 )
-
-
-def _mkl(A, X):
-    from sparse_dot_mkl import dot_product_mkl
-
-    return dot_product_mkl(A, X)
 
 
 SPMM = {
     "sparsela": lambda A, X: sl.spmm(A, X),
     "scipy": lambda A, X: A @ X,
     "graphblas": lambda A, X: A.mxm(X).new(),
-    "mkl": _mkl,
+    "mkl": mkl_dot,
 }
 
 

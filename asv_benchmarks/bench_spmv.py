@@ -14,21 +14,16 @@ from .common import (
     convert_dense,
     get_dense,
     memory_params,
+    mkl_dot,
     sl,
 )
-
-
-def _mkl(A, x):
-    from sparse_dot_mkl import dot_product_mkl
-
-    return dot_product_mkl(A, x)
 
 
 SPMV = {
     "sparsela": lambda A, x: sl.spmv(A, x),
     "scipy": lambda A, x: A @ x,
     "graphblas": lambda A, x: A.mxv(x).new(),
-    "mkl": _mkl,
+    "mkl": mkl_dot,
 }
 
 

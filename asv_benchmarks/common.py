@@ -397,39 +397,25 @@ def nnz_of(C) -> int:
 def peak_rss_growth(func):
     """Run ``func()`` once; return the growth of the process's peak RSS in bytes.
 
-    On Linux the peak (VmHWM) is first reset to the current RSS through
+    The measurement of ``sparsela bench`` (:func:`sparsela.bench.measure_memory`):
+    on Linux the peak (VmHWM) is first reset to the current RSS through
     ``/proc/self/clear_refs``, so the figure is the memory the call needed
-    even when an earlier call peaked higher; elsewhere it is the growth of
-    ``ru_maxrss`` (0 when the call stays below an earlier peak).
+    even when an earlier call peaked higher.
     """
-    import resource
+    if sl is None:
+        skip(f"sparsela cannot be imported: {SPARSELA_IMPORT_ERROR}")
+    from sparsela.bench import measure_memory
 
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        reset = True
-    except OSError:
-        reset = False
-
-    def status():
-        out = {}
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
-                    key, value = line.split(":")
-                    out[key] = int(value.split()[0]) * 1024
-        return out
-
-    if reset:
-        before = status()["VmRSS"]
-        result = func()
-        growth = status()["VmHWM"] - before
-    else:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        result = func()
-        growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    result, peak, _ = measure_memory(func)
     del result
-    return max(0, growth)
+    return peak
+
+
+def mkl_dot(A, X):
+    """``A @ X`` through MKL (sparse_dot_mkl), for any operand it takes."""
+    from sparse_dot_mkl import dot_product_mkl
+
+    return dot_product_mkl(A, X)
 
 
 # --------------------------------------------------------------------------
