@@ -1,7 +1,9 @@
-"""Switch a SciPy sparse workflow to sparsela by changing the import.
+"""
+Switch a SciPy workflow to sparsela
+===================================
 
-Builds a 2-D Poisson matrix, squares it, runs a few Jacobi sweeps with SpMV,
-and checks every result against SciPy.
+Change the import and keep the code: build a 2-D Poisson matrix, square it,
+run a few Jacobi sweeps with SpMV, and check every result against SciPy.
 
 Run: ``python examples/scipy_drop_in.py``
 """

@@ -46,12 +46,14 @@ __all__ = [
     "spmv", "spmm", "spgemm", "spgemm_topk", "sddmm", "add", "transpose",
     "backend", "config_context", "get_config", "set_config",
     "get_num_threads", "set_num_threads",
-    "io", "generators",
+    "io", "generators", "linalg", "utils",
+    "decomposition", "linear_model", "cross_decomposition", "ot", "dask",
     *_construct_all,
 ]
 
 # submodules load on first use, keeping ``import sparsela`` light
-_SUBMODULES = {"io", "generators"}
+_SUBMODULES = {"io", "generators", "linalg", "utils", "decomposition",
+               "linear_model", "cross_decomposition", "ot", "dask"}
 
 
 def __getattr__(name):
