@@ -38,3 +38,18 @@ def test_lazy_returns_the_loaded_module():
         1, 1, np.array([0, 1], np.int32), np.array([0], np.int32), np.array([2.0]),
         np.array([0, 1], np.int32), np.array([0], np.int32), np.array([3.0]))
     assert Cx.tolist() == [6.0]
+
+
+def test_import_does_not_load_the_extras():
+    # the estimators' and scale-out's dependencies load only when used
+    out = _run("import sys, sparsela, sparsela.decomposition, sparsela.linear_model; "
+               "print(sorted(m for m in ('sklearn', 'dask', 'ot', 'cupy', 'numba', 'tqdm') "
+               "if m in sys.modules))")
+    assert out == "[]"
+
+
+def test_subpackages_resolve_lazily():
+    out = _run("import sparsela as sl; "
+               "print(sl.linalg.cg.__name__, sl.utils.center_dot.__name__, "
+               "sl.decomposition.__name__, sl.linear_model.__name__)")
+    assert out == "cg center_dot sparsela.decomposition sparsela.linear_model"
