@@ -92,7 +92,17 @@ def set_config(*, num_threads: int | None = None, backend: str | None = None) ->
     num_threads : int, optional
         Number of threads the CPU kernels use (1 .. ``NUMBA_NUM_THREADS``).
     backend : {'cpu', 'gpu'}, optional
-        Default device of arrays made by constructors (``eye``, ``random``...).
+        Default backend (aliases ``'numba'``/``'numpy'`` for ``'cpu'``,
+        ``'cupy'`` for ``'gpu'``). It is recorded in the configuration;
+        this build has only the CPU backend, so arrays stay on the CPU.
+
+    Raises
+    ------
+    TypeError
+        If ``num_threads`` is not an integer.
+    ValueError
+        If ``num_threads`` is not between 1 and ``NUMBA_NUM_THREADS``, or
+        ``backend`` is not a known name.
     """
     cfg = dict(_current())
     if num_threads is not None:
@@ -105,6 +115,28 @@ def set_config(*, num_threads: int | None = None, backend: str | None = None) ->
 @contextlib.contextmanager
 def config_context(*, num_threads: int | None = None, backend: str | None = None) -> Iterator[None]:
     """Temporarily change the configuration (see :func:`set_config`).
+
+    The previous configuration is restored on exit, also when the block
+    raises. Contexts nest and are local to the thread or asyncio task.
+
+    Parameters
+    ----------
+    num_threads : int, optional
+        Number of threads the CPU kernels use inside the block
+        (1 .. ``NUMBA_NUM_THREADS``); unchanged when None.
+    backend : {'cpu', 'gpu'}, optional
+        Backend recorded inside the block (see :func:`set_config`);
+        unchanged when None.
+
+    Yields
+    ------
+    None
+        The block runs with the changed configuration.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an invalid ``num_threads`` or ``backend``, on entry.
 
     Examples
     --------
@@ -122,18 +154,53 @@ def config_context(*, num_threads: int | None = None, backend: str | None = None
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads used by the CPU kernels."""
+    """Set the number of threads used by the CPU kernels.
+
+    Same as ``set_config(num_threads=n)``.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads, from 1 to ``NUMBA_NUM_THREADS`` (the size of
+        Numba's thread pool).
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not an integer.
+    ValueError
+        If ``n`` is out of range.
+    """
     set_config(num_threads=n)
 
 
 def get_num_threads() -> int:
-    """Return the number of threads the CPU kernels use."""
+    """Return the number of threads the CPU kernels use.
+
+    Returns
+    -------
+    int
+        The configured thread count: by default the environment variable
+        ``SPARSELA_NUM_THREADS`` when set, else ``NUMBA_NUM_THREADS``.
+    """
     return _current()["num_threads"]
 
 
 def backend(name: str):
-    """Context manager selecting the default backend for constructors.
+    """Context manager selecting the default backend.
 
     ``with sparsela.backend("cupy"): ...`` is ``config_context(backend="gpu")``.
+
+    Parameters
+    ----------
+    name : {'cpu', 'gpu', 'numba', 'numpy', 'cupy'}
+        Backend name; ``'numba'`` and ``'numpy'`` are aliases of ``'cpu'``,
+        ``'cupy'`` of ``'gpu'``.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        The :func:`config_context` that sets the backend on entry and
+        restores the previous configuration on exit.
     """
     return config_context(backend=name)

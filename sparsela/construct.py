@@ -137,6 +137,8 @@ def eye(m: int, n: int | None = None, *, k: int = 0, dtype: Any = float,
     Returns
     -------
     SparseArray
+        The ``(m, n)`` array in ``format``, with ``dtype`` ones stored on
+        diagonal ``k`` only (canonical).
 
     Examples
     --------
@@ -174,12 +176,14 @@ def identity(n: int, dtype: Any = "d", format: str | None = None) -> SparseArray
     n : int
         Number of rows and columns.
     dtype : dtype, default float64
+        Value dtype.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format; default 'csr' (SciPy: DIA).
 
     Returns
     -------
     SparseArray
+        The ``(n, n)`` identity in ``format``, with its ``n`` ones stored.
 
     Examples
     --------
@@ -576,7 +580,8 @@ def kron(A, B, format: str | None = None) -> SparseArray:
     Parameters
     ----------
     A, B : sparse array or array_like
-        sparsela or ``scipy.sparse`` arrays/matrices, or dense 2-D arrays.
+        The factors: sparsela or ``scipy.sparse`` arrays/matrices, or dense
+        2-D arrays.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format; default 'csr' (SciPy returns BSR when ``B`` is
         dense-ish and COO otherwise). With 'bsr' and a dense-ish ``B`` (at
@@ -803,6 +808,8 @@ def hstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
     Returns
     -------
     SparseArray
+        The stacked array in ``format``, holding every stored entry of the
+        blocks (explicit zeros included).
 
     Examples
     --------
@@ -830,6 +837,8 @@ def vstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
     Returns
     -------
     SparseArray
+        The stacked array in ``format``, holding every stored entry of the
+        blocks (explicit zeros included).
 
     Examples
     --------
@@ -858,6 +867,9 @@ def block_diag(mats: Sequence[Any], format: str | None = None, dtype: Any = None
     Returns
     -------
     SparseArray
+        The array of shape ``(sum of the rows, sum of the columns)`` of the
+        blocks, in ``format``, with block ``i`` at the rows and columns
+        following block ``i - 1``.
 
     Examples
     --------

@@ -137,7 +137,7 @@ def rmat(
     Parameters
     ----------
     scale : int
-        log2 of the number of vertices, ``>= 0``.
+        Base-2 logarithm of the number of vertices, ``>= 0``.
     edge_factor : int, default 16
         Edges generated per vertex, ``>= 0``.
     a, b, c : float, default 0.57, 0.19, 0.19

@@ -28,7 +28,22 @@ def asarray(obj, format: str | None = None, dtype=None) -> SparseArray:
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Convert to this format.
     dtype : dtype, optional
-        Cast the values.
+        Cast the values (no copy when they already have this dtype).
+
+    Returns
+    -------
+    SparseArray
+        ``obj`` itself when it is a sparsela array already in the requested
+        format and dtype; otherwise a sparsela array that shares buffers with
+        ``obj`` where no conversion or cast was needed.
+
+    Raises
+    ------
+    ValueError
+        If ``format`` is not one of the four names, or dense input is not
+        2-D.
+    TypeError
+        If dense input is not numeric.
     """
     if format is not None and format not in _CLASSES:
         raise ValueError(f"format must be one of {sorted(_CLASSES)}, got {format!r}")

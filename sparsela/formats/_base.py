@@ -105,7 +105,28 @@ class SparseArray:
 
     # -- conversions (subclasses implement tocsr and tocoo) ----------------
     def asformat(self, format: str | None, copy: bool = False):
-        """Return this array in ``format`` ('csr', 'csc', 'coo', 'bsr')."""
+        """Return this array in another sparse format.
+
+        Parameters
+        ----------
+        format : {'csr', 'csc', 'coo', 'bsr'} or None
+            Target format; ``None`` means this array's own format.
+        copy : bool, default False
+            When no conversion is needed, return a copy instead of ``self``.
+            A conversion always builds a new array object, which may share
+            buffers with this one (CSR to COO shares ``data``, for example).
+
+        Returns
+        -------
+        SparseArray
+            The array in ``format``; ``self`` when the format already matches
+            and ``copy`` is False.
+
+        Raises
+        ------
+        ValueError
+            If ``format`` is not one of the four names.
+        """
         if format is None or format == self.format:
             return self.copy() if copy else self
         if format not in _FORMAT_NAMES:
@@ -119,15 +140,69 @@ class SparseArray:
         return self.tocsr().tobsr(blocksize=blocksize)
 
     def toarray(self, order: str | None = None, out=None) -> np.ndarray:
-        """Dense ``numpy.ndarray`` of this array (duplicates summed)."""
+        """Return a dense ``numpy.ndarray`` of this array (duplicates summed).
+
+        Parameters
+        ----------
+        order : {'C', 'F'}, optional
+            Memory layout of the result; C (row-major) by default.
+        out : ndarray, optional
+            Array of this shape to write the result into (it is zeroed
+            first); it must have a dtype the values can be cast to.
+
+        Returns
+        -------
+        ndarray
+            The dense array, of this array's shape and dtype (``out`` when
+            given).
+
+        Raises
+        ------
+        ValueError
+            If ``out`` does not have this array's shape.
+        """
         return self.tocsr().toarray(order=order, out=out)
 
     def todense(self, order: str | None = None, out=None) -> np.ndarray:
-        """Same as :meth:`toarray` (sparse arrays densify to ``ndarray``)."""
+        """Return a dense ``numpy.ndarray``, the same as :meth:`toarray`.
+
+        Sparse arrays densify to ``ndarray``, not ``numpy.matrix``, as
+        ``scipy.sparse`` arrays do.
+
+        Parameters
+        ----------
+        order : {'C', 'F'}, optional
+            Memory layout of the result; C (row-major) by default.
+        out : ndarray, optional
+            Array of this shape to write the result into.
+
+        Returns
+        -------
+        ndarray
+            The dense array (``out`` when given).
+        """
         return self.toarray(order=order, out=out)
 
     def to_device(self, device: str):
-        """Return the array on ``device`` ('cpu'). Moves are always explicit."""
+        """Return the array on ``device``; moves between devices are always explicit.
+
+        Parameters
+        ----------
+        device : str
+            ``'cpu'`` (alias ``'numpy'``). ``'gpu'`` (aliases ``'cuda'``,
+            ``'cupy'``) needs the CuPy backend, which this build does not
+            provide.
+
+        Returns
+        -------
+        SparseArray
+            ``self``, as sparsela arrays live on the CPU.
+
+        Raises
+        ------
+        ValueError
+            If ``device`` is a GPU name or an unknown name.
+        """
         if device in ("cpu", "numpy"):
             return self
         if device in ("gpu", "cuda", "cupy"):
@@ -163,14 +238,45 @@ class SparseArray:
         return self._deduped() if self.dtype == np.bool_ else self
 
     def astype(self, dtype, casting: str = "unsafe", copy: bool = True):
-        """Cast the values to ``dtype`` (indices are shared unless ``copy``)."""
+        """Cast the values to ``dtype``.
+
+        Duplicate entries are summed first (a cast must see each entry once).
+
+        Parameters
+        ----------
+        dtype : dtype
+            Target value dtype: bool, an integer, float32/float64 or
+            complex64/complex128.
+        casting : {'no', 'equiv', 'safe', 'same_kind', 'unsafe'}, default 'unsafe'
+            Casting rule, as in :meth:`numpy.ndarray.astype`.
+        copy : bool, default True
+            If False, return ``self`` when it already has ``dtype``, and let
+            the result share the index arrays with this array otherwise.
+
+        Returns
+        -------
+        SparseArray
+            An array of the same format with values of ``dtype``.
+
+        Raises
+        ------
+        TypeError
+            If ``dtype`` is not a supported value dtype, or ``casting``
+            forbids the cast.
+        """
         dt = check_dtype(dtype)
         if dt == self.dtype and not copy:
             return self
         return self._map_values(lambda d: d.astype(dt, casting=casting, copy=True), copy=copy)
 
     def copy(self):
-        """Deep copy (values and indices)."""
+        """Return a deep copy (values and indices).
+
+        Returns
+        -------
+        SparseArray
+            An array of the same format sharing no buffer with this one.
+        """
         return self._with_data(self.data.copy(), copy=True)
 
     def conjugate(self, copy: bool = True):
@@ -205,7 +311,31 @@ class SparseArray:
         return self.copy()
 
     def power(self, n, dtype=None):
-        """Elementwise power of the stored values; ``n`` must be a nonzero scalar."""
+        """Elementwise power of the stored values.
+
+        Implicit zeros stay zero; duplicate entries are summed first.
+
+        Parameters
+        ----------
+        n : scalar
+            The exponent; it must be nonzero with a positive real part, as
+            other exponents would turn the implicit zeros into ones or
+            infinities.
+        dtype : dtype, optional
+            Cast the values to this dtype before taking the power.
+
+        Returns
+        -------
+        SparseArray
+            An array of the same format and structure holding ``value ** n``.
+
+        Raises
+        ------
+        TypeError
+            If ``n`` is not a scalar.
+        ValueError
+            If ``n`` is zero or has a negative real part.
+        """
         if not isscalarlike(n):
             raise TypeError(f"n must be a scalar exponent, got {type(n).__name__}")
         if n == 0:
@@ -236,9 +366,32 @@ class SparseArray:
         return self.multiply(other)
 
     def multiply(self, other):
-        """Elementwise product with a scalar, a sparse array or a broadcast dense array.
+        """Elementwise product with a scalar, a sparse array or a dense array.
 
         The result is sparse: its pattern is contained in this array's.
+
+        Parameters
+        ----------
+        other : scalar, sparse array or array_like
+            A scalar; a sparsela or ``scipy.sparse`` array of the same shape;
+            or a dense array that broadcasts to this array's shape (a row or
+            column vector, for example), read without being densified.
+
+        Returns
+        -------
+        SparseArray
+            For a scalar, an array of this format with the values scaled. For
+            a sparse ``other``, a canonical ``csr_array`` (``csc_array`` when
+            both are CSC) without the products that are zero. For a dense
+            ``other``, a ``csr_array`` with this array's structure.
+
+        Raises
+        ------
+        ValueError
+            If the shapes do not match or ``other`` would broadcast this array
+            to a larger shape.
+        TypeError
+            If a dense ``other`` is not numeric.
         """
         return _ops().elementwise.multiply(self, other)
 
@@ -254,11 +407,55 @@ class SparseArray:
         raise TypeError("dividing by a sparse array would divide by its implicit zeros")
 
     def maximum(self, other):
-        """Elementwise maximum with a sparse array or a scalar."""
+        """Elementwise maximum with a sparse array or a scalar.
+
+        Parameters
+        ----------
+        other : sparse array or scalar
+            A sparsela or ``scipy.sparse`` array of the same shape, or a
+            real scalar.
+
+        Returns
+        -------
+        csr_array or csc_array
+            Canonical, without zero entries; CSC only when both operands are
+            CSC. A positive scalar makes every entry nonzero: the result then
+            stores all entries and a :class:`SparseEfficiencyWarning` is
+            emitted.
+
+        Raises
+        ------
+        TypeError
+            For complex values or a dense ``other``.
+        ValueError
+            If the shapes do not match.
+        """
         return _ops().elementwise.extremum(self, other, "maximum")
 
     def minimum(self, other):
-        """Elementwise minimum with a sparse array or a scalar."""
+        """Elementwise minimum with a sparse array or a scalar.
+
+        Parameters
+        ----------
+        other : sparse array or scalar
+            A sparsela or ``scipy.sparse`` array of the same shape, or a
+            real scalar.
+
+        Returns
+        -------
+        csr_array or csc_array
+            Canonical, without zero entries; CSC only when both operands are
+            CSC. A negative scalar makes every entry nonzero: the result then
+            stores all entries and a :class:`SparseEfficiencyWarning` is
+            emitted.
+
+        Raises
+        ------
+        TypeError
+            For complex values or a dense ``other``.
+        ValueError
+            If the shapes do not match.
+        """
         return _ops().elementwise.extremum(self, other, "minimum")
 
     # -- comparisons --------------------------------------------------------
@@ -290,34 +487,170 @@ class SparseArray:
         return _ops().matmul.rmatmul(self, other)
 
     def dot(self, other):
-        """Matrix product (``self @ other``); a scalar multiplies elementwise."""
+        """Matrix product ``self @ other``; a scalar multiplies elementwise.
+
+        Parameters
+        ----------
+        other : scalar, sparse array or array_like
+            A scalar, a sparse array (sparsela or ``scipy.sparse``) or a dense
+            1-D or 2-D array whose first dimension is this array's number of
+            columns.
+
+        Returns
+        -------
+        SparseArray or ndarray
+            Sparse for a scalar or sparse ``other`` (see :func:`spgemm`), a
+            dense ndarray for dense ``other`` (see :func:`spmv`,
+            :func:`spmm`).
+        """
         if isscalarlike(other):
             return self.multiply(other)
         return self @ other
 
     # -- reductions -----------------------------------------------------------
     def sum(self, axis=None, dtype=None, out=None):
-        """Sum over all entries (``axis=None``), columns (0) or rows (1), as NumPy."""
+        """Sum of the entries, as NumPy's ``sum`` on the dense array.
+
+        Parameters
+        ----------
+        axis : {None, 0, 1, -1, -2}, optional
+            ``None`` sums all entries, 0 down the columns, 1 along the rows.
+        dtype : dtype, optional
+            Accumulator and result dtype; by default the one NumPy's ``sum``
+            gives for this array's dtype (bool and small integers accumulate
+            in the default integer).
+        out : ndarray, optional
+            Array to write the result into.
+
+        Returns
+        -------
+        scalar or ndarray
+            A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise (length
+            ``shape[1]`` for ``axis=0``, ``shape[0]`` for ``axis=1``); ``out``
+            when given.
+
+        Raises
+        ------
+        TypeError
+            If ``axis`` is not an integer or None.
+        ValueError
+            If ``axis`` is out of bounds.
+        """
         return _ops().reduce.sum(self, axis=axis, dtype=dtype, out=out)
 
     def mean(self, axis=None, dtype=None, out=None):
-        """Mean over all entries, implicit zeros included, as NumPy on the dense array."""
+        """Mean of the entries, implicit zeros included, as NumPy on the dense array.
+
+        Parameters
+        ----------
+        axis : {None, 0, 1, -1, -2}, optional
+            ``None`` averages all entries, 0 down the columns, 1 along the
+            rows.
+        dtype : dtype, optional
+            Dtype of the computation and result; by default NumPy's (float64
+            for integer and bool values).
+        out : ndarray, optional
+            Array to write the result into.
+
+        Returns
+        -------
+        scalar or ndarray
+            A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise;
+            ``out`` when given. NaN for an empty axis.
+        """
         return _ops().reduce.mean(self, axis=axis, dtype=dtype, out=out)
 
     def max(self, axis=None, out=None, *, explicit: bool = False):
-        """Maximum including implicit zeros (``explicit=True``: stored values only)."""
+        """Maximum of the entries, implicit zeros included unless ``explicit``.
+
+        Parameters
+        ----------
+        axis : {None, 0, 1, -1, -2}, optional
+            ``None`` over all entries, 0 down the columns, 1 along the rows.
+        out : ndarray, optional
+            Array to write the result into.
+        explicit : bool, default False
+            Only the stored values count (an empty row or column gives 0).
+
+        Returns
+        -------
+        scalar or ndarray
+            A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise; ``out``
+            when given.
+
+        Raises
+        ------
+        TypeError
+            For complex values (they are not ordered).
+        ValueError
+            If the reduced axis (or the whole array) has size zero.
+        """
         return _ops().reduce.extreme(self, axis, True, explicit, out)
 
     def min(self, axis=None, out=None, *, explicit: bool = False):
-        """Minimum including implicit zeros (``explicit=True``: stored values only)."""
+        """Minimum of the entries, implicit zeros included unless ``explicit``.
+
+        Parameters
+        ----------
+        axis : {None, 0, 1, -1, -2}, optional
+            ``None`` over all entries, 0 down the columns, 1 along the rows.
+        out : ndarray, optional
+            Array to write the result into.
+        explicit : bool, default False
+            Only the stored values count (an empty row or column gives 0).
+
+        Returns
+        -------
+        scalar or ndarray
+            A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise; ``out``
+            when given.
+
+        Raises
+        ------
+        TypeError
+            For complex values (they are not ordered).
+        ValueError
+            If the reduced axis (or the whole array) has size zero.
+        """
         return _ops().reduce.extreme(self, axis, False, explicit, out)
 
     def count_nonzero(self, axis=None):
-        """Number of nonzero values after summing duplicates (explicit zeros not counted)."""
+        """Number of nonzero entries, after summing duplicates.
+
+        Explicit zeros (and duplicates summing to zero) are not counted.
+
+        Parameters
+        ----------
+        axis : {None, 0, 1, -1, -2}, optional
+            ``None`` counts over the whole array, 0 per column, 1 per row.
+
+        Returns
+        -------
+        int or ndarray
+            An int for ``axis=None``, a 1-D integer ndarray otherwise.
+        """
         return _ops().reduce.count_nonzero(self, axis=axis)
 
     def diagonal(self, k: int = 0) -> np.ndarray:
-        """The ``k``-th diagonal as a dense 1-D array."""
+        """Return the ``k``-th diagonal as a dense 1-D array.
+
+        Parameters
+        ----------
+        k : int, default 0
+            Diagonal offset: 0 the main diagonal, ``k > 0`` above it,
+            ``k < 0`` below it.
+
+        Returns
+        -------
+        ndarray
+            The diagonal entries (duplicates summed), in this array's dtype;
+            empty when the diagonal lies outside the array.
+
+        Raises
+        ------
+        TypeError
+            If ``k`` is not an integer.
+        """
         return _ops().reduce.diagonal(self, k)
 
     def trace(self, offset: int = 0):
@@ -329,5 +662,18 @@ class SparseArray:
 
 
 def issparse(x) -> bool:
-    """True for a sparsela sparse array."""
+    """Return whether ``x`` is a sparsela sparse array.
+
+    Parameters
+    ----------
+    x : object
+        Any object.
+
+    Returns
+    -------
+    bool
+        True for an instance of a sparsela format (``csr_array``,
+        ``csc_array``, ``coo_array``, ``bsr_array``); False otherwise,
+        ``scipy.sparse`` arrays included.
+    """
     return isinstance(x, SparseArray)

@@ -186,9 +186,26 @@ class _CompressedArray(SparseArray):
         return self._canonical
 
     def check_format(self, full_check: bool = True) -> None:
-        """Raise ValueError if the arrays do not form a valid array of this shape.
+        """Check that the arrays form a valid array of this shape.
 
-        With ``full_check`` the index values are checked too (O(nnz)).
+        Unused trailing space in ``indices`` and ``data`` (beyond
+        ``indptr[-1]``, which SciPy allows) is trimmed, without a copy.
+
+        Parameters
+        ----------
+        full_check : bool, default True
+            Also check the index values (O(nnz)): ``indptr`` non-decreasing
+            and every index within the shape. Otherwise only the array
+            lengths, dimensions and dtypes are checked (O(1)).
+
+        Raises
+        ------
+        ValueError
+            If an array has the wrong length or dimension, ``indptr[0]`` is
+            not 0, or (with ``full_check``) ``indptr`` decreases or an index
+            is out of range.
+        TypeError
+            If ``indptr`` or ``indices`` does not hold integers.
         """
         M, N = self._swap(self._shape)
         indptr, indices, data = self._indptr, self._indices, self._data
@@ -243,7 +260,14 @@ class _CompressedArray(SparseArray):
             self._canonical = None
 
     def sorted_indices(self):
-        """Copy of this array with sorted indices."""
+        """Return a copy of this array with sorted indices.
+
+        Returns
+        -------
+        csr_array or csc_array
+            A copy of this array, of its format, whose indices are sorted
+            within every row (CSR) or column (CSC); duplicates are kept.
+        """
         A = self.copy()
         A.sort_indices()
         return A

@@ -38,8 +38,14 @@ class bsr_array(SparseArray):
         ``(data, (row, col))``; or ``(data, indices, indptr)`` with ``data``
         of shape ``(nnzb, R, C)``.
     shape : tuple of int, optional
+        Shape ``(M, N)``; inferred from the input when omitted (for the
+        triplet form: ``len(indptr) - 1`` block rows and ``max(indices) + 1``
+        block columns).
     dtype : dtype, optional
-    copy : bool
+        Value dtype (bool, integers, float32/64, complex64/128); by default
+        that of the input.
+    copy : bool, default False
+        Copy the input buffers instead of sharing them.
     blocksize : (int, int), optional
         Block shape; must divide ``shape``. Defaults to the blocks of
         ``data`` for the triplet form and to ``(1, 1)`` otherwise.
@@ -136,7 +142,23 @@ class bsr_array(SparseArray):
         return _c.has_canonical_format(self.indptr, self.indices)
 
     def check_format(self, full_check: bool = True) -> None:
-        """Raise ValueError if the block arrays do not describe a valid array."""
+        """Check that the block arrays describe a valid array of this shape.
+
+        Parameters
+        ----------
+        full_check : bool, default True
+            Also check that ``indptr`` is non-decreasing and every block
+            column index is within the shape (O(nnzb)); otherwise only the
+            array lengths are checked.
+
+        Raises
+        ------
+        ValueError
+            If ``indptr`` does not have one entry per block row plus one,
+            ``indptr[0]`` is not 0, ``indices`` or ``data`` do not hold
+            ``indptr[-1]`` blocks, or (with ``full_check``) ``indptr``
+            decreases or a block column is out of range.
+        """
         R, C = self.blocksize
         M, N = self._shape
         if self.indptr.shape[0] != M // R + 1:
@@ -168,7 +190,22 @@ class bsr_array(SparseArray):
         return bsr_array._from_csr(self.tocsr(), blocksize)
 
     def tocsr(self, copy: bool = False):
-        """CSR with every block entry stored (explicit zeros of blocks kept, as SciPy)."""
+        """Return the array in CSR format, every block entry stored.
+
+        The zeros inside the stored blocks are kept as explicit zeros, as
+        SciPy does.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Accepted for SciPy compatibility; the CSR arrays are always newly
+            allocated, so the result never shares memory with this array.
+
+        Returns
+        -------
+        csr_array
+            An array with ``nnz = nnzb * R * C`` stored entries.
+        """
         from .csr import csr_array
 
         R, C = self.blocksize

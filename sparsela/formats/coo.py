@@ -21,9 +21,14 @@ class coo_array(SparseArray):
         for an empty array; or ``(data, (row, col))``. Duplicates are kept
         until :meth:`sum_duplicates` (or a conversion to CSR/CSC).
     shape : tuple of int, optional
-        Inferred as ``(max(row) + 1, max(col) + 1)`` when omitted.
+        Shape ``(M, N)``. Inferred as ``(max(row) + 1, max(col) + 1)`` when
+        omitted (required for empty ``row``/``col``).
     dtype : dtype, optional
-    copy : bool
+        Value dtype (bool, integers, float32/64, complex64/128); by default
+        that of the input (float16 becomes float32, an empty array is
+        float64).
+    copy : bool, default False
+        Copy the input buffers instead of sharing them.
     """
 
     format = "coo"
@@ -143,7 +148,21 @@ class coo_array(SparseArray):
         return self.has_canonical_format
 
     def check_format(self, full_check: bool = True) -> None:
-        """Raise ValueError if row/col/data are inconsistent or out of range."""
+        """Check that ``row``, ``col`` and ``data`` describe a valid array.
+
+        Parameters
+        ----------
+        full_check : bool, default True
+            Also check that every index is within the shape (O(nnz));
+            otherwise only dimensions, dtypes and lengths are checked.
+
+        Raises
+        ------
+        ValueError
+            If ``row``/``col`` are not 1-D integer arrays, the three arrays
+            differ in length, or (with ``full_check``) an index is negative or
+            out of range.
+        """
         M, N = self._shape
         for name, arr in (("row", self.row), ("col", self.col)):
             if arr.ndim != 1 or arr.dtype.kind not in "iu":
@@ -165,7 +184,19 @@ class coo_array(SparseArray):
         return self.copy() if copy else self
 
     def tocsr(self, copy: bool = False):
-        """CSR with duplicates summed (as SciPy), sorted indices."""
+        """Return the array in CSR format, duplicates summed (as SciPy).
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Accepted for SciPy compatibility; the CSR arrays are always newly
+            allocated, so the result never shares memory with this array.
+
+        Returns
+        -------
+        csr_array
+            Canonical: indices sorted within each row, no duplicates.
+        """
         from .csr import csr_array
 
         M, N = self._shape

@@ -12,8 +12,33 @@ __all__ = ["csc_array"]
 class csc_array(_CompressedArray):
     """Compressed Sparse Column array, a drop-in for ``scipy.sparse.csc_array``.
 
-    Parameters are those of :class:`sparsela.csr_array`, with
-    ``(data, indices, indptr)`` holding row indices and column pointers.
+    Parameters
+    ----------
+    arg1 : array_like, sparse array, tuple
+        One of: a dense 2-D array; a sparsela or ``scipy.sparse`` array or
+        matrix (its buffers are shared, no copy, when dtypes allow);
+        ``(M, N)`` for an empty array; ``(data, (row, col))`` COO triplets
+        (duplicates are summed); ``(data, indices, indptr)`` CSC arrays, with
+        ``indices`` holding row indices and ``indptr`` column pointers.
+    shape : tuple of int, optional
+        Shape ``(M, N)``; inferred from the input when omitted.
+    dtype : dtype, optional
+        Value dtype (bool, integers, float32/64, complex64/128).
+    copy : bool, default False
+        Copy the input buffers instead of sharing them.
+
+    Notes
+    -----
+    The CSC arrays of an array are the CSR arrays of its transpose, so
+    ``A.T`` of a ``csc_array`` is a ``csr_array`` sharing its buffers, and
+    products and reductions run on the CSC arrays without conversion.
+
+    Examples
+    --------
+    >>> import numpy as np, sparsela as sl
+    >>> A = sl.csc_array(np.array([[1, 0], [2, 3]]))
+    >>> A.indptr, A.indices
+    (array([0, 2, 3], dtype=int32), array([0, 1, 1], dtype=int32))
     """
 
     format = "csc"
@@ -54,7 +79,26 @@ class csc_array(_CompressedArray):
         return dense_t.T if order == "F" else np.ascontiguousarray(dense_t.T)
 
     def transpose(self, axes=None, copy: bool = False):
-        """The transpose, a ``csr_array`` sharing this array's buffers."""
+        """Return the transpose, a ``csr_array`` sharing this array's buffers.
+
+        Parameters
+        ----------
+        axes : None or (1, 0), optional
+            Only the reversal of the two axes is supported, as in SciPy.
+        copy : bool, default False
+            Copy the buffers instead of sharing them.
+
+        Returns
+        -------
+        csr_array
+            The ``(N, M)`` transpose; its CSR arrays are this array's CSC
+            arrays.
+
+        Raises
+        ------
+        ValueError
+            If ``axes`` is not None or ``(1, 0)``.
+        """
         from .csr import csr_array
 
         if axes is not None and tuple(axes) != (1, 0):

@@ -24,7 +24,7 @@ class csr_array(_CompressedArray):
         Shape ``(M, N)``; inferred from the input when omitted.
     dtype : dtype, optional
         Value dtype (bool, integers, float32/64, complex64/128).
-    copy : bool
+    copy : bool, default False
         Copy the input buffers instead of sharing them.
 
     Notes
@@ -76,7 +76,26 @@ class csr_array(_CompressedArray):
                                order=order or "C", out=out)
 
     def transpose(self, axes=None, copy: bool = False):
-        """The transpose, a ``csc_array`` sharing this array's buffers."""
+        """Return the transpose, a ``csc_array`` sharing this array's buffers.
+
+        Parameters
+        ----------
+        axes : None or (1, 0), optional
+            Only the reversal of the two axes is supported, as in SciPy.
+        copy : bool, default False
+            Copy the buffers instead of sharing them.
+
+        Returns
+        -------
+        csc_array
+            The ``(N, M)`` transpose; its CSC arrays are this array's CSR
+            arrays.
+
+        Raises
+        ------
+        ValueError
+            If ``axes`` is not None or ``(1, 0)``.
+        """
         from .csc import csc_array
 
         if axes is not None and tuple(axes) != (1, 0):

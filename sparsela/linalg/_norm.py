@@ -13,18 +13,32 @@ def norm(x, ord=None, axis=None):
 
     Parameters
     ----------
-    x : sparsela or SciPy sparse array
-    ord : {None, 'fro', 1, -1, inf, -inf}
-        Frobenius (default), max/min column abs sum (1/-1), max/min row abs
-        sum (inf/-inf). The 2-norm is not computed exactly (see
-        :func:`sparsela.utils.squared_spectral_norm`).
-    axis : None, int
-        Vector norms along an axis (``ord`` as in :func:`numpy.linalg.norm`:
-        None/2, 1, inf, -inf, 0).
+    x : sparse array or array_like
+        A 2-D sparsela or ``scipy.sparse`` array (a dense 2-D array is
+        converted to CSR first). It is never densified.
+    ord : {None, 'fro', 1, -1, inf, -inf, 2, 0}, optional
+        With ``axis=None``: Frobenius (None or 'fro', the default), max/min
+        column abs sum (1/-1), max/min row abs sum (inf/-inf); the matrix
+        2-norm is not offered (see
+        :func:`sparsela.utils.squared_spectral_norm`). With an ``axis``:
+        the vector norm of :func:`numpy.linalg.norm`, None/2 (Euclidean),
+        1, inf, -inf or 0 (count of nonzeros).
+    axis : {None, 0, 1, -1, -2}, optional
+        None for a matrix norm; an axis for the vector norms of the columns
+        (0) or of the rows (1).
 
     Returns
     -------
     float or ndarray
+        A float for a matrix norm (0.0 for an array with no stored entries);
+        a 1-D ndarray with one norm per column (``axis=0``) or row
+        (``axis=1``) otherwise.
+
+    Raises
+    ------
+    ValueError
+        If ``ord`` is not supported with the given ``axis``, or ``axis`` is
+        not None, 0, 1, -1 or -2.
     """
     A = asarray(x)
     if axis is None:

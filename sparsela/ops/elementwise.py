@@ -94,12 +94,33 @@ def add(A, B, alpha=1, beta=1):
 
     Parameters
     ----------
-    A, B : sparse arrays (sparsela or scipy.sparse)
-    alpha, beta : scalar
+    A, B : sparse array
+        The operands, sparsela or ``scipy.sparse`` arrays of the same shape,
+        in any format.
+    alpha, beta : scalar, default 1
+        Numeric scalars weighting ``A`` and ``B``.
 
     Returns
     -------
-    csr_array (csc_array when both are CSC), canonical, zeros dropped.
+    csr_array or csc_array
+        CSC when both operands are CSC, CSR otherwise. Canonical (sorted
+        indices, no duplicates), without the entries that are zero. Value
+        dtype is NumPy's promotion of the operands' dtypes and the scalars.
+
+    Raises
+    ------
+    TypeError
+        If ``A`` or ``B`` is not sparse, or ``alpha``/``beta`` is not a
+        numeric scalar.
+    ValueError
+        If the shapes differ.
+
+    Examples
+    --------
+    >>> import sparsela as sl
+    >>> sl.add(sl.eye(2), sl.eye(2, k=1), beta=-2).toarray()
+    array([[ 1., -2.],
+           [ 0.,  1.]])
     """
     A = as_sparse(A, "A")
     B = as_sparse(B, "B")
@@ -121,7 +142,31 @@ def add(A, B, alpha=1, beta=1):
 
 
 def add_any(A: SparseArray, other, a, b):
-    """``a * A + b * other`` for the operators ``+``/``-`` (a, b are +-1)."""
+    """``a * A + b * other``, the operators ``+`` and ``-`` of sparse arrays.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The sparse operand.
+    other : sparse array, scalar or array_like
+        A sparsela or ``scipy.sparse`` array of ``A``'s shape, the scalar 0,
+        or a dense array that broadcasts to ``A``'s shape.
+    a, b : {1, -1}
+        Signs of ``A`` and ``other``.
+
+    Returns
+    -------
+    SparseArray or ndarray
+        Sparse for a sparse ``other`` (see :func:`add`) or 0 (a copy of
+        ``a * A``); a dense ndarray for a dense ``other``.
+
+    Raises
+    ------
+    NotImplementedError
+        For a nonzero scalar, which would make every implicit zero nonzero.
+    ValueError
+        If the shapes do not match.
+    """
     if isinstance(other, SparseArray) or _is_scipy_sparse(other):
         return add(A, other, a, b)
     if isscalarlike(other):
@@ -151,7 +196,23 @@ def add_any(A: SparseArray, other, a, b):
 
 
 def multiply(A: SparseArray, other):
-    """Elementwise product; see :meth:`SparseArray.multiply`."""
+    """Elementwise product ``A * other``; see :meth:`SparseArray.multiply`.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The sparse operand.
+    other : scalar, sparse array or array_like
+        A scalar, a sparse array of ``A``'s shape, or a dense array that
+        broadcasts to ``A``'s shape.
+
+    Returns
+    -------
+    SparseArray
+        Of ``A``'s format for a scalar; a canonical ``csr_array``
+        (``csc_array`` when both operands are CSC) for a sparse ``other``;
+        a ``csr_array`` with ``A``'s structure for a dense ``other``.
+    """
     if isscalarlike(other):
         return A._with_data(A.data * other)
     if isinstance(other, SparseArray) or _is_scipy_sparse(other):
@@ -177,7 +238,20 @@ def multiply(A: SparseArray, other):
 
 
 def divide_scalar(A: SparseArray, s):
-    """``A / s`` on the stored values (implicit zeros stay zero, as SciPy)."""
+    """``A / s`` on the stored values (implicit zeros stay zero, as SciPy).
+
+    Parameters
+    ----------
+    A : SparseArray
+        The sparse dividend.
+    s : scalar
+        The divisor.
+
+    Returns
+    -------
+    SparseArray
+        An array of ``A``'s format and structure holding ``A.data / s``.
+    """
     return A._with_data(A.data / s)
 
 
@@ -203,7 +277,33 @@ def _scalar_pattern(A: SparseArray, mask_fn) -> csr_array:
 
 
 def compare(A: SparseArray, other, op: str):
-    """``A <op> other`` for op in eq/ne/lt/gt/le/ge."""
+    """Elementwise comparison ``A <op> other``.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The sparse left operand.
+    other : sparse array, scalar or array_like
+        A sparse array of ``A``'s shape, a scalar, or a dense array.
+    op : {'eq', 'ne', 'lt', 'gt', 'le', 'ge'}
+        The comparison.
+
+    Returns
+    -------
+    csr_array or csc_array or ndarray
+        For a sparse or scalar ``other``, a bool ``csr_array`` storing the
+        True entries (a ``csc_array`` for ``ne``, ``lt`` and ``gt`` of two
+        CSC arrays); when the implicit zeros compare True, every entry is
+        stored and a :class:`SparseEfficiencyWarning` is emitted. For a
+        dense ``other``, the dense bool ndarray.
+
+    Raises
+    ------
+    TypeError
+        For an ordering comparison of complex values.
+    ValueError
+        If a sparse ``other`` has another shape.
+    """
     fn = _COMPARE[op]
     if isinstance(other, SparseArray) or _is_scipy_sparse(other):
         other = as_sparse(other, "other")
@@ -229,7 +329,29 @@ def compare(A: SparseArray, other, op: str):
 
 
 def extremum(A: SparseArray, other, name: str):
-    """Elementwise ``maximum``/``minimum`` with a sparse array or a scalar."""
+    """Elementwise ``maximum``/``minimum`` with a sparse array or a scalar.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The sparse operand.
+    other : sparse array or scalar
+        A sparse array of ``A``'s shape or a real scalar.
+    name : {'maximum', 'minimum'}
+        The operation.
+
+    Returns
+    -------
+    csr_array or csc_array
+        Canonical, without zero entries; see :meth:`SparseArray.maximum`.
+
+    Raises
+    ------
+    TypeError
+        For complex values or a dense ``other``.
+    ValueError
+        If the shapes do not match.
+    """
     ufunc = np.maximum if name == "maximum" else np.minimum
     if A.dtype.kind == "c":
         raise TypeError(f"{name} is not defined for complex values")

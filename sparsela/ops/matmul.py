@@ -74,13 +74,28 @@ def spmv(A, x) -> np.ndarray:
 
     Parameters
     ----------
-    A : sparse array (sparsela or scipy.sparse), shape (M, N)
+    A : sparse array, shape (M, N)
+        A sparsela or ``scipy.sparse`` array, in any format.
     x : array_like, shape (N,)
+        Dense numeric vector.
 
     Returns
     -------
     ndarray, shape (M,)
-        In ``np.result_type(A.dtype, x.dtype)``.
+        The product, in ``np.result_type(A.dtype, x.dtype)``.
+
+    Raises
+    ------
+    TypeError
+        If ``A`` is not sparse or ``x`` is not numeric.
+    ValueError
+        If ``x`` is not 1-D or its length is not ``A.shape[1]``.
+
+    Examples
+    --------
+    >>> import numpy as np, sparsela as sl
+    >>> sl.spmv(sl.eye(2, 3), np.array([1.0, 2.0, 3.0]))
+    array([1., 2.])
     """
     A = as_sparse(A, "A")
     x = as_dense(x, "x")
@@ -96,7 +111,8 @@ def spmm(A, X) -> np.ndarray:
 
     Parameters
     ----------
-    A : sparse array (sparsela or scipy.sparse), shape (M, K)
+    A : sparse array, shape (M, K)
+        A sparsela or ``scipy.sparse`` array, in any format.
     X : array_like, shape (K, N)
         Any layout. For CSR, COO and ``csc.T`` operands X is read in place
         (non-C-ordered X in C-ordered panels of ``F_PANEL`` columns); CSC and
@@ -105,6 +121,14 @@ def spmm(A, X) -> np.ndarray:
     Returns
     -------
     ndarray, shape (M, N)
+        The product, C-ordered, in ``np.result_type(A.dtype, X.dtype)``.
+
+    Raises
+    ------
+    TypeError
+        If ``A`` is not sparse or ``X`` is not numeric.
+    ValueError
+        If ``X`` is not 2-D or ``X.shape[0]`` is not ``A.shape[1]``.
     """
     A = as_sparse(A, "A")
     X = as_dense(X, "X")
@@ -116,7 +140,27 @@ def spmm(A, X) -> np.ndarray:
 
 
 def matmul(A: SparseArray, other):
-    """``A @ other``: dispatch on the type and dimension of ``other``."""
+    """``A @ other``: dispatch on the type and dimension of ``other``.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The sparse left operand.
+    other : sparse array or array_like
+        A sparse array (:func:`spgemm`), a dense 1-D array (:func:`spmv`) or
+        a dense 2-D array (:func:`spmm`).
+
+    Returns
+    -------
+    SparseArray or ndarray
+        Sparse for a sparse ``other``, a dense ndarray otherwise.
+
+    Raises
+    ------
+    ValueError
+        For a scalar ``other`` (use ``*``), an operand that is not 1-D or
+        2-D, or mismatched shapes.
+    """
     if isscalarlike(other):
         raise ValueError("Scalar operands are not allowed, use '*' instead")
     if isinstance(other, SparseArray) or _is_scipy_sparse(other):
@@ -130,7 +174,28 @@ def matmul(A: SparseArray, other):
 
 
 def rmatmul(A: SparseArray, other):
-    """``other @ A`` for dense (or scipy.sparse) ``other``."""
+    """``other @ A`` for dense (or ``scipy.sparse``) ``other``.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The sparse right operand.
+    other : array_like or scipy.sparse array
+        A dense 1-D or 2-D array whose last dimension is ``A.shape[0]``, or a
+        ``scipy.sparse`` array.
+
+    Returns
+    -------
+    ndarray or SparseArray
+        A dense ndarray for dense ``other`` (computed as ``(A.T @ other.T).T``
+        on the transpose kernels), a sparse array for a ``scipy.sparse`` one.
+
+    Raises
+    ------
+    ValueError
+        For a scalar ``other`` (use ``*``), an operand that is not 1-D or
+        2-D, or mismatched shapes.
+    """
     if isscalarlike(other):
         raise ValueError("Scalar operands are not allowed, use '*' instead")
     if _is_scipy_sparse(other):

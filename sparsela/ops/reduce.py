@@ -91,7 +91,34 @@ def mean(A: SparseArray, axis=None, dtype=None, out=None):
 
 
 def extreme(A: SparseArray, axis, take_max: bool, explicit: bool = False, out=None):
-    """Max (``take_max``) or min; with ``explicit`` only stored values count."""
+    """Maximum or minimum of ``A``, as :meth:`SparseArray.max`.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The array to reduce.
+    axis : {None, 0, 1, -1, -2}
+        ``None`` over all entries, 0 down the columns, 1 along the rows.
+    take_max : bool
+        True for the maximum, False for the minimum.
+    explicit : bool, default False
+        Only the stored values count; otherwise implicit zeros do too.
+    out : ndarray, optional
+        Array to write the result into.
+
+    Returns
+    -------
+    scalar or ndarray
+        A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise; ``out``
+        when given.
+
+    Raises
+    ------
+    TypeError
+        For complex values.
+    ValueError
+        If the reduced axis (or the whole array) has size zero.
+    """
     name = "max" if take_max else "min"
     if A.dtype.kind == "c":
         raise TypeError(f"{name} is not defined for complex values; use abs(A).{name}()")

@@ -96,7 +96,9 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
 
     Parameters
     ----------
-    A, B : sparse arrays (sparsela or scipy.sparse), shapes (M, K) and (K, N)
+    A, B : sparse array
+        The operands, sparsela or ``scipy.sparse`` arrays in any format, of
+        shapes ``(M, K)`` and ``(K, N)``.
     sort_indices : bool, default True
         Sort the column indices of every row of the result, so it is in
         canonical format (SciPy's own ``A @ B`` leaves rows unsorted).

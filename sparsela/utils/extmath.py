@@ -17,7 +17,18 @@ __all__ = ["safe_dot", "center_dot", "center_tdot", "column_mean_var",
 def safe_dot(A, B):
     """``A @ B`` for any mix of dense and sparsela operands.
 
-    A dense result is returned as a NumPy array; sparse @ sparse stays sparse.
+    Parameters
+    ----------
+    A : ndarray or SparseArray
+        Left operand, 1-D or 2-D.
+    B : ndarray or SparseArray
+        Right operand, whose first dimension matches the last one of ``A``.
+
+    Returns
+    -------
+    ndarray or SparseArray
+        The product: a NumPy array when either operand is dense, a sparsela
+        array when both are sparse.
     """
     return A @ B
 
@@ -28,9 +39,16 @@ def center_dot(X, W: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
     Parameters
     ----------
     X : ndarray or sparsela array of shape (n_samples, n_features)
+        The data; a sparse ``X`` is used as it is, never densified.
     W : ndarray of shape (n_features,) or (n_features, k)
+        The dense right factor.
     mean : ndarray of shape (n_features,) or None
         Column means to subtract (None: no centering).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,) or (n_samples, k)
+        ``X @ W - mean @ W``, which equals ``(X - mean) @ W``.
     """
     out = np.asarray(X @ W)
     if mean is not None:
@@ -47,11 +65,20 @@ def center_tdot(X, Y: np.ndarray, mean: np.ndarray | None,
     Parameters
     ----------
     X : ndarray or sparsela array of shape (n_samples, n_features)
+        The data; a sparse ``X`` is used as it is, never densified.
     Y : ndarray of shape (n_samples,) or (n_samples, k)
+        The dense right factor.
     mean : ndarray of shape (n_features,) or None
+        Column means of ``X`` to subtract (None: ``X`` is not centred).
     y_mean : ndarray of shape (k,) or (), optional
         Mean of ``Y`` to subtract. ``(X - 1 mu^T)^T (Y - 1 nu^T)
         = X^T Y - mu (1^T Y) - (X^T 1) nu^T + n mu nu^T``.
+
+    Returns
+    -------
+    ndarray of shape (n_features,) or (n_features, k)
+        ``(X - mean).T @ (Y - y_mean)``, from ``X.T @ Y`` and rank-one
+        corrections.
     """
     out = np.asarray(X.T @ Y)
     n = X.shape[0]
@@ -71,6 +98,19 @@ def column_mean_var(X) -> tuple[np.ndarray, np.ndarray]:
 
     For sparse ``X`` the variance is ``E[x^2] - E[x]^2`` over the stored
     values (zeros included implicitly), computed in float64.
+
+    Parameters
+    ----------
+    X : ndarray or sparsela array of shape (n_samples, n_features)
+        The data; a sparsela ``X`` is never densified.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+        Column means, implicit zeros included.
+    var : ndarray of shape (n_features,)
+        Column variances with the ``1 / n_samples`` normalisation (NumPy's
+        ``ddof=0``); for sparse ``X`` clipped at 0 against rounding.
     """
     n = X.shape[0]
     if isinstance(X, SparseArray):
@@ -96,16 +136,19 @@ def squared_spectral_norm(X, *, n_iter: int = 30, tol: float = 1e-6,
     Parameters
     ----------
     X : ndarray or sparsela array of shape (n, p)
-    n_iter : int
+        The matrix; it is only applied through ``X @ v`` and ``X.T @ u``.
+    n_iter : int, default 30
         Maximum power iterations.
-    tol : float
+    tol : float, default 1e-6
         Stop when the relative change of the estimate is below ``tol``.
-    random_state : int, RandomState instance or None
-        Start vector seed.
+    random_state : int, RandomState instance or None, default None
+        Seed of the random start vector.
 
     Returns
     -------
     float
+        The estimate of ``||X||_2^2``, a lower bound; 0.0 when ``X`` has no
+        rows or columns, or when the iteration reaches the zero vector.
     """
     from sklearn.utils import check_random_state
 

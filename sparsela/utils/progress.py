@@ -61,8 +61,16 @@ def progress(total: int | None, verbose, desc: str = ""):
         Number of steps (``max_iter``).
     verbose : bool or int
         Show the bar when truthy.
-    desc : str
+    desc : str, default ""
         Label (usually the estimator's name).
+
+    Returns
+    -------
+    object
+        A context manager with ``update(k=1)``, ``set_postfix(**kw)`` and
+        ``close()``: a ``tqdm`` bar writing to stderr (removed when done),
+        a plain stderr counter when tqdm is missing, or an object whose
+        methods do nothing when ``verbose`` is falsy.
     """
     if not verbose:
         return _Null()

@@ -21,7 +21,18 @@ _COMPLEX_DTYPES = (np.complex128, np.complex64)
 
 
 def is_sparse_input(X) -> bool:
-    """True for a sparsela array or a SciPy sparse array/matrix."""
+    """Return whether ``X`` is sparse, as sparsela or SciPy.
+
+    Parameters
+    ----------
+    X : object
+        Any object.
+
+    Returns
+    -------
+    bool
+        True for a sparsela array or a ``scipy.sparse`` array or matrix.
+    """
     if isinstance(X, SparseArray):
         return True
     import scipy.sparse as sp
@@ -92,22 +103,44 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
     ----------
     X : array-like, SciPy sparse or sparsela array
         The input.
-    input_name : str
+    input_name : str, default "X"
         Name used in error messages.
-    accept_sparse : bool
+    accept_sparse : bool, default True
         Whether sparse input is allowed (``TypeError`` otherwise).
-    sparse_format : {'csr', 'csc'}
+    sparse_format : {'csr', 'csc'}, default 'csr'
         Format sparse input is returned in.
-    dtype : dtype, tuple of dtypes or None
+    dtype : dtype, tuple of dtypes or None, default (float64, float32)
         Accepted dtypes; others are cast to the first. ``None`` keeps it.
-    allow_complex : bool
-        Accept complex input (kept complex).
-    ensure_2d, ensure_min_samples, ensure_min_features, copy, ensure_all_finite
-        As in :func:`sklearn.utils.check_array`.
+    allow_complex : bool, default False
+        Accept complex input (kept complex); otherwise complex input raises
+        ``ValueError``.
+    ensure_2d : bool, default True
+        Require 2-D input, as in :func:`sklearn.utils.check_array`; sparse
+        input is 2-D in any case.
+    ensure_min_samples : int, default 1
+        Minimum number of rows (``ValueError`` below it).
+    ensure_min_features : int, default 1
+        Minimum number of columns (``ValueError`` below it).
+    copy : bool, default False
+        Return a copy even when the input needs no conversion.
+    ensure_all_finite : bool or 'allow-nan', default True
+        Reject NaN and infinity (``'allow-nan'``: infinity only), as in
+        :func:`sklearn.utils.check_array`. sparsela input is always checked
+        for both.
 
     Returns
     -------
     ndarray or sparsela array
+        The validated array: a NumPy array for dense input, a sparsela array
+        in ``sparse_format`` for SciPy or sparsela input.
+
+    Raises
+    ------
+    TypeError
+        If sparse input is passed with ``accept_sparse=False``.
+    ValueError
+        For non-finite values, complex values without ``allow_complex``,
+        input of the wrong dimension, or too few samples or features.
     """
     if isinstance(X, SparseArray):
         return _check_sparsela(
@@ -159,19 +192,48 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
     estimator : BaseEstimator
         The estimator whose ``n_features_in_`` / ``feature_names_in_`` are set
         (``reset=True``) or checked.
-    X, y : array-like
-        ``y="no_validation"`` validates ``X`` only.
-    reset : bool
-        True in ``fit``, False in ``transform``/``predict``.
-    accept_sparse, sparse_format, dtype, allow_complex, ensure_min_samples, \
-ensure_min_features, copy
-        See :func:`check_array`.
-    multi_output, y_numeric : bool
-        Passed to scikit-learn for ``y``.
+    X : {array-like, SciPy sparse, sparsela array} of shape (n_samples, n_features)
+        The input samples.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), default "no_validation"
+        The targets; the default ``"no_validation"`` validates ``X`` only.
+    reset : bool, default True
+        True in ``fit`` (set ``n_features_in_``), False in
+        ``transform``/``predict`` (check ``X`` against it).
+    accept_sparse : bool, default True
+        Whether sparse input is allowed; see :func:`check_array`.
+    sparse_format : {'csr', 'csc'}, default 'csr'
+        Format sparse input is returned in.
+    dtype : dtype, tuple of dtypes or None, default (float64, float32)
+        Accepted dtypes of ``X``; others are cast to the first. ``None``
+        keeps it.
+    allow_complex : bool, default False
+        Accept complex ``X`` (kept complex).
+    multi_output : bool, default False
+        Allow a 2-D ``y``; passed to scikit-learn.
+    y_numeric : bool, default True
+        Convert a ``y`` of object dtype to float64; passed to scikit-learn.
+    ensure_min_samples : int, default 1
+        Minimum number of samples in ``X``.
+    ensure_min_features : int, default 1
+        Minimum number of features in ``X``.
+    copy : bool, default False
+        Return a copy of ``X`` even when it needs no conversion.
 
     Returns
     -------
-    X or (X, y)
+    out : ndarray, sparsela array or tuple
+        The validated ``X`` (sparse input as a sparsela array in
+        ``sparse_format``), or the tuple ``(X, y)`` when ``y`` is validated
+        too.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` does not have ``n_features_in_`` features (``reset=False``),
+        ``X`` and ``y`` differ in length, or a check of :func:`check_array`
+        fails.
+    TypeError
+        If sparse input is passed with ``accept_sparse=False``.
     """
     from sklearn.utils.validation import check_consistent_length
     from sklearn.utils.validation import validate_data as sk_validate_data
