@@ -49,6 +49,7 @@ class SparseArray:
     # -- basic attributes -------------------------------------------------
     @property
     def shape(self) -> tuple[int, int]:
+        """The ``(M, N)`` shape, a tuple of two ints."""
         return self._shape
 
     @property
@@ -65,6 +66,7 @@ class SparseArray:
 
     @property
     def dtype(self) -> np.dtype:
+        """The dtype of the stored values."""
         return self.data.dtype
 
     @property
@@ -134,9 +136,47 @@ class SparseArray:
         return getattr(self, "to" + format)()
 
     def tocsc(self, copy: bool = False):
+        """Return the array in CSC format.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            For a ``csc_array``, return a copy instead of ``self``. A
+            conversion from another format always builds new arrays.
+
+        Returns
+        -------
+        csc_array
+            The same array in Compressed Sparse Column format.
+        """
         return self.tocsr().tocsc()
 
     def tobsr(self, blocksize=None, copy: bool = False):
+        """Return the array in BSR format.
+
+        Parameters
+        ----------
+        blocksize : (int, int), optional
+            Block shape ``(R, C)``; it must divide the array's shape. By
+            default a ``bsr_array`` keeps its own blocks and other formats
+            get ``(1, 1)`` blocks.
+        copy : bool, default False
+            For a ``bsr_array`` whose blocksize already matches, return a copy
+            instead of ``self``. A conversion always builds new arrays.
+
+        Returns
+        -------
+        bsr_array
+            The same array in Block Sparse Row format; every block that holds
+            a stored entry is stored whole.
+
+        Raises
+        ------
+        TypeError
+            If ``blocksize`` is not a pair of integers.
+        ValueError
+            If ``blocksize`` is not positive or does not divide the shape.
+        """
         return self.tocsr().tobsr(blocksize=blocksize)
 
     def toarray(self, order: str | None = None, out=None) -> np.ndarray:
@@ -280,6 +320,20 @@ class SparseArray:
         return self._with_data(self.data.copy(), copy=True)
 
     def conjugate(self, copy: bool = True):
+        """Elementwise complex conjugate.
+
+        Parameters
+        ----------
+        copy : bool, default True
+            If False, the result may share the index arrays with this array,
+            and a real array is returned as ``self``.
+
+        Returns
+        -------
+        SparseArray
+            An array of the same format and structure with conjugated values
+            (the values themselves for real dtypes).
+        """
         if self.dtype.kind == "c":
             return self._with_data(self.data.conjugate(), copy=copy)
         return self.copy() if copy else self
@@ -288,14 +342,17 @@ class SparseArray:
 
     @property
     def T(self):
+        """The transpose, as :meth:`transpose` (CSR and CSC share buffers)."""
         return self.transpose()
 
     @property
     def mT(self):
+        """The matrix transpose; the same as :attr:`T` for 2-D arrays."""
         return self.transpose()
 
     @property
     def H(self):
+        """The conjugate transpose."""
         return self.transpose().conjugate(copy=False)
 
     # -- elementwise on stored values ----------------------------------------
@@ -654,6 +711,19 @@ class SparseArray:
         return _ops().reduce.diagonal(self, k)
 
     def trace(self, offset: int = 0):
+        """Sum of the entries on a diagonal.
+
+        Parameters
+        ----------
+        offset : int, default 0
+            Diagonal offset, as ``k`` in :meth:`diagonal`.
+
+        Returns
+        -------
+        scalar
+            The sum, a NumPy scalar (0 when the diagonal lies outside the
+            array).
+        """
         return self.diagonal(offset).sum()
 
     # -- indexing -------------------------------------------------------------

@@ -149,6 +149,7 @@ class _CompressedArray(SparseArray):
     # -- attributes -------------------------------------------------------------
     @property
     def indices(self) -> np.ndarray:
+        """Column (CSR) or row (CSC) index of every stored entry."""
         return self._indices
 
     @indices.setter
@@ -158,6 +159,7 @@ class _CompressedArray(SparseArray):
 
     @property
     def indptr(self) -> np.ndarray:
+        """Row (CSR) or column (CSC) pointers into ``indices`` and ``data``."""
         return self._indptr
 
     @indptr.setter

@@ -125,6 +125,7 @@ class bsr_array(SparseArray):
 
     @property
     def blocksize(self) -> tuple[int, int]:
+        """The block shape ``(R, C)``."""
         return (int(self._data.shape[1]), int(self._data.shape[2]))
 
     @property
@@ -135,10 +136,12 @@ class bsr_array(SparseArray):
 
     @property
     def has_sorted_indices(self) -> bool:
+        """Whether block column indices are non-decreasing in every block row."""
         return _c.has_sorted_indices(self.indptr, self.indices)
 
     @property
     def has_canonical_format(self) -> bool:
+        """Whether block indices are sorted and free of duplicates."""
         return _c.has_canonical_format(self.indptr, self.indices)
 
     def check_format(self, full_check: bool = True) -> None:
@@ -222,15 +225,56 @@ class bsr_array(SparseArray):
         return csr_array._from_arrays(data, indices, indptr, self._shape)
 
     def tocoo(self, copy: bool = False):
+        """Return the array in COO format, every block entry stored.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Accepted for SciPy compatibility; the COO arrays are always newly
+            allocated.
+
+        Returns
+        -------
+        coo_array
+            An array with ``nnz = nnzb * R * C`` stored entries (zeros inside
+            the blocks kept as explicit zeros).
+        """
         return self.tocsr().tocoo()
 
     def transpose(self, axes=None, copy: bool = False):
+        """Return the transpose, a ``bsr_array`` with transposed blocks.
+
+        Parameters
+        ----------
+        axes : None or (1, 0), optional
+            Only the reversal of the two axes is supported, as in SciPy.
+        copy : bool, default False
+            Accepted for SciPy compatibility; the transpose is always built
+            in new arrays.
+
+        Returns
+        -------
+        bsr_array
+            The ``(N, M)`` transpose, with blocksize ``(C, R)``.
+
+        Raises
+        ------
+        ValueError
+            If ``axes`` is not None or ``(1, 0)``.
+        """
         if axes is not None and tuple(axes) != (1, 0):
             raise ValueError("axes must be None or (1, 0) for a 2-D sparse array")
         R, C = self.blocksize
         return bsr_array._from_csr(self.tocsr().transpose().tocsr(), (C, R))
 
     def to_scipy(self):
+        """Return the equivalent ``scipy.sparse.bsr_array``.
+
+        Returns
+        -------
+        scipy.sparse.bsr_array
+            An array sharing this array's buffers (no copy).
+        """
         import scipy.sparse as sp
 
         return sp.bsr_array((self._data, self.indices, self.indptr), shape=self._shape,

@@ -145,6 +145,7 @@ class coo_array(SparseArray):
 
     @property
     def has_sorted_indices(self) -> bool:
+        """Whether entries are in row-major order without duplicates (as canonical)."""
         return self.has_canonical_format
 
     def check_format(self, full_check: bool = True) -> None:
@@ -181,6 +182,18 @@ class coo_array(SparseArray):
 
     # -- conversions ------------------------------------------------------------
     def tocoo(self, copy: bool = False):
+        """Return the array in COO format: ``self``, or a copy.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Return a copy instead of ``self``.
+
+        Returns
+        -------
+        coo_array
+            ``self``, or its copy.
+        """
         return self.copy() if copy else self
 
     def tocsr(self, copy: bool = False):
@@ -225,11 +238,37 @@ class coo_array(SparseArray):
         return out
 
     def to_scipy(self):
+        """Return the equivalent ``scipy.sparse.coo_array``.
+
+        Returns
+        -------
+        scipy.sparse.coo_array
+            An array sharing this array's buffers (no copy).
+        """
         import scipy.sparse as sp
 
         return sp.coo_array((self._data, (self.row, self.col)), shape=self._shape, copy=False)
 
     def transpose(self, axes=None, copy: bool = False):
+        """Return the transpose, a ``coo_array`` with ``row`` and ``col`` swapped.
+
+        Parameters
+        ----------
+        axes : None or (1, 0), optional
+            Only the reversal of the two axes is supported, as in SciPy.
+        copy : bool, default False
+            Copy the buffers instead of sharing them.
+
+        Returns
+        -------
+        coo_array
+            The ``(N, M)`` transpose.
+
+        Raises
+        ------
+        ValueError
+            If ``axes`` is not None or ``(1, 0)``.
+        """
         if axes is not None and tuple(axes) != (1, 0):
             raise ValueError("axes must be None or (1, 0) for a 2-D sparse array")
         M, N = self._shape
@@ -245,6 +284,7 @@ class coo_array(SparseArray):
         self._set(A.data, _c.expand_indptr(A.indptr), A.indices, self._shape, True)
 
     def sort_indices(self) -> None:
+        """Sort entries row-major and sum duplicates, in place (as :meth:`sum_duplicates`)."""
         self.sum_duplicates()
 
     def eliminate_zeros(self) -> None:

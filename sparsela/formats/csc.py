@@ -48,9 +48,34 @@ class csc_array(_CompressedArray):
         return (x[1], x[0])
 
     def tocsc(self, copy: bool = False):
+        """Return the array in CSC format: ``self``, or a copy.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Return a copy instead of ``self``.
+
+        Returns
+        -------
+        csc_array
+            ``self``, or its copy.
+        """
         return self.copy() if copy else self
 
     def tocsr(self, copy: bool = False):
+        """Return the array in CSR format.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Accepted for SciPy compatibility; the CSR arrays are always newly
+            allocated.
+
+        Returns
+        -------
+        csr_array
+            The same array with sorted indices (duplicates kept).
+        """
         from .csr import csr_array
 
         M, N = self._shape
@@ -59,6 +84,18 @@ class csc_array(_CompressedArray):
         return csr_array._from_arrays(Ax, Aj, Ap, self._shape, True, None)
 
     def tocoo(self, copy: bool = False):
+        """Return the array in COO format.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Copy the row indices and values instead of sharing them.
+
+        Returns
+        -------
+        coo_array
+            The same entries (duplicates kept), ordered by column.
+        """
         from .coo import coo_array
 
         col = _c.expand_indptr(self._indptr)
@@ -109,6 +146,13 @@ class csc_array(_CompressedArray):
         return A.copy() if copy else A
 
     def to_scipy(self):
+        """Return the equivalent ``scipy.sparse.csc_array``.
+
+        Returns
+        -------
+        scipy.sparse.csc_array
+            An array sharing this array's buffers (no copy).
+        """
         import scipy.sparse as sp
 
         return self._to_scipy(sp.csc_array)

@@ -49,6 +49,18 @@ class csr_array(_CompressedArray):
         return x
 
     def tocsr(self, copy: bool = False):
+        """Return the array in CSR format: ``self``, or a copy.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Return a copy instead of ``self``.
+
+        Returns
+        -------
+        csr_array
+            ``self``, or its copy.
+        """
         return self.copy() if copy else self
 
     def tocsc(self, copy: bool = False):
@@ -59,6 +71,18 @@ class csr_array(_CompressedArray):
         return csc_array._from_arrays(Bx, Bi, Bp, self._shape, True, None)
 
     def tocoo(self, copy: bool = False):
+        """Return the array in COO format.
+
+        Parameters
+        ----------
+        copy : bool, default False
+            Copy the column indices and values instead of sharing them.
+
+        Returns
+        -------
+        coo_array
+            The same entries (duplicates kept), ordered by row.
+        """
         from .coo import coo_array
 
         row = _c.expand_indptr(self._indptr)
@@ -106,6 +130,13 @@ class csr_array(_CompressedArray):
         return A.copy() if copy else A
 
     def to_scipy(self):
+        """Return the equivalent ``scipy.sparse.csr_array``.
+
+        Returns
+        -------
+        scipy.sparse.csr_array
+            An array sharing this array's buffers (no copy).
+        """
         import scipy.sparse as sp
 
         return self._to_scipy(sp.csr_array)

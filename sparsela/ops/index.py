@@ -70,6 +70,30 @@ def _select_rows(A: csr_array, rows) -> csr_array:
 
 
 def getitem(A: SparseArray, key):
+    """``A[key]``: row selections and scalar entries.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The indexed array.
+    key : int, slice, array_like of int or bool, or tuple
+        Rows (an int, a slice, an integer array or a boolean mask of length
+        ``A.shape[0]``), ``(rows, slice(None))``, or a pair of ints ``(i, j)``
+        for one entry.
+
+    Returns
+    -------
+    SparseArray or scalar
+        For a row selection, a 2-D array of the selected rows in ``A``'s
+        format (BSR input gives CSR; ``A[i]`` is ``1 x N``). For ``(i, j)``,
+        the entry as a NumPy scalar, duplicates summed.
+
+    Raises
+    ------
+    IndexError
+        For an index out of range, a mask of the wrong length, or a key of
+        another kind (column selections among them).
+    """
     M, N = A.shape
     if isinstance(key, tuple):
         if len(key) != 2:

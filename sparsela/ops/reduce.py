@@ -61,6 +61,26 @@ def _sum_dtype(dt):
 
 
 def sum(A: SparseArray, axis=None, dtype=None, out=None):
+    """Sum of the entries of ``A``, as :meth:`SparseArray.sum`.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The array to reduce.
+    axis : {None, 0, 1, -1, -2} or (0, 1)
+        ``None`` (or both axes) over all entries, 0 down the columns, 1
+        along the rows.
+    dtype : dtype, optional
+        Accumulator and result dtype; by default NumPy's for ``A.dtype``.
+    out : ndarray, optional
+        Array to write the result into.
+
+    Returns
+    -------
+    scalar or ndarray
+        A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise; ``out``
+        when given.
+    """
     axis = _check_axis(axis)
     A = A._bool_deduped()
     acc = np.dtype(dtype) if dtype is not None else _sum_dtype(A.dtype)
@@ -79,6 +99,27 @@ def sum(A: SparseArray, axis=None, dtype=None, out=None):
 
 
 def mean(A: SparseArray, axis=None, dtype=None, out=None):
+    """Mean of the entries of ``A``, implicit zeros included, as :meth:`SparseArray.mean`.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The array to reduce.
+    axis : {None, 0, 1, -1, -2} or (0, 1)
+        ``None`` (or both axes) over all entries, 0 down the columns, 1
+        along the rows.
+    dtype : dtype, optional
+        Dtype of the computation and result; by default NumPy's for
+        ``A.dtype`` (float64 for integers and bool).
+    out : ndarray, optional
+        Array to write the result into.
+
+    Returns
+    -------
+    scalar or ndarray
+        A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise; ``out``
+        when given. NaN where the reduced axis is empty.
+    """
     axis = _check_axis(axis)
     if dtype is None:
         dtype = np.zeros(1, dtype=A.dtype).mean().dtype
@@ -152,6 +193,21 @@ def extreme(A: SparseArray, axis, take_max: bool, explicit: bool = False, out=No
 
 
 def count_nonzero(A: SparseArray, axis=None):
+    """Number of nonzero entries of ``A``, as :meth:`SparseArray.count_nonzero`.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The array to count in; duplicates are summed first.
+    axis : {None, 0, 1, -1, -2} or (0, 1)
+        ``None`` (or both axes) over all entries, 0 down the columns, 1
+        along the rows.
+
+    Returns
+    -------
+    int or ndarray
+        An int for ``axis=None``, a 1-D integer ndarray otherwise.
+    """
     axis = _check_axis(axis)
     S = A if isinstance(A, (csr_array, csc_array)) else A.tocsr()
     indptr, indices, data = S._canonical_arrays()
@@ -163,6 +219,25 @@ def count_nonzero(A: SparseArray, axis=None):
 
 
 def diagonal(A: SparseArray, k: int = 0) -> np.ndarray:
+    """The ``k``-th diagonal of ``A``, as :meth:`SparseArray.diagonal`.
+
+    Parameters
+    ----------
+    A : SparseArray
+        The array.
+    k : int, default 0
+        Diagonal offset (``k > 0`` above the main diagonal).
+
+    Returns
+    -------
+    ndarray
+        The diagonal entries, duplicates summed, in ``A.dtype``.
+
+    Raises
+    ------
+    TypeError
+        If ``k`` is not an integer.
+    """
     try:
         k = int(k)
     except (TypeError, ValueError):
