@@ -12,6 +12,7 @@ _MODULES = {
     "DictionaryLearning": "_dict_learning",
     "MiniBatchDictionaryLearning": "_dict_learning",
     "SparsePCA": "_sparse_pca",
+    "adjusted_variance": "_sparse_pca",
 }
 
 __all__ = sorted(_MODULES)
