@@ -1,0 +1,189 @@
+"""sparsela arrays as a Dask chunk type.
+
+:func:`register` (run on ``import sparsela.dask``) tells Dask that a
+``sparsela.SparseArray`` is a chunk it may hold and work on, as
+``dask/array/backends.py`` does for ``scipy.sparse``:
+
+* ``register_chunk_type(SparseArray)``: Dask wraps sparsela chunks and does
+  not defer to them in arithmetic;
+* ``concatenate_lookup``: ``sparsela.vstack`` / ``hstack`` (CSR stays CSR,
+  CSC stays CSC), used when Dask joins chunks (``compute()``, rechunking);
+* ``tensordot_lookup``: 2-D products with one contracted axis through
+  sparsela's ``@`` (``da.dot``, ``da.tensordot``, ``@`` of Dask arrays);
+* ``take_lookup``: row/column selections (``da.take``, shuffles);
+* ``to_numpy_dispatch``: ``x.to_numpy()``-style densification with
+  ``toarray()``.
+
+With it, ``da.from_array(A, chunks=...)`` of a sparsela array, ``map_blocks``,
+reductions (``sum``, ``mean``, ``max``, ``min``) and slicing work on the
+chunks (the 2-D chunk slicing and ``axis``-tuple reductions Dask needs come
+from :mod:`sparsela.dask._compat` until ``sparsela.formats`` has them).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..formats import SparseArray, csc_array, csr_array
+from . import _compat
+
+__all__ = ["from_array", "getitem", "meta", "register"]
+
+_REGISTERED = False
+
+
+def _concatenate(L, axis=0):
+    from ..construct import hstack, vstack
+
+    L = list(L)
+    if axis in (0, -2):
+        fn = vstack
+    elif axis in (1, -1):
+        fn = hstack
+    else:
+        raise ValueError(f"sparsela arrays are 2-D: can only concatenate along axis 0 or 1, "
+                         f"got {axis}")
+    fmt = None
+    if all(isinstance(a, csr_array) for a in L):
+        fmt = "csr"
+    elif all(isinstance(a, csc_array) for a in L):
+        fmt = "csc"
+    if any(not isinstance(a, SparseArray) for a in L):
+        # a dense chunk among sparse ones: the joined array is dense
+        return np.concatenate([a.toarray() if isinstance(a, SparseArray) else np.asarray(a)
+                               for a in L], axis=axis)
+    if len(L) == 1:
+        return L[0]
+    return fn(L, format=fmt or "csr")
+
+
+def _tensordot(a, b, axes):
+    """``np.tensordot(a, b, axes)`` for 2-D operands with one contracted axis."""
+    (a_axis,), (b_axis,) = axes
+    a_axis %= 2
+    b_axis %= 2
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError("sparsela chunks are 2-D: tensordot needs 2-D operands")
+    if a_axis == 0:
+        a = a.T
+    if b_axis == 1:
+        b = b.T
+    return a @ b
+
+
+def _take(x, idx, axis=0):
+    if axis in (0, -2):
+        return x[idx] if isinstance(x, SparseArray) else np.take(x, idx, axis=0)
+    if axis in (1, -1):
+        return _compat.getitem(x, (slice(None), idx)) if isinstance(x, SparseArray) \
+            else np.take(x, idx, axis=1)
+    raise ValueError(f"sparsela arrays are 2-D: take along axis 0 or 1, got {axis}")
+
+
+def _to_numpy(x):
+    return x.toarray()
+
+
+def register() -> None:
+    """Register sparsela arrays with Dask (idempotent; done on import)."""
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    from dask.array.chunk_types import is_valid_chunk_type, register_chunk_type
+    from dask.array.dispatch import (
+        concatenate_lookup,
+        take_lookup,
+        tensordot_lookup,
+        to_numpy_dispatch,
+    )
+
+    _compat.install()
+    _compat.register_pickle()
+    if not is_valid_chunk_type(SparseArray):
+        register_chunk_type(SparseArray)
+    concatenate_lookup.register(SparseArray, _concatenate)
+    tensordot_lookup.register(SparseArray, _tensordot)
+    take_lookup.register(SparseArray, _take)
+    to_numpy_dispatch.register(SparseArray, _to_numpy)
+    _REGISTERED = True
+
+
+def meta(dtype=np.float64, format: str = "csr") -> SparseArray:
+    """An empty ``(0, 0)`` sparsela array: the ``meta`` of a Dask array of sparsela chunks.
+
+    Parameters
+    ----------
+    dtype : dtype, default float64
+        Value dtype.
+    format : {'csr', 'csc', 'coo'}, default 'csr'
+        Format of the chunks.
+
+    Returns
+    -------
+    SparseArray
+        Shape ``(0, 0)``.
+    """
+    from ..formats import asarray
+
+    return asarray(csr_array((0, 0), dtype=np.dtype(dtype)), format=format)
+
+
+def getitem(a, b, asarray=False, lock=None):
+    """Getter of :func:`from_array`: ``a[b]`` with 2-D keys, never densified."""
+    if lock:
+        lock.acquire()
+    try:
+        if isinstance(a, SparseArray):
+            return _compat.getitem(a, b)
+        return a[b]
+    finally:
+        if lock:
+            lock.release()
+
+
+def from_array(A, chunks="auto", *, name=None, format: str | None = None):
+    """A Dask array of sparsela chunks from an in-memory sparse array.
+
+    Same as ``dask.array.from_array(A, chunks=chunks)`` once sparsela is
+    registered, except that the chunks are sliced with
+    :func:`sparsela.dask._compat.getitem` directly and ``"auto"`` chunks by
+    rows (about 64 MiB of stored entries per chunk, every column in one
+    chunk), the layout :func:`sparsela.dask.spmm` and ``spgemm`` use.
+
+    Parameters
+    ----------
+    A : sparsela or scipy.sparse array, 2-D
+        The array to chunk (its buffers are shared by the chunks' source).
+    chunks : "auto", int, tuple
+        As ``dask.array.from_array``.
+    name : str, optional
+        Dask key prefix (default: a token of the inputs).
+    format : {'csr', 'csc', 'coo'}, optional
+        Convert ``A`` first.
+
+    Returns
+    -------
+    dask.array.Array
+        With sparsela chunks and meta.
+    """
+    import dask.array as da
+
+    from ..formats import asarray
+
+    register()
+    A = asarray(A, format=format)
+    if A.format == "bsr":
+        A = A.tocsr()
+    if isinstance(chunks, str) and chunks == "auto":
+        chunks = (auto_row_chunks(A), A.shape[1])
+    return da.from_array(A, chunks=chunks, name=name, asarray=False, fancy=False,
+                         getitem=getitem, meta=meta(A.dtype, A.format))
+
+
+def auto_row_chunks(A, target_bytes: int = 64 << 20) -> int:
+    """Rows per chunk so that a row block holds about ``target_bytes`` of entries."""
+    M = A.shape[0]
+    if M == 0:
+        return 1
+    itemsize = A.dtype.itemsize + np.dtype(np.int64).itemsize
+    per_row = max(1.0, A.nnz * itemsize / M)
+    return int(max(1, min(M, target_bytes // per_row)))
