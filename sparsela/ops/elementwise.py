@@ -136,8 +136,12 @@ def add(A, B, alpha=1, beta=1):
         def ufunc(a, b):
             return np.subtract(b, a)
     else:
+        # NumPy promotes each weighted operand on its own (2.0 * bool -> float64
+        # even beside a float32 operand), so cast to that dtype before weighting
+        out_dt = np.result_type(np.result_type(A.dtype, alpha), np.result_type(B.dtype, beta))
+
         def ufunc(a, b):
-            return alpha * a + beta * b
+            return alpha * a.astype(out_dt, copy=False) + beta * b.astype(out_dt, copy=False)
     return _merge_apply(A, B, ufunc, intersect=False)
 
 
