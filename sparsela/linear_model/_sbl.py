@@ -1,0 +1,1222 @@
+r"""Sparse Bayesian learning: :class:`SBLRegression` and :class:`KroneckerSBL`.
+
+Both estimators use only public sparsela operations for sparse input (``X @ v``,
+``X.H @ U``, ``A.multiply(B)``, ``sum(axis=0)``, row selection of the
+transpose for column subsets) and NumPy/SciPy for the small dense algebra, so
+they run on whatever backend those operations run on. Sparse input is never
+densified.
+
+Model and notation
+------------------
+``y = X w + e`` with ``e ~ CN(0, sigma^2 I)`` (real: ``N``), ``alpha = 1/sigma^2``
+the noise precision and the prior ``w_j ~ N(0, gamma_j)``; ``Gamma = diag(gamma)``,
+``lambda_j = 1/gamma_j`` the weight precisions of :class:`sklearn.linear_model.
+ARDRegression`. ``X^H`` is the conjugate transpose (``X^T`` for real data),
+``n`` samples, ``p`` features and ``k`` the size of the current (pruned)
+support ``S``; every quantity below is over ``S`` only.
+
+Posterior (E-step)
+------------------
+``Sigma = (alpha X^H X + Gamma^{-1})^{-1}``, ``mu = alpha Sigma X^H y``. The
+estimators never form ``Gamma^{-1}`` (``gamma_j -> 0`` is the whole point of
+SBL); two exact rewritings are used instead, chosen per iteration:
+
+* *Primal form* (small ``k``). With ``D = Gamma^{1/2}`` and ``G = X^H X``,
+  ``Sigma = D C^{-1} D`` where ``C = I + alpha D G D = L L^H`` (Cholesky,
+  ``k x k``). Then ``mu = alpha D C^{-1} D X^H y``,
+  ``diag(Sigma) = gamma * diag(C^{-1})`` with ``diag(C^{-1})`` the squared
+  column norms of ``L^{-1}``, ``log|Sigma_y| = -n log alpha + log|C|`` (matrix
+  determinant lemma) and ``y^H Sigma_y^{-1} y = alpha (|y|^2 - Re(y^H X mu))``.
+  ``G`` is computed once, for ``S = all features`` when ``p <= n`` and for
+  the support of the first iteration that uses this form otherwise; the
+  support only shrinks, so later iterations slice it (``G[S, S]``).
+
+* *Woodbury form* (large ``k``, e.g. every ``k > 1.7 n`` once the Gram matrix
+  of the support is cached). ``Sigma_y = alpha^{-1} I + X Gamma X^H = L L^H``
+  (``n x n``), ``mu = Gamma X^H Sigma_y^{-1} y`` and
+  ``diag(Sigma) = gamma - gamma^2 * diag(X^H Sigma_y^{-1} X)``, the last
+  diagonal computed column by column without any ``p x p`` matrix: it is the
+  squared column norms of ``V = L^{-1} X`` (``n x k``), which also gives
+  ``X^H Sigma_y^{-1} y = V^H (L^{-1} y)``. Dense ``X``: ``V`` by one triangular
+  solve; sparse ``X``: ``V^H = X^H L^{-H}``, a sparse-times-dense product
+  (``X.H @ Linv.H``) with the triangular inverse, so ``X`` is never densified.
+  ``X Gamma X^H`` is ``B B^H`` with ``B = X Gamma^{1/2}`` (sparse:
+  ``X.multiply(sqrt(gamma))``, then a sparse product).
+
+In both forms the "well-determinedness" ``g_j = 1 - Sigma_jj / gamma_j`` is
+available without a division by ``gamma``: ``g = 1 - diag(C^{-1})`` (primal)
+and ``g = gamma * diag(X^H Sigma_y^{-1} X)`` (Woodbury).
+
+Hyperparameter updates (M-step)
+-------------------------------
+Without hyperpriors (``alpha_1 = alpha_2 = lambda_1 = lambda_2 = 0``):
+
+* ``update="em"`` (Tipping 2001; Wipf & Rao 2004, EM):
+  ``gamma_j <- |mu_j|^2 + Sigma_jj`` and
+  ``1/alpha <- (|y - X mu|^2 + tr(X Sigma X^H)) / n`` where
+  ``tr(X Sigma X^H) = alpha^{-1} sum_j g_j``.
+* ``update="mackay"`` (MacKay's fixed point): ``gamma_j <- |mu_j|^2 / g_j``
+  and ``alpha <- (n - sum_j g_j) / |y - X mu|^2``.
+
+With ARDRegression's Gamma hyperpriors, densities proportional to
+``lambda^lambda_1 exp(-lambda_2 lambda)`` on every ``lambda_j = 1/gamma_j``
+and ``alpha^alpha_1 exp(-alpha_2 alpha)`` on ``alpha`` (defaults ``1e-6``, as
+there), and ``c = 2`` for real data, ``c = 1`` for complex data:
+
+* MacKay: ``gamma_j <- (|mu_j|^2 + c lambda_2) / (g_j + c lambda_1)``,
+  ``alpha <- (n - sum g + c alpha_1) / (|y - X mu|^2 + c alpha_2)``; for real
+  data this is exactly ``ARDRegression``'s update.
+* EM (MAP-EM: the M-step maximises ``E[log p(y, w)] + log p(lambda, alpha)``):
+  ``gamma_j <- (|mu_j|^2 + Sigma_jj + c lambda_2) / (1 + c lambda_1)``,
+  ``alpha <- (n + c alpha_1) / (|y - X mu|^2 + tr(X Sigma X^H) + c alpha_2)``.
+
+The tiny defaults matter in practice: measured on ``n x 3n`` Gaussian problems,
+they lower the NMSE of the MacKay iteration by about 10% (they stop
+``gamma_j`` of irrelevant coefficients from lingering just above the pruning
+threshold), which is why they are ARDRegression's defaults too.
+
+For complex data the prior and noise are circularly-symmetric complex Gaussian;
+the updates have the same form (``|.|^2`` in place of squares) and the log
+marginal likelihood is ``-(n log pi + log|Sigma_y| + y^H Sigma_y^{-1} y)``
+(real: ``-1/2 (n log 2 pi + log|Sigma_y| + y^T Sigma_y^{-1} y)``). ``scores_``
+records it plus the log hyperpriors (the objective EM increases), computed
+from the Cholesky factor already at hand.
+
+Pruning: a coefficient whose ``gamma_j`` falls below ``prune_tol`` leaves the
+support for good (``coef_ = 0``; ``lambda_ = 1/gamma_j`` keeps the precision it
+had when it was pruned, so ``lambda_ >= 1/prune_tol`` marks it, as
+``lambda_ >= threshold_lambda`` does in ``ARDRegression``: the default
+``prune_tol=1e-4`` is ARD's ``threshold_lambda=1e4``). Every later iteration
+works on the smaller support. ``fit_intercept`` centres ``X`` and ``y``;
+a sparse ``X`` is centred implicitly (``(X - 1 m^T) v = X v - 1 (m^T v)``,
+``X_c Gamma X_c^H = X Gamma X^H - u 1^T - 1 u^H + (sum_j gamma_j |m_j|^2) 1 1^T``
+with ``u = X Gamma conj(m)``, ``X_c^H X_c = X^H X - n conj(m) m^T``).
+
+Kronecker-structured SBL (He & Joseph, IEEE TSP 2024)
+-----------------------------------------------------
+``y = (A_1 ⊗ A_2 ⊗ ... ⊗ A_I) x + e`` with ``A_i`` of shape ``(M_i, N_i)`` and the
+prior ``x ~ N(0, diag(gamma_1 ⊗ ... ⊗ gamma_I))``: the support of ``x`` is a
+Kronecker product of the factor supports. Vectors are C-order vectorisations
+of tensors: ``x = vec(T)`` with ``T`` of shape ``(N_1, ..., N_I)`` and
+``(A_1 ⊗ ... ⊗ A_I) vec(T) = vec(T x_1 A_1 x_2 ... x_I A_I)`` (mode-``i``
+products), so ``H = ⊗ A_i`` is never formed.
+
+E-step. With ``D_i = diag(gamma_i)^{1/2}``, ``B_i = D_i A_i^H A_i D_i = U_i
+diag(l_i) U_i^H`` (an ``N_i x N_i`` eigendecomposition per factor) and
+``(A ⊗ B)(C ⊗ D) = AC ⊗ BD``:
+``Gamma^{1/2} H^H H Gamma^{1/2} = ⊗ B_i = (⊗ U_i) diag(⊗ l_i) (⊗ U_i)^H``. Hence
+``Sigma = Gamma^{1/2} (⊗ U_i) diag(d) (⊗ U_i)^H Gamma^{1/2}`` with
+``d = 1 / (1 + alpha (⊗ l_i))`` and
+
+* ``mu = alpha Gamma^{1/2} (⊗U_i) [d * ((⊗U_i)^H (Gamma^{1/2} H^H y))]``:
+  mode products with ``U_i^H``, a pointwise scaling, mode products with ``U_i``;
+* ``diag(Sigma) = gamma * ((⊗ |U_i|^2) d)`` (the entrywise square of a Kronecker
+  product is the Kronecker product of the entrywise squares): mode products
+  with ``|U_i|^2``;
+* ``tr(H Sigma H^H) = sum(l * d)`` with ``l = ⊗ l_i``, and
+  ``log|Sigma_y| = -M log alpha + sum log(1 + alpha l)``.
+
+``H^H y`` is computed once (mode products with ``A_i^H``); the residual
+``y - H mu`` by mode products with the kept columns of each ``A_i``. An
+iteration costs ``O(sum_i N_i^3 + prod_i N_i * sum_i N_i)``, against
+``O(min(M, N)^2 max(M, N))`` for classic SBL on the formed ``H``.
+
+M-step. With ``Q = |mu|^2 + diag(Sigma)`` (the EM statistic, as a tensor), the
+EM objective is ``sum_j [log gamma_j + Q_j / gamma_j]`` with
+``gamma = ⊗ gamma_i``:
+
+* ``method="am"`` (alternating minimisation): the objective is convex in
+  ``1/gamma_i[j]`` with the other factors fixed, with the closed-form minimiser
+  ``gamma_i[j] = mean_{other indices} Q / (⊗_{l != i} gamma_l)``; one sweep
+  over the factors (Gauss-Seidel order) per EM iteration.
+* ``method="svd"``: ``gamma`` is the best rank-1 (Kronecker) approximation of the
+  unstructured EM update ``Q`` in the Frobenius norm: HOSVD initialisation
+  (leading left singular vector of each mode unfolding of ``Q``; ``Q >= 0``, so by
+  Perron-Frobenius it can be taken nonnegative) refined by a few ALS
+  (higher-order power) sweeps ``u_i ∝ Q x_{l != i} u_l``; for two factors
+  this is the SVD of the ``N_1 x N_2`` matrix ``Q``.
+
+The noise uses the EM update ``1/alpha = (|y - H mu|^2 + tr(H Sigma H^H)) / M``.
+``gamma`` is only defined up to ``gamma_1 c ⊗ gamma_2 / c``: after each M-step the
+factors ``2..I`` are scaled to a maximum of 1 and factor 1 carries the scale.
+Factor entry ``gamma_i[j]`` is pruned when every entry of ``gamma`` it touches
+is below ``prune_tol`` (``gamma_i[j] prod_{l != i} max gamma_l < prune_tol``),
+and the factor then loses that column for the following iterations.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..formats import SparseArray, asarray
+from ..utils import check_array, is_sparse_input, progress, validate_data
+
+__all__ = ["SBLRegression", "KroneckerSBL"]
+
+_TINY = np.finfo(np.float64).tiny
+_EPS = np.finfo(np.float64).eps
+
+
+# --------------------------------------------------------------------------- #
+# input validation (complex data: scikit-learn's validators reject it)
+# --------------------------------------------------------------------------- #
+def _is_complex(a) -> bool:
+    dt = getattr(a, "dtype", None)
+    if dt is not None:
+        return np.issubdtype(dt, np.complexfloating)
+    if isinstance(a, (list, tuple)):
+        try:
+            return np.iscomplexobj(np.asarray(a))
+        except (ValueError, TypeError):
+            return False
+    return False
+
+
+def _check_X(X, *, reset, estimator, ensure_min_samples=1):
+    """Validate ``X`` (dense, SciPy sparse or sparsela; real or complex).
+
+    Sparse input comes back as a sparsela CSC array (column subsets of the
+    support are then cheap), dense input as a float64/complex128 NumPy array.
+    """
+    if not _is_complex(X):
+        Xv = validate_data(estimator, X, reset=reset, sparse_format="csc",
+                           ensure_min_samples=ensure_min_samples)
+        return _as64(Xv)
+    if is_sparse_input(X):
+        Xv = check_array(asarray(X), sparse_format="csc", allow_complex=True,
+                         ensure_min_samples=ensure_min_samples)
+    else:
+        Xv = np.asarray(X)
+        if Xv.ndim != 2:
+            raise ValueError(f"Expected 2D array, got {Xv.ndim}D array instead.")
+        if not np.isfinite(Xv).all():
+            raise ValueError("Input X contains NaN or infinity.")
+        if Xv.shape[0] < ensure_min_samples or Xv.shape[1] < 1:
+            raise ValueError(f"Found array with shape {Xv.shape}; at least "
+                             f"{ensure_min_samples} sample(s) and 1 feature are required.")
+    _set_check_n_features(estimator, Xv.shape[1], reset)
+    return _as64(Xv)
+
+
+def _set_check_n_features(estimator, n_features, reset):
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif estimator.n_features_in_ != n_features:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input.")
+
+
+def _as64(X):
+    dt = np.complex128 if np.issubdtype(X.dtype, np.complexfloating) else np.float64
+    if X.dtype == dt:
+        return X
+    return X.astype(dt)
+
+
+def _check_Xy(estimator, X, y, ensure_min_samples=1):
+    """Validate ``(X, y)`` for ``fit``; complex ``X`` and/or ``y`` allowed."""
+    if not _is_complex(X) and not _is_complex(y):
+        Xv, yv = validate_data(estimator, X, y, sparse_format="csc", y_numeric=True,
+                               ensure_min_samples=ensure_min_samples)
+        return _as64(Xv), np.asarray(yv, dtype=np.float64)
+    Xv = _check_X(X, reset=True, estimator=estimator,
+                  ensure_min_samples=ensure_min_samples)
+    return Xv, _check_y(y, Xv.shape[0])
+
+
+def _check_y(y, n_samples):
+    from sklearn.exceptions import DataConversionWarning
+
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None")
+    yv = np.asarray(y)
+    if yv.ndim == 2 and yv.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. "
+                      "Please change the shape of y to (n_samples,), for example "
+                      "using ravel().", DataConversionWarning, stacklevel=3)
+        yv = yv.ravel()
+    if yv.ndim != 1:
+        raise ValueError(f"y should be a 1d array, got an array of shape {yv.shape} instead.")
+    if yv.dtype.kind not in "biufc":
+        yv = yv.astype(np.float64)
+    yv = yv.astype(np.complex128 if yv.dtype.kind == "c" else np.float64)
+    if not np.isfinite(yv).all():
+        raise ValueError("Input y contains NaN or infinity.")
+    if yv.shape[0] != n_samples:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[{n_samples}, {yv.shape[0]}]")
+    return yv
+
+
+def _columns(X, idx):
+    """``X[:, idx]`` for a dense array or a sparsela array (CSC kept CSC)."""
+    if isinstance(X, SparseArray):
+        # select columns as rows of the transpose (CSC.T is CSR without a copy)
+        return X.T[idx].T
+    return X[:, idx]
+
+
+def _rdot(X, U):
+    """``X^H @ U`` for a dense array or a sparsela array."""
+    if isinstance(X, SparseArray):
+        return np.asarray(X.H @ U)
+    return X.conj().T @ U
+
+
+# --------------------------------------------------------------------------- #
+# SBLRegression
+# --------------------------------------------------------------------------- #
+class _Design:
+    """The (implicitly) centred design matrix restricted to a support.
+
+    Dense ``X`` is centred once (a copy, as ``ARDRegression`` does); sparse
+    ``X`` keeps its sparsity and is centred implicitly through ``mean``.
+    """
+
+    def __init__(self, X, mean):
+        self.sparse = isinstance(X, SparseArray)
+        if self.sparse or mean is None:
+            self.X = X
+        else:
+            self.X = X - mean
+        self.mean = mean if self.sparse else None
+        self.n = X.shape[0]
+        self._key = None
+        self._sub = None
+
+    def sub(self, S):
+        """Columns ``S`` of ``X`` (cached until the support changes)."""
+        key = (S.shape[0], S[:1].tobytes(), S[-1:].tobytes())
+        if self._key != key:
+            self._key = key
+            self._sub = self.X if S.shape[0] == self.X.shape[1] else _columns(self.X, S)
+            self._msub = None if self.mean is None else self.mean[S]
+        return self._sub, self._msub
+
+    def matvec(self, S, v):
+        Xs, m = self.sub(S)
+        out = np.asarray(Xs @ v)
+        if m is not None:
+            out = out - m @ v
+        return out
+
+    def rmat(self, S, U):
+        """``X_c[:, S]^H @ U`` for ``U`` of shape (n,) or (n, r)."""
+        Xs, m = self.sub(S)
+        out = _rdot(Xs, U)
+        if m is not None:
+            out = out - np.multiply.outer(m.conj(), U.sum(axis=0))
+        return out
+
+    def gram(self, S):
+        """``X_c[:, S]^H X_c[:, S]`` (dense ``k x k``)."""
+        Xs, m = self.sub(S)
+        if not self.sparse:
+            return Xs.T @ Xs if not np.iscomplexobj(Xs) else Xs.conj().T @ Xs
+        G = (Xs.H @ Xs).toarray()
+        if m is not None:
+            G -= self.n * np.multiply.outer(m.conj(), m)
+        return G
+
+    def outer(self, S, g):
+        """``X_c[:, S] diag(g) X_c[:, S]^H`` (dense ``n x n``)."""
+        Xs, m = self.sub(S)
+        if not self.sparse:
+            B = Xs * np.sqrt(g)
+            return B @ B.T if not np.iscomplexobj(B) else B @ B.conj().T
+        B = Xs.multiply(np.sqrt(g)[None, :])
+        K = (B @ B.H).toarray()
+        if m is not None:
+            u = np.asarray(Xs @ (g * m.conj()))
+            K -= u[:, None]
+            K -= u.conj()[None, :]
+            K += float(np.sum(g * np.abs(m) ** 2))
+        return K
+
+
+class _GramCache:
+    """``X_c[:, S]^H X_c[:, S]`` for shrinking supports ``S``: computed once for
+    the first support asked for, sliced for its subsets afterwards."""
+
+    def __init__(self, design):
+        self.design = design
+        self.S = None
+        self.G = None
+
+    def get(self, S):
+        if self.S is None:
+            self.S, self.G = S.copy(), self.design.gram(S)
+            return self.G
+        if S.shape[0] == self.S.shape[0]:
+            return self.G
+        pos = np.searchsorted(self.S, S)
+        return self.G[np.ix_(pos, pos)]
+
+
+class _Posterior:
+    __slots__ = ("mu", "g", "sdiag", "logdet", "quad", "L", "form", "VH")
+
+
+def _estep_primal(G, b, g, alpha, yy, n):
+    """Posterior on the support in the ``k x k`` form (no ``Gamma^{-1}``)."""
+    k = g.shape[0]
+    s = np.sqrt(g)
+    C = alpha * (s[:, None] * G * s[None, :])
+    C[np.diag_indices(k)] += 1.0
+    L = linalg.cholesky(C, lower=True, check_finite=False)
+    sb = s * b
+    mu = alpha * s * linalg.cho_solve((L, True), sb, check_finite=False)
+    trtri, = linalg.get_lapack_funcs(("trtri",), (L,))
+    Linv, info = trtri(L, lower=1)
+    if info != 0:  # pragma: no cover - L is a Cholesky factor (nonzero diagonal)
+        Linv = linalg.solve_triangular(L, np.eye(k, dtype=C.dtype), lower=True)
+    Linv = np.tril(Linv)
+    cdiag = _sqnorms(Linv, axis=0)
+    post = _Posterior()
+    post.mu = mu
+    post.g = 1.0 - cdiag
+    post.sdiag = g * cdiag
+    post.logdet = -n * math.log(alpha) + 2.0 * float(np.sum(np.log(np.real(np.diag(L)))))
+    post.quad = alpha * (yy - float(np.real(np.vdot(b, mu))))
+    post.L, post.form, post.VH = Linv, "primal", None
+    return post
+
+
+def _sqnorms(V, axis):
+    """Squared moduli of ``V`` summed along ``axis``."""
+    out = np.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", V.real, V.real)
+    if np.iscomplexobj(V):
+        out = out + np.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", V.imag, V.imag)
+    return out
+
+
+def _estep_woodbury(design, S, g, alpha, y):
+    """Posterior on the support in the ``n x n`` form (Woodbury).
+
+    With ``Sigma_y = L L^H``, ``V = L^{-1} X_c[:, S]`` gives everything:
+    ``X^H Sigma_y^{-1} y = V^H (L^{-1} y)`` and
+    ``diag(X^H Sigma_y^{-1} X)`` = squared column norms of ``V``. Dense
+    ``X``: ``V`` by a triangular solve; sparse ``X``: ``V^H = X^H L^{-H}``, a
+    sparse-times-dense product with the explicit triangular inverse.
+    """
+    n = design.n
+    K = design.outer(S, g)
+    K[np.diag_indices(n)] += 1.0 / alpha
+    L = linalg.cholesky(K, lower=True, check_finite=False)
+    t = linalg.solve_triangular(L, y, lower=True, check_finite=False)
+    post = _Posterior()
+    if not design.sparse:
+        Xs, _ = design.sub(S)
+        VH = linalg.solve_triangular(L, Xs, lower=True, check_finite=False).conj().T
+    else:
+        trtri, = linalg.get_lapack_funcs(("trtri",), (L,))
+        Linv, info = trtri(L, lower=1)
+        if info != 0:  # pragma: no cover - L is a Cholesky factor
+            Linv = linalg.solve_triangular(L, np.eye(n, dtype=L.dtype), lower=True)
+        VH = design.rmat(S, np.tril(Linv).conj().T)
+    post.mu = g * (VH @ t)
+    post.g = g * _sqnorms(VH, axis=1)
+    post.sdiag = g * (1.0 - post.g)
+    post.logdet = 2.0 * float(np.sum(np.log(np.real(np.diag(L)))))
+    post.quad = float(np.real(np.vdot(t, t)))
+    post.L, post.VH, post.form = L, VH, "woodbury"
+    return post
+
+
+def _sigma_from(post, g):
+    """The posterior covariance on the support (``k x k``), at the end of fit."""
+    if post.form == "primal":
+        Linv = post.L
+        s = np.sqrt(g)
+        Cinv = Linv.conj().T @ Linv
+        return s[:, None] * Cinv * s[None, :]
+    P = post.VH @ post.VH.conj().T  # X^H Sigma_y^{-1} X
+    sigma = -(g[:, None] * P * g[None, :])
+    sigma[np.diag_indices(g.shape[0])] += g
+    return sigma
+
+
+class SBLRegression(RegressorMixin, BaseEstimator):
+    r"""Sparse Bayesian learning (relevance vector) regression.
+
+    Tipping's sparse Bayesian learning with the EM updates of Wipf & Rao or
+    MacKay's fixed-point updates (those of
+    :class:`sklearn.linear_model.ARDRegression`). Each coefficient has its own
+    prior variance ``gamma_j``; maximising the marginal likelihood drives most
+    of them to zero, and those coefficients are pruned. The posterior is
+    computed in the ``n x n`` Woodbury form while the current support is large
+    compared with the number of samples and in a ``k x k`` form otherwise, never
+    inverting ``Gamma`` and only ever on the pruned support. Dense NumPy,
+    SciPy sparse and sparsela input are accepted (sparse input is never
+    densified and is centred implicitly), and so is complex data (complex
+    ``coef_``). The derivation is in the module docstring of
+    ``sparsela.linear_model._sbl``.
+
+    Parameters
+    ----------
+    update : {"mackay", "em"}, default="mackay"
+        Hyperparameter update. ``"mackay"``:
+        ``gamma_j = |mu_j|^2 / (1 - Sigma_jj / gamma_j)``, ARDRegression's rule
+        (few iterations, prunes fast). ``"em"``:
+        ``gamma_j = |mu_j|^2 + Sigma_jj`` (Wipf & Rao; never decreases the
+        objective in ``scores_``; prunes slowly, so it takes more iterations
+        on the large support, but often reaches a lower error).
+    max_iter : int, default=300
+        Maximum number of iterations.
+    tol : float, default=1e-5
+        Stop when ``max_j |coef_j - coef_j^{old}| <= tol * max_j |coef_j|``.
+    prune_tol : float, default=1e-4
+        Prune coefficient ``j`` when ``gamma_j < prune_tol`` (ARDRegression's
+        ``threshold_lambda = 1 / prune_tol``).
+    fit_intercept : bool, default=True
+        Centre ``X`` and ``y`` (a sparse ``X`` implicitly) and fit an intercept.
+    alpha_1, alpha_2 : float, default=1e-6
+        Gamma hyperprior on the noise precision, density proportional to
+        ``alpha^alpha_1 exp(-alpha_2 alpha)``, as in ARDRegression (0: flat).
+    lambda_1, lambda_2 : float, default=1e-6
+        The same hyperprior on every weight precision ``lambda_j = 1/gamma_j``.
+        With the defaults the updates are ARDRegression's; all four at 0 give
+        plain type-II maximum likelihood (Tipping; Wipf & Rao).
+    solver : {"auto", "woodbury", "primal"}, default="auto"
+        Form of the posterior. ``"auto"`` picks, at every iteration, the one
+        with the lower flop count: the ``n x n`` Woodbury form
+        (``2 n^2 k + n^3 / 3``) while the support ``k`` is large compared with
+        ``n_samples``, the ``k x k`` form (``2 k^3 / 3``, plus ``n k^2`` the first
+        time for the Gram matrix of the support) once it has shrunk. Both
+        give the same iterates up to rounding.
+    warm_start : bool, default=False
+        Start from the ``lambda_`` and ``alpha_`` of the previous fit (same
+        number of features); coefficients pruned then stay pruned.
+    verbose : bool or int, default=False
+        Show a progress bar (tqdm when installed) with the relative change.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Posterior mean of the coefficients (complex for complex data).
+    intercept_ : float or complex
+        Independent term (0.0 when ``fit_intercept=False``).
+    alpha_ : float
+        Estimated noise precision.
+    lambda_ : ndarray of shape (n_features,)
+        Estimated weight precisions ``1 / gamma``; a pruned coefficient keeps
+        the (large, ``>= 1 / prune_tol``) precision it was pruned at.
+    sigma_ : ndarray of shape (n_kept, n_kept)
+        Posterior covariance of the kept coefficients
+        (``lambda_ < 1 / prune_tol``, in feature order).
+    scores_ : ndarray of shape (n_iter_,)
+        Objective at each iteration (before its update): the log marginal
+        likelihood plus the log hyperpriors of ``alpha`` and of the kept
+        ``lambda_j``, which EM never decreases.
+    n_iter_ : int
+        Number of iterations run.
+    X_offset_ : ndarray of shape (n_features,)
+        Column means subtracted from ``X`` (zeros without intercept).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit (string column names only).
+
+    See Also
+    --------
+    sklearn.linear_model.ARDRegression : The dense reference (MacKay updates).
+    KroneckerSBL : SBL for Kronecker-structured dictionaries and supports.
+
+    References
+    ----------
+    M. E. Tipping, "Sparse Bayesian learning and the relevance vector machine",
+    JMLR 1, 2001. D. P. Wipf and B. D. Rao, "Sparse Bayesian learning for basis
+    selection", IEEE TSP 52(8), 2004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsela.linear_model import SBLRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 200))
+    >>> w = np.zeros(200); w[[3, 50, 120]] = [2.0, -1.5, 1.0]
+    >>> y = X @ w + 0.01 * rng.standard_normal(50)
+    >>> reg = SBLRegression(update="mackay").fit(X, y)
+    >>> np.flatnonzero(np.abs(reg.coef_) > 0.1).tolist()
+    [3, 50, 120]
+    """
+
+    _parameter_constraints = {
+        "update": [StrOptions({"em", "mackay"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "prune_tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "alpha_1": [Interval(numbers.Real, 0, None, closed="left")],
+        "alpha_2": [Interval(numbers.Real, 0, None, closed="left")],
+        "lambda_1": [Interval(numbers.Real, 0, None, closed="left")],
+        "lambda_2": [Interval(numbers.Real, 0, None, closed="left")],
+        "solver": [StrOptions({"auto", "woodbury", "primal"})],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, update="mackay", *, max_iter=300, tol=1e-5, prune_tol=1e-4,
+                 fit_intercept=True, alpha_1=1e-6, alpha_2=1e-6, lambda_1=1e-6,
+                 lambda_2=1e-6, solver="auto", warm_start=False, verbose=False):
+        self.update = update
+        self.max_iter = max_iter
+        self.tol = tol
+        self.prune_tol = prune_tol
+        self.fit_intercept = fit_intercept
+        self.alpha_1 = alpha_1
+        self.alpha_2 = alpha_2
+        self.lambda_1 = lambda_1
+        self.lambda_2 = lambda_2
+        self.solver = solver
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def fit(self, X, y):
+        """Fit the model by evidence maximisation.
+
+        Parameters
+        ----------
+        X : {array-like, SciPy sparse, sparsela array} of shape (n_samples, n_features)
+            Training data; real or complex. Sparse input is never densified.
+        y : array-like of shape (n_samples,)
+            Target values; real or complex.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._validate_params()
+        prev = None
+        if self.warm_start and hasattr(self, "lambda_"):
+            prev = (self.lambda_.copy(), float(self.alpha_), self.n_features_in_)
+        X, y = _check_Xy(self, X, y, ensure_min_samples=2)
+        n, p = X.shape
+        cplx = np.iscomplexobj(y) or np.issubdtype(X.dtype, np.complexfloating)
+        dt = np.complex128 if cplx else np.float64
+        y = y.astype(dt, copy=False)
+
+        if self.fit_intercept:
+            # in X's own dtype: a real X stays real when only y is complex
+            if isinstance(X, SparseArray):
+                x_mean = np.asarray(X.sum(axis=0)).ravel().astype(X.dtype) / n
+            else:
+                x_mean = X.mean(axis=0)
+            y_mean = y.mean()
+        else:
+            x_mean, y_mean = None, dt(0)
+        yc = y - y_mean
+        design = _Design(X, x_mean)
+        yy = float(np.real(np.vdot(yc, yc)))
+        b = design.rmat(np.arange(p), yc)  # X_c^H y, once
+
+        # Gram matrix of the support, computed once when the k x k form is first
+        # used (at once when p <= n) and then only sliced as the support shrinks
+        gram = _GramCache(design)
+        if p <= n and self.solver != "woodbury":
+            gram.get(np.arange(p))
+
+        gamma = np.ones(p)
+        alpha = 1.0 / (np.real(np.var(yc)) + _EPS)
+        if prev is not None and prev[2] == p:
+            with np.errstate(divide="ignore"):
+                gamma = 1.0 / prev[0]
+            alpha = prev[1]
+        keep = gamma >= self.prune_tol
+        lam = np.empty(p)
+        lam[:] = 1.0 / np.maximum(gamma, _TINY)
+        coef = np.zeros(p, dtype=dt)
+        S = np.flatnonzero(keep)
+        scores = []
+        log_norm = (n * math.log(math.pi)) if cplx else 0.5 * n * math.log(2 * math.pi)
+        half = 1.0 if cplx else 0.5
+        c = 1.0 if cplx else 2.0  # real Gaussians carry a 1/2 in the exponent
+        l1, l2, a1, a2 = self.lambda_1, self.lambda_2, self.alpha_1, self.alpha_2
+        converged = False
+        it = 0
+        post = None
+
+        with progress(self.max_iter, self.verbose, desc="SBLRegression") as bar:
+            for it in range(1, self.max_iter + 1):
+                if S.size == 0:
+                    it -= 1
+                    converged = True
+                    break
+                g = gamma[S]
+                post = self._estep(design, S, g, alpha, yc, b, gram, yy, n)
+                # log evidence + log hyperpriors (the objective EM increases)
+                scores.append(-log_norm - half * (post.logdet + post.quad)
+                              - float(np.sum(l1 * np.log(g) + l2 / g))
+                              + a1 * math.log(alpha) - a2 * alpha)
+                mu = post.mu
+                resid = yc - design.matvec(S, mu)
+                sse = float(np.real(np.vdot(resid, resid)))
+                gw = np.clip(post.g, 0.0, 1.0)
+                if self.update == "em":
+                    gamma_new = (np.abs(mu) ** 2 + post.sdiag + c * l2) / (1.0 + c * l1)
+                    alpha = (n + c * a1) / max(sse + float(np.sum(gw)) / alpha + c * a2, _TINY)
+                else:
+                    gamma_new = (np.abs(mu) ** 2 + c * l2) / np.maximum(gw + c * l1, _EPS)
+                    alpha = max(n - float(np.sum(gw)) + c * a1, _EPS) / max(sse + c * a2, _TINY)
+                gamma[S] = gamma_new
+                lam[S] = 1.0 / np.maximum(gamma_new, _TINY)
+
+                new_coef = np.zeros(p, dtype=dt)
+                new_coef[S] = mu
+                scale = float(np.max(np.abs(new_coef))) if S.size else 0.0
+                change = float(np.max(np.abs(new_coef - coef))) if p else 0.0
+                coef = new_coef
+                keep_now = gamma_new >= self.prune_tol
+                if not keep_now.all():
+                    S = S[keep_now]
+                bar.update()
+                bar.set_postfix(change=change / max(scale, _TINY), support=S.size)
+                if it > 1 and change <= self.tol * scale:
+                    converged = True
+                    break
+
+        if not converged:
+            warnings.warn(
+                f"SBLRegression did not converge in max_iter={self.max_iter} "
+                f"iterations (update={self.update!r}); increase max_iter or tol.",
+                ConvergenceWarning)
+
+        # final posterior with the final hyperparameters, as ARDRegression does
+        coef = np.zeros(p, dtype=dt)
+        if S.size:
+            g = gamma[S]
+            post = self._estep(design, S, g, alpha, yc, b, gram, yy, n)
+            coef[S] = post.mu
+            sigma = _sigma_from(post, g)
+        else:
+            sigma = np.zeros((0, 0), dtype=dt)
+        self.coef_ = coef
+        self.sigma_ = sigma
+        self._support = S
+        self.alpha_ = float(alpha)
+        self.lambda_ = lam
+        self.scores_ = np.asarray(scores)
+        self.n_iter_ = it
+        self.X_offset_ = np.zeros(p, dtype=X.dtype) if x_mean is None else x_mean
+        icpt = y_mean - self.X_offset_ @ coef if self.fit_intercept else 0.0
+        self.intercept_ = icpt if cplx else float(np.real(icpt))
+        return self
+
+    def _estep(self, design, S, g, alpha, yc, b, gram, yy, n):
+        k = S.shape[0]
+        if self.solver == "woodbury":
+            primal = False
+        elif self.solver == "primal":
+            primal = True
+        else:  # flop counts: k x k Cholesky + inverse (+ Gram) vs n x n Woodbury
+            cost_primal = 2.0 * k ** 3 / 3 + (0.0 if gram.S is not None else float(n) * k * k)
+            cost_woodbury = 2.0 * n * n * k + n ** 3 / 3
+            primal = cost_primal <= cost_woodbury
+        if primal:
+            G = gram.get(S)
+            return _estep_primal(G, b[S], g, alpha, yy, n)
+        return _estep_woodbury(design, S, g, alpha, yc)
+
+    def predict(self, X, return_std=False):
+        """Predict with the posterior mean (and its standard deviation).
+
+        Parameters
+        ----------
+        X : {array-like, SciPy sparse, sparsela array} of shape (n_samples, n_features)
+            Samples.
+        return_std : bool, default=False
+            Also return the standard deviation of the predictive
+            distribution, ``sqrt(x^H Sigma x + 1 / alpha_)``.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+            Predictive mean.
+        y_std : ndarray of shape (n_samples,)
+            Predictive standard deviation (only with ``return_std=True``).
+        """
+        check_is_fitted(self)
+        X = _check_X(X, reset=False, estimator=self)
+        y_mean = np.asarray(X @ self.coef_) + self.intercept_
+        if not return_std:
+            return y_mean
+        S = self._support
+        design = _Design(X, self.X_offset_ if self.fit_intercept else None)
+        if S.size:
+            Xs, m = design.sub(S)
+            V = np.asarray(Xs @ self.sigma_) if isinstance(Xs, SparseArray) else Xs @ self.sigma_
+            if m is not None:
+                V = V - (m @ self.sigma_)[None, :]
+            # x_c^H Sigma x_c for each row: sum_j (X_c Sigma)_ij conj(X_c)_ij
+            if isinstance(Xs, SparseArray):
+                q = np.asarray(Xs.conj().multiply(V).sum(axis=1)).ravel()
+                if m is not None:
+                    q = q - V @ m.conj()
+            else:
+                q = np.einsum("ij,ij->i", V, Xs.conj())
+            var = np.real(q)
+        else:
+            var = np.zeros(X.shape[0])
+        return y_mean, np.sqrt(np.maximum(var, 0.0) + 1.0 / self.alpha_)
+
+
+# --------------------------------------------------------------------------- #
+# KroneckerSBL
+# --------------------------------------------------------------------------- #
+def _multi_mode(T, mats):
+    """``T x_1 mats[0] x_2 mats[1] ... x_I mats[I-1]`` (mode products).
+
+    Each ``mats[i]`` is ``(m_i, n_i)``, dense or sparsela. Every step
+    multiplies along the first axis and rotates it to the back, so after ``I``
+    steps the axes are in their original order: one matrix product and no
+    ``moveaxis`` per mode.
+    """
+    for A in mats:
+        n0 = T.shape[0]
+        rest = T.shape[1:]
+        Tm = T.reshape(n0, -1)
+        if isinstance(A, SparseArray):
+            R = np.asarray(A @ Tm).T
+        else:
+            R = Tm.T @ A.T
+        T = R.reshape(rest + (A.shape[0],))
+    return T
+
+
+def _outer(vectors):
+    """Tensor ``v_1 o v_2 o ...`` (the reshaped Kronecker product)."""
+    out = vectors[0]
+    for v in vectors[1:]:
+        out = np.multiply.outer(out, v)
+    return out
+
+
+def _kron_estep(G, gam, btens, alpha):
+    """Posterior mean and variances of the Kronecker-structured model.
+
+    Parameters
+    ----------
+    G : list of (k_i, k_i) ndarrays
+        ``A_i^H A_i`` restricted to the factor supports.
+    gam : list of (k_i,) ndarrays
+        Factor hyperparameters (positive).
+    btens : ndarray of shape (k_1, ..., k_I)
+        ``H^H y`` on the support, as a tensor.
+    alpha : float
+        Noise precision.
+
+    Returns
+    -------
+    mu, sdiag : ndarrays of shape (k_1, ..., k_I)
+        Posterior mean and ``diag(Sigma)``.
+    lam : ndarray of shape (k_1, ..., k_I)
+        Eigenvalues ``l_1 o ... o l_I`` of ``Gamma^{1/2} H^H H Gamma^{1/2}``.
+    d : ndarray of shape (k_1, ..., k_I)
+        ``1 / (1 + alpha lam)``.
+    """
+    U, UH, U2, lams, sq = [], [], [], [], []
+    for Gi, gi in zip(G, gam):
+        s = np.sqrt(gi)
+        w, V = np.linalg.eigh(s[:, None] * Gi * s[None, :])
+        lams.append(np.maximum(w, 0.0))
+        U.append(V)
+        UH.append(V.conj().T)
+        U2.append(V.real ** 2 + V.imag ** 2 if np.iscomplexobj(V) else V * V)
+        sq.append(s)
+    lam = _outer(lams)
+    d = 1.0 / (1.0 + alpha * lam)
+    S = _outer(sq)
+    T = _multi_mode(btens * S, UH) * d
+    mu = alpha * S * _multi_mode(T, U)
+    sdiag = (S * S) * _multi_mode(d, U2)
+    return mu, sdiag, lam, d
+
+
+def _rank1(Q, max_sweeps=20, tol=1e-8):
+    """Best nonnegative rank-1 approximation ``c u_1 o ... o u_I`` of ``Q >= 0``.
+
+    HOSVD start (leading left singular vector of every mode unfolding, the
+    leading eigenvector of the small ``N_i x N_i`` matrix ``Q_(i) Q_(i)^T``) and
+    ALS (higher-order power) sweeps ``u_i = Q x_{l != i} u_l / ||.||`` until
+    ``c`` changes by less than ``tol`` (relative). Returns the factors with the
+    scale ``c`` in the first one.
+    """
+    I = Q.ndim
+    if I == 1:
+        return [Q.copy()]
+    us = []
+    for i in range(I):
+        Qi = np.moveaxis(Q, i, 0).reshape(Q.shape[i], -1)
+        _, V = np.linalg.eigh(Qi @ Qi.T)
+        u = np.abs(V[:, -1])
+        us.append(u / max(np.linalg.norm(u), _TINY))
+    letters = "abcdefghijklmnopqrstuvwxyz"[:I]
+    c_old = 0.0
+    for _ in range(max_sweeps):
+        for i in range(I):
+            spec = letters + "," + ",".join(letters[l] for l in range(I) if l != i)
+            v = np.einsum(spec + "->" + letters[i], Q, *[us[l] for l in range(I) if l != i])
+            c = float(np.linalg.norm(v))
+            us[i] = v / max(c, _TINY)
+        if abs(c - c_old) <= tol * c:
+            break
+        c_old = c
+    us[0] = us[0] * c
+    return us
+
+
+def _am_sweep(Q, gam):
+    """One Gauss-Seidel sweep of the closed-form factor updates.
+
+    ``gamma_i <- gamma_i * mean_{other axes}(Q / gamma)``, keeping the ratio
+    ``W = Q / gamma`` current after every factor (an update of factor ``i``
+    only rescales ``W`` along axis ``i``).
+    """
+    I = Q.ndim
+    gam = [g.copy() for g in gam]
+    W = Q / _outer(gam)
+    for i in range(I):
+        axes = tuple(l for l in range(I) if l != i)
+        r = W.mean(axis=axes) if axes else W
+        gam[i] *= r
+        if i < I - 1:
+            shape = [1] * I
+            shape[i] = -1
+            W = W / np.maximum(r, _TINY).reshape(shape)
+    return gam
+
+
+class KroneckerSBL(RegressorMixin, BaseEstimator):
+    r"""Sparse Bayesian learning with a Kronecker-structured dictionary and support.
+
+    Recovers ``x`` from ``y = (A_1 ⊗ A_2 ⊗ ... ⊗ A_I) x + e`` when the support of
+    ``x`` is the Kronecker product of per-factor supports (He & Joseph, IEEE TSP
+    2024, "KroSBL"): the prior variance is ``gamma = gamma_1 ⊗ ... ⊗ gamma_I``.
+    The E-step works through per-factor eigendecompositions and mode products
+    and never forms the Kronecker product of the dictionaries; the M-step is an
+    alternating minimisation over the factors (``method="am"``) or the best
+    rank-1 tensor approximation of the EM update (``method="svd"``). The
+    derivation is in the module docstring of ``sparsela.linear_model._sbl``.
+
+    **API.** scikit-learn requires ``fit(X, y)``, with ``X`` the design matrix
+    of shape ``(n_samples, n_features)``. Here the design matrix is
+    ``H = A_1 ⊗ ... ⊗ A_I``, and ``fit`` takes it *by its factors*: pass
+    ``X`` as a list or tuple ``[A_1, ..., A_I]`` of 2-D arrays (dense, SciPy
+    sparse or sparsela; real or complex) and ``y`` of length
+    ``M_1 * ... * M_I`` (the C-order vectorisation of the ``(M_1, ..., M_I)``
+    measurement tensor, so ``y = np.kron(A_1, np.kron(A_2, A_3)) @ x``).
+    ``predict`` takes factors (``H @ coef_`` by mode products) or a 2-D
+    ``(n_samples, prod N_i)`` array. A plain 2-D array ``X`` is the
+    one-factor case ``H = X``: the estimator is then classic SBL with EM
+    updates and no intercept, an ordinary scikit-learn regressor. The factors
+    are data, not hyperparameters, so they are not a constructor parameter
+    (``clone`` and ``set_params`` stay cheap and ``fit`` can be called on new
+    dictionaries).
+
+    Parameters
+    ----------
+    method : {"am", "svd"}, default="am"
+        M-step: alternating minimisation over the factors or rank-1
+        (HOSVD + ALS) approximation of the unstructured EM update.
+    max_iter : int, default=1000
+        Maximum number of EM iterations (an iteration costs about a
+        millisecond on the 15 x 15 x 15 problem of the paper; EM with the AM
+        M-step converges slowly at low SNR).
+    tol : float, default=1e-5
+        Stop when ``max_j |coef_j - coef_j^{old}| <= tol * max_j |coef_j|``.
+    prune_tol : float, default=1e-4
+        Prune factor entry ``gamma_i[j]`` when all the entries of ``gamma`` it
+        contributes to are below ``prune_tol``.
+    warm_start : bool, default=False
+        Start from the ``gammas_`` and ``alpha_`` of the previous fit (same
+        factor sizes).
+    verbose : bool or int, default=False
+        Show a progress bar (tqdm when installed).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (prod N_i,)
+        Posterior mean of ``x`` (complex for complex data).
+    intercept_ : float
+        Always 0.0 (a column-centred Kronecker product is no longer a
+        Kronecker product, so no intercept is fitted).
+    gammas_ : list of ndarray
+        Factor hyperparameters ``gamma_i`` of shape ``(N_i,)`` (scale in the
+        first); pruned entries keep the value they were pruned at.
+    support_ : list of ndarray
+        Kept column indices of every factor.
+    factor_shapes_ : list of tuple
+        ``(M_i, N_i)`` of the factors seen in fit.
+    lambda_ : ndarray of shape (prod N_i,)
+        Weight precisions ``1 / (gamma_1 ⊗ ... ⊗ gamma_I)``.
+    alpha_ : float
+        Estimated noise precision.
+    scores_ : ndarray of shape (n_iter_,)
+        Log marginal likelihood at each iteration (before its update).
+    n_iter_ : int
+        Number of EM iterations run.
+    n_features_in_ : int
+        ``prod N_i``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit (string column names, one-factor
+        array input only).
+
+    See Also
+    --------
+    SBLRegression : SBL for a general design matrix.
+
+    References
+    ----------
+    Y. He and G. Joseph, "Bayesian algorithms for Kronecker-structured sparse
+    vector recovery with application to IRS-MIMO channel estimation", IEEE
+    Trans. Signal Process., 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsela.linear_model import KroneckerSBL
+    >>> rng = np.random.default_rng(0)
+    >>> A = [rng.standard_normal((m, 10)) / np.sqrt(m) for m in (6, 8)]
+    >>> X = np.zeros((10, 10)); X[np.ix_([1, 7], [2, 5])] = rng.standard_normal((2, 2)) + 2
+    >>> y = np.kron(A[0], A[1]) @ X.ravel() + 1e-3 * rng.standard_normal(48)
+    >>> est = KroneckerSBL().fit(A, y)
+    >>> [s.tolist() for s in est.support_]
+    [[1, 7], [2, 5]]
+    """
+
+    _parameter_constraints = {
+        "method": [StrOptions({"am", "svd"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "prune_tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, method="am", *, max_iter=1000, tol=1e-5, prune_tol=1e-4,
+                 warm_start=False, verbose=False):
+        self.method = method
+        self.max_iter = max_iter
+        self.tol = tol
+        self.prune_tol = prune_tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    @staticmethod
+    def _is_factor_list(X):
+        if not isinstance(X, (list, tuple)) or len(X) == 0:
+            return False
+        return all(is_sparse_input(A) or np.ndim(A) == 2 for A in X)
+
+    def _check_factors(self, X, reset):
+        factors = []
+        for A in X:
+            if is_sparse_input(A):
+                A = check_array(asarray(A), sparse_format="csr", allow_complex=True)
+            elif _is_complex(A):
+                A = np.asarray(A)
+                if not np.isfinite(A).all():
+                    raise ValueError("A factor matrix contains NaN or infinity.")
+            else:
+                A = check_array(A, accept_sparse=False)
+            factors.append(_as64(A))
+        n_features = int(np.prod([A.shape[1] for A in factors]))
+        _set_check_n_features(self, n_features, reset)
+        if reset:
+            self.factor_shapes_ = [tuple(A.shape) for A in factors]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        return factors
+
+    def fit(self, X, y):
+        """Fit the factor hyperparameters and the posterior mean.
+
+        Parameters
+        ----------
+        X : list of 2-D arrays, or {array-like, sparse} of shape (n_samples, n_features)
+            The factors ``[A_1, ..., A_I]`` of the dictionary ``A_1 ⊗ ... ⊗ A_I``
+            (each ``(M_i, N_i)``; dense, SciPy sparse or sparsela), or one
+            design matrix (the one-factor case).
+        y : array-like of shape (M_1 * ... * M_I,)
+            Measurements, the C-order vectorisation of the ``(M_1, ..., M_I)``
+            measurement tensor; real or complex.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._validate_params()
+        prev = None
+        if self.warm_start and hasattr(self, "gammas_"):
+            prev = ([g.copy() for g in self.gammas_], float(self.alpha_),
+                    [s[1] for s in self.factor_shapes_])
+        if self._is_factor_list(X):
+            factors = self._check_factors(X, reset=True)
+            y = _check_y(y, int(np.prod([A.shape[0] for A in factors])))
+        else:
+            A, y = _check_Xy(self, X, y)
+            factors = [A]
+            self.factor_shapes_ = [tuple(A.shape)]
+        cplx = np.iscomplexobj(y) or any(np.issubdtype(A.dtype, np.complexfloating)
+                                         for A in factors)
+        dt = np.complex128 if cplx else np.float64
+        y = y.astype(dt, copy=False)
+        Ms = [A.shape[0] for A in factors]
+        Ns = [A.shape[1] for A in factors]
+        I, M = len(factors), y.shape[0]
+
+        # once: the factor Gram matrices and H^H y (mode products with A_i^H)
+        G_full, AH = [], []
+        for A in factors:
+            if isinstance(A, SparseArray):
+                AH.append(A.H)
+                G_full.append(np.asarray((A.H @ A).toarray()))
+            else:
+                AH.append(A.conj().T)
+                G_full.append(A.conj().T @ A)
+        b_full = _multi_mode(y.reshape(Ms), AH)
+        yy = float(np.real(np.vdot(y, y)))
+
+        gam = [np.ones(N) for N in Ns]
+        alpha = 1.0 / (np.real(np.var(y)) + _EPS)
+        if prev is not None and prev[2] == Ns:
+            gam, alpha = prev[0], prev[1]
+        supp = self._prune(gam, [np.flatnonzero(g > 0) for g in gam])
+        log_norm = (M * math.log(math.pi)) if cplx else 0.5 * M * math.log(2 * math.pi)
+        half = 1.0 if cplx else 0.5
+        scores = []
+        converged, it = False, 0
+        mu_full = np.zeros(Ns, dtype=dt)
+
+        def restrict(supp):
+            """Everything that only changes with the support."""
+            ix = np.ix_(*supp)
+            full = [s.size == N for s, N in zip(supp, Ns)]
+            G = [Gf if f else Gf[np.ix_(s, s)] for Gf, s, f in zip(G_full, supp, full)]
+            cols = [A if f else _columns(A, s) for A, s, f in zip(factors, supp, full)]
+            return ix, G, b_full[ix], cols
+
+        empty = any(s.size == 0 for s in supp)
+        if not empty:
+            ix, G, b_s, cols = restrict(supp)
+        with progress(self.max_iter, self.verbose, desc=f"KroneckerSBL({self.method})") as bar:
+            for it in range(1, self.max_iter + 1):
+                if empty:
+                    it -= 1
+                    converged = True
+                    break
+                g_s = [g[s] for g, s in zip(gam, supp)]
+                mu, sdiag, lam, d = _kron_estep(G, g_s, b_s, alpha)
+                # residual y - H_S mu through the kept columns of every factor
+                r = y - _multi_mode(mu, cols).ravel()
+                sse = float(np.real(np.vdot(r, r)))
+                trace = float(np.sum(lam * d))
+                logdet = -M * math.log(alpha) + float(np.sum(np.log1p(alpha * lam)))
+                quad = alpha * (yy - float(np.real(np.vdot(b_s, mu))))
+                scores.append(-log_norm - half * (logdet + quad))
+
+                Q = np.abs(mu) ** 2 + sdiag
+                g_new = _am_sweep(Q, g_s) if self.method == "am" else _rank1(Q)
+                for i in range(1, I):  # factors 2..I to max 1; factor 1 carries scale
+                    c = float(np.max(g_new[i]))
+                    if c > 0:
+                        g_new[i] = g_new[i] / c
+                        g_new[0] = g_new[0] * c
+                for g, s, gn in zip(gam, supp, g_new):
+                    g[s] = gn
+                alpha = M / max(sse + trace, _TINY)
+
+                new_full = np.zeros(Ns, dtype=dt)
+                new_full[ix] = mu
+                scale = float(np.max(np.abs(mu)))
+                change = float(np.max(np.abs(new_full - mu_full)))
+                mu_full = new_full
+                new_supp = self._prune(gam, supp)
+                if any(n.size != s.size for n, s in zip(new_supp, supp)):
+                    supp = new_supp
+                    empty = any(s.size == 0 for s in supp)
+                    if not empty:
+                        ix, G, b_s, cols = restrict(supp)
+                bar.update()
+                bar.set_postfix(change=change / max(scale, _TINY),
+                                support="x".join(str(s.size) for s in supp))
+                if it > 1 and change <= self.tol * scale:
+                    converged = True
+                    break
+
+        if not converged:
+            warnings.warn(
+                f"KroneckerSBL did not converge in max_iter={self.max_iter} "
+                f"iterations (method={self.method!r}); increase max_iter or tol.",
+                ConvergenceWarning)
+        coef = np.zeros(Ns, dtype=dt)
+        if not empty:
+            mu, _, _, _ = _kron_estep(G, [g[s] for g, s in zip(gam, supp)], b_s, alpha)
+            coef[ix] = mu
+        self.coef_ = coef.ravel()
+        self.intercept_ = 0.0
+        self.gammas_ = gam
+        self.support_ = supp
+        with np.errstate(divide="ignore"):
+            self.lambda_ = 1.0 / _outer(gam).ravel()
+        self.alpha_ = float(alpha)
+        self.scores_ = np.asarray(scores)
+        self.n_iter_ = it
+        return self
+
+    def _prune(self, gam, supp):
+        maxes = [float(np.max(g[s])) if s.size else 0.0 for g, s in zip(gam, supp)]
+        out = []
+        for i, (g, s) in enumerate(zip(gam, supp)):
+            other = float(np.prod([m for l, m in enumerate(maxes) if l != i]))
+            out.append(s[g[s] * other >= max(self.prune_tol, _TINY)])
+        return out
+
+    def predict(self, X):
+        """``H @ coef_`` for ``H`` given by its factors or as a matrix.
+
+        Parameters
+        ----------
+        X : list of 2-D arrays, or {array-like, sparse} of shape (n_samples, n_features)
+            Factors ``[B_1, ..., B_I]`` with ``B_i`` of shape ``(P_i, N_i)``
+            (the product is applied by mode products), or a design matrix
+            with ``prod N_i`` columns.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predictions (``prod P_i`` of them for factor input).
+        """
+        check_is_fitted(self)
+        if self._is_factor_list(X):
+            factors = self._check_factors(X, reset=False)
+            Ns = [s[1] for s in self.factor_shapes_]
+            if [A.shape[1] for A in factors] != Ns:
+                raise ValueError(f"factor column counts {[A.shape[1] for A in factors]} "
+                                 f"do not match the fitted ones {Ns}")
+            return _multi_mode(self.coef_.reshape(Ns), factors).ravel()
+        X = _check_X(X, reset=False, estimator=self)
+        return np.asarray(X @ self.coef_)
