@@ -357,7 +357,7 @@ _ATTRS_DOC = """
         Features of each view.
     n_features_in_ : int
         Features of the first view.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the first view's features, when it had string names.
 """
 

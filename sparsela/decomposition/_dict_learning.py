@@ -311,9 +311,9 @@ class DictionaryLearning(_DictionaryLearningBase):
     n_iter_ : int
         Number of alternations run.
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
     predictor_coef_ : ndarray of shape (n_components, n_features)
         ``W`` of the fast approximator (``fit_predictor=True`` only).
@@ -557,9 +557,9 @@ class MiniBatchDictionaryLearning(_DictionaryLearningBase):
     n_steps_ : int
         Number of minibatch steps.
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
     predictor_coef_ : ndarray of shape (n_components, n_features)
         ``W`` of the fast approximator (``fit_predictor=True`` only).

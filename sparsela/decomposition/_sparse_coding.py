@@ -800,9 +800,9 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
     n_components_ : int
         Number of atoms.
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
     n_iter_ : int
         Largest number of FISTA steps taken to code the training data; set

@@ -500,7 +500,7 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (`n_components_`, n_features)
         Sparse loadings, unit length, largest-magnitude entry positive
         (``spca`` sets a component to zero when ``alpha`` removes all its
         loadings).
@@ -508,19 +508,19 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Number of components.
     mean_ : ndarray of shape (n_features,)
         Column means of the training data.
-    explained_variance_ : ndarray of shape (n_components_,)
+    explained_variance_ : ndarray of shape (`n_components_`,)
         Zou's adjusted variance of each component (see
         :func:`adjusted_variance`): variance of its score once the scores
         of the previous components are regressed out, ``1 / (n - 1)``
         normalisation. For non-sparse components, PCA's eigenvalues.
-    explained_variance_ratio_ : ndarray of shape (n_components_,)
+    explained_variance_ratio_ : ndarray of shape (`n_components_`,)
         ``explained_variance_`` over the total variance of the data.
     n_iter_ : int
         Largest number of iterations a component took (``tpower``,
         ``gpower``), or the number of alternations (``spca``).
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
 
     See Also
@@ -773,7 +773,7 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, `n_components_`)
             ``(X - mean_) @ components_.T``.
         """
         check_is_fitted(self)
@@ -786,7 +786,7 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
             Scores, as returned by :meth:`transform`.
 
         Returns

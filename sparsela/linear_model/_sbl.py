@@ -515,7 +515,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
     sigma_ : ndarray of shape (n_kept, n_kept)
         Posterior covariance of the kept coefficients
         (``lambda_ < 1 / prune_tol``, in feature order).
-    scores_ : ndarray of shape (n_iter_,)
+    scores_ : ndarray of shape (`n_iter_`,)
         Objective at each iteration (before its update): the log marginal
         likelihood plus the log hyperpriors of ``alpha`` and of the kept
         ``lambda_j``, which EM never decreases.
@@ -525,7 +525,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
         Column means subtracted from ``X`` (zeros without intercept).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit (string column names only).
 
     See Also
@@ -968,13 +968,13 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         Weight precisions ``1 / (gamma_1 ⊗ ... ⊗ gamma_I)``.
     alpha_ : float
         Estimated noise precision.
-    scores_ : ndarray of shape (n_iter_,)
+    scores_ : ndarray of shape (`n_iter_`,)
         Log marginal likelihood at each iteration (before its update).
     n_iter_ : int
         Number of EM iterations run.
     n_features_in_ : int
         ``prod N_i``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit (string column names, one-factor
         array input only).
 
