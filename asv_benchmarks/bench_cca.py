@@ -91,7 +91,7 @@ def _require(library):
     if library == "cca_zoo":
         try:
             import cca_zoo.linear
-            import cca_zoo.stochastic
+            import cca_zoo.stochastic  # noqa: F401
         except ImportError as exc:
             skip(f"cca-zoo is not installed ({exc})")
         return None

@@ -104,8 +104,12 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--p", type=int, default=None)
     parser.add_argument("--components", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--patience", type=int, default=3,
+                        help="n_iter_no_change: stalled windows before the step shrinks")
+    parser.add_argument("--refine", type=int, default=4,
+                        help="Rayleigh-Ritz refinement passes after SGD")
     args = parser.parse_args(argv)
     n = args.n or (3_000 if args.quick else 30_000)
     p = args.p or (50_000 if args.quick else 500_000)
@@ -124,7 +128,8 @@ def main(argv=None):
           f"peak RSS so far {peak_rss_gib():.2f} GiB")
 
     model = StochasticPLS(n_components=k, batch_size=args.batch_size,
-                          max_iter=args.epochs, random_state=0, verbose=True)
+                          max_iter=args.epochs, n_iter_no_change=args.patience,
+                          refine=args.refine, random_state=0, verbose=True)
     t0, c0 = time.perf_counter(), cpu_seconds()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -151,7 +156,8 @@ def main(argv=None):
     cov = np.einsum("ij,ij->j", zx - zx.mean(0), zy) / (n - 1)
     # subspace agreement with the exact top-k singular vectors
     cos_x = np.linalg.svd(np.linalg.qr(Wx)[0].T @ U[:, :k], compute_uv=False)
-    print(f"exact PLS (SVD of X_c^T Y_c, {t_exact:.1f} s): covariances {np.round(s[:k], 4)}")
+    print(f"exact PLS (SVD of X_c^T Y_c, {t_exact:.1f} s): covariances {np.round(s[:k], 4)} "
+          f"(next: {np.round(s[k:k + 2], 4)})")
     print(f"StochasticPLS covariances {np.round(np.abs(cov), 4)}: "
           f"{np.abs(cov).sum() / s[:k].sum():.4%} of the exact top-{k} sum; "
           f"smallest cosine of the x-weight subspace with the exact one {cos_x.min():.4f}")

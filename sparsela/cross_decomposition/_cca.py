@@ -99,7 +99,7 @@ class _Whitened:
             lam, V = lam[keep], V[:, keep]
             d = 1.0 / np.sqrt((1.0 - c) * lam + c)
             self.T = V * d
-            self.Z = center_dot(X, self.T, mean)
+            self._Z = None  # n x r: formed only when needed
             self.dual = False
         else:
             mu, U = np.linalg.eigh(_gram(X, mean))
@@ -109,10 +109,24 @@ class _Whitened:
             sigma = np.sqrt(mu)
             d = 1.0 / np.sqrt((1.0 - c) * mu / (n - 1) + c)
             # X_c = U diag(sigma) V^T: scores of V diag(d) are U diag(sigma d)
-            self.Z = U * (sigma * d)
+            self._Z = U * (sigma * d)
             self.U, self.scale = U, d / sigma
             self.dual = True
-        self.rank = self.Z.shape[1]
+        self.rank = self.T.shape[1] if not self.dual else self._Z.shape[1]
+
+    @property
+    def Z(self) -> np.ndarray:
+        """Whitened scores, ``n x r``."""
+        if self._Z is None:
+            self._Z = center_dot(self.X, self.T, self.mean)
+        return self._Z
+
+    def cross(self, Zj: np.ndarray) -> np.ndarray:
+        """``Z^T Zj`` for column-centred ``Zj``; in the feature space by one
+        transposed product (``T^T X_c^T Zj``) without forming ``Z``."""
+        if self.dual or self._Z is not None:
+            return self.Z.T @ Zj
+        return self.T.T @ center_tdot(self.X, Zj, self.mean)
 
     def weights(self, coef: np.ndarray) -> np.ndarray:
         if not self.dual:
@@ -127,7 +141,13 @@ def _solve_direct(views, means, cs, k):
     white = [_Whitened(X, mu, c) for X, mu, c in zip(views, means, cs)]
     m = len(white)
     if m == 2:
-        M = white[0].Z.T @ white[1].Z / (n - 1)
+        # the scores of the lower-rank view only: Z_0^T Z_1 by one transposed
+        # product with the other view (a wide sparse view is never whitened
+        # into an n x p dense matrix)
+        if white[1].rank <= white[0].rank:
+            M = white[0].cross(white[1].Z) / (n - 1)
+        else:
+            M = white[1].cross(white[0].Z).T / (n - 1)
         if M.size == 0:
             U1 = np.zeros((white[0].rank, k))
             U2 = np.zeros((white[1].rank, k))

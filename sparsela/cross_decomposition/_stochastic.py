@@ -368,28 +368,33 @@ class _StochasticEY(_BaseCCA):
         raise ValueError(f"{type(self).__name__} diverged: lower learning_rate "
                          "or scale the views (e.g. StandardScaler)")
 
-    def _gradient_basis(self, views, means, W, Z):
-        """``[W_i, G_i]`` and their scores, with ``G_i`` the full-data gradient
-        of the loss (one pass of transposed products), each column scaled to
-        ``g^T B_i g = 1``: Rayleigh-Ritz over this basis is one step of a
-        block gradient eigensolver from the SGD solution."""
+    def _gradient_basis(self, views, means, W, Z, D=None, ZD=None):
+        """``[W_i, G_i, D_i]`` and their scores: ``G_i`` the preconditioned
+        full-data gradient of the loss (one transposed and one plain product
+        per view), ``D_i`` the previous refinement's step (LOBPCG's third
+        block), each column scaled to ``g^T B_i g = 1``."""
         cs = self._cs
         n = views[0].shape[0]
         V = [z.T @ z / (n - 1) for z in Z]
         B = sum((1.0 - c) * v + c * (w.T @ w) for v, c, w in zip(V, cs, W))
         S = sum(Z)
         Wa, Za = [], []
-        for X, mu, w, z, c, P in zip(views, means, W, Z, cs, self._prec):
+        for i, (X, mu, w, z, c, P) in enumerate(zip(views, means, W, Z, cs, self._prec)):
             R = -(S - z) - (1.0 - c) * z + (1.0 - c) * (z @ B)
             G = (4.0 / (n - 1)) * center_tdot(X, R, mu) + 4.0 * c * (w @ (B - np.eye(len(B))))
             if P is not None:  # the preconditioned gradient, as in the SGD steps
                 G *= P[:, None]
             zg = center_dot(X, G, mu)
-            d = np.sqrt((1.0 - c) * np.einsum("ij,ij->j", zg, zg) / (n - 1)
-                        + c * np.einsum("ij,ij->j", G, G))
+            blocks, zblocks = [G], [zg]
+            if D is not None:
+                blocks.append(D[i])
+                zblocks.append(ZD[i])
+            E, ZE = np.hstack(blocks), np.hstack(zblocks)
+            d = np.sqrt((1.0 - c) * np.einsum("ij,ij->j", ZE, ZE) / (n - 1)
+                        + c * np.einsum("ij,ij->j", E, E))
             d = np.where(d > 0, d, 1.0)
-            Wa.append(np.hstack([w, G / d]))
-            Za.append(np.hstack([z, zg / d]))
+            Wa.append(np.hstack([w, E / d]))
+            Za.append(np.hstack([z, ZE / d]))
         return Wa, Za
 
     def _finalise(self, views, means, moments=None):
@@ -397,18 +402,26 @@ class _StochasticEY(_BaseCCA):
         attributes. ``moments`` (from streamed batches) replaces the pass over
         ``views`` when given."""
         W, cs, k = self._W, self._cs, self._k
-        n_passes = 1 if moments is not None else 1 + int(self.refine)
-        for it in range(n_passes):
-            if it:
-                W = [w @ R for w, R in zip(W, rots)]
-            if moments is None or it:
-                Z = [center_dot(X, w, mu) for X, w, mu in zip(views, W, means)]
-                if it < n_passes - 1:
-                    W, Z = self._gradient_basis(views, means, W, Z)
-                Zcat = np.hstack(Z)
-                Zcat = Zcat - Zcat.mean(axis=0)
-                moments = Zcat.T @ Zcat / max(views[0].shape[0] - 1, 1)
-            rots = _rayleigh_ritz(moments, [w.T @ w for w in W], cs, k)
+
+        def cov(Z):
+            Zcat = np.hstack(Z)
+            Zcat = Zcat - Zcat.mean(axis=0)
+            return Zcat.T @ Zcat / max(views[0].shape[0] - 1, 1)
+
+        if moments is None:
+            Z = [center_dot(X, w, mu) for X, w, mu in zip(views, W, means)]
+            D = ZD = None
+            for _ in range(int(self.refine)):
+                # LOBPCG-style: Rayleigh-Ritz over [W, G, D]; scores of the
+                # new blocks are combinations of known scores (no extra pass)
+                Wa, Za = self._gradient_basis(views, means, W, Z, D, ZD)
+                rots = _rayleigh_ritz(cov(Za), [w.T @ w for w in Wa], cs, k)
+                W = [wa @ R for wa, R in zip(Wa, rots)]
+                Z = [za @ R for za, R in zip(Za, rots)]
+                D = [wa[:, k:] @ R[k:] for wa, R in zip(Wa, rots)]
+                ZD = [za[:, k:] @ R[k:] for za, R in zip(Za, rots)]
+            moments = cov(Z)
+        rots = _rayleigh_ritz(moments, [w.T @ w for w in W], cs, k)
         weights = flip_signs([w @ R for w, R in zip(W, rots)])
         self._set_fitted(weights, [np.asarray(mu, dtype=np.float64) for mu in means])
         if len(views):
@@ -544,11 +557,12 @@ _SGD_PARAMS = """
         converged once the step is below ``1e-3 * learning_rate``.
     refine : int, default=2
         Refinement passes after the last epoch of ``fit``: each takes the
-        canonical pairs from the span of the weights and the full-data
-        gradient of the loss (Rayleigh-Ritz, a step of a block gradient
-        eigensolver: two products per view over the data, about the cost of
-        one epoch). 0: the canonical pairs of the span of the SGD weights
-        alone. Not used by ``partial_fit``, which never sees the whole data.
+        canonical pairs from the span of the weights, the preconditioned
+        full-data gradient of the loss and the previous pass's step
+        (Rayleigh-Ritz, one step of a LOBPCG-style block eigensolver: two
+        products per view over the data, less than one epoch). 0: the
+        canonical pairs of the span of the SGD weights alone. Not used by
+        ``partial_fit``, which never sees the whole data.
     random_state : int, RandomState instance or None, default=None
         Seed of the batch order and starting weights.
     verbose : bool, default=False
