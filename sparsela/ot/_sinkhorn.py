@@ -166,6 +166,22 @@ def _check_warmstart(warmstart, n, m):
     return wu, wv
 
 
+
+def _log_domain_setup(a, b, M, reg, warmstart):
+    """What the log-domain solvers share before iterating: check the warm
+    start, drop zero-mass rows/columns, scale the cost and start the
+    potentials (zeros or a copy of the warm start)."""
+    shape = M.shape
+    warmstart = _check_warmstart(warmstart, *shape)
+    a, b, M, warmstart, ia, ib = _restrict(a, b, M, warmstart)
+    n, m = M.shape
+    Mr = M / (-reg)
+    if warmstart is None:
+        log_u, log_v = np.zeros(n), np.zeros(m)
+    else:
+        log_u, log_v = warmstart[0].copy(), warmstart[1].copy()
+    return shape, a, b, M, ia, ib, Mr, log_u, log_v, np.log(a), np.log(b), np.empty_like(Mr)
+
 def _finish_log(logd, ii, n_done, log_u, log_v, reg, converged):
     logd["niter"] = ii  # POT's convention: the index of the last iteration
     logd["n_iter"] = n_done  # iterations done
@@ -329,17 +345,8 @@ def sinkhorn_log(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
     """
     a, b, M, reg = check_ot_problem(a, b, M, reg)
     _check_iter(numItermax, stopThr)
-    shape = M.shape
-    warmstart = _check_warmstart(warmstart, *shape)
-    a, b, M, warmstart, ia, ib = _restrict(a, b, M, warmstart)
-    n, m = M.shape
-    Mr = M / (-reg)
-    if warmstart is None:
-        log_u, log_v = np.zeros(n), np.zeros(m)
-    else:
-        log_u, log_v = warmstart[0].copy(), warmstart[1].copy()
-    loga, logb = np.log(a), np.log(b)
-    work = np.empty_like(Mr)
+    shape, a, b, M, ia, ib, Mr, log_u, log_v, loga, logb, work = _log_domain_setup(
+        a, b, M, reg, warmstart)
     logd = {"err": []}
     err = np.inf
     converged = False

@@ -30,7 +30,7 @@ import numpy as np
 from ..formats import csr_array
 from ..linalg import cg
 from ..utils.progress import progress
-from ._sinkhorn import _check_iter, _check_warmstart, _embed, _finish_log, _restrict
+from ._sinkhorn import _check_iter, _embed, _finish_log, _log_domain_setup
 from ._utils import check_ot_problem, lse_cols, lse_rows, safe_exp, warn_not_converged
 
 __all__ = ["sinkhorn_newton_sparse"]
@@ -258,17 +258,9 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         raise ValueError(f"superlinear_ratio must be in (0, 1), got {superlinear_ratio!r}")
     if not np.isfinite(cg_tol) or cg_tol <= 0:
         raise ValueError(f"cg_tol must be > 0, got {cg_tol!r}")
-    shape = M.shape
-    warmstart = _check_warmstart(warmstart, *shape)
-    a, b, M, warmstart, ia, ib = _restrict(a, b, M, warmstart)
+    shape, a, b, M, ia, ib, Mr, alpha, beta, loga, logb, work = _log_domain_setup(
+        a, b, M, reg, warmstart)
     n, m = M.shape
-    Mr = M / (-reg)
-    if warmstart is None:
-        alpha, beta = np.zeros(n), np.zeros(m)
-    else:
-        alpha, beta = warmstart[0].copy(), warmstart[1].copy()
-    loga, logb = np.log(a), np.log(b)
-    work = np.empty_like(Mr)
     P = np.empty_like(Mr)
     kmax = n * m
     if density is None:
