@@ -565,75 +565,94 @@ class SparseArray:
         return self @ other
 
     # -- reductions -----------------------------------------------------------
-    def sum(self, axis=None, dtype=None, out=None):
+    def sum(self, axis=None, dtype=None, out=None, keepdims: bool = False):
         """Sum of the entries, as NumPy's ``sum`` on the dense array.
+
+        ``np.sum(A, axis=..., keepdims=...)`` calls this method.
 
         Parameters
         ----------
-        axis : {None, 0, 1, -1, -2}, optional
-            ``None`` sums all entries, 0 down the columns, 1 along the rows.
+        axis : None, int or tuple of ints, optional
+            ``None`` (or ``(0, 1)``) over all entries, 0 (or ``(0,)``) down
+            the columns, 1 (or ``(1,)``) along the rows; negative axes count
+            from the end.
         dtype : dtype, optional
             Accumulator and result dtype; by default the one NumPy's ``sum``
             gives for this array's dtype (bool and small integers accumulate
             in the default integer).
         out : ndarray, optional
-            Array to write the result into.
+            Array of the result's shape to write the result into.
+        keepdims : bool, default False
+            Keep the reduced axes with length 1, as NumPy does (the result
+            is then a 2-D ndarray).
 
         Returns
         -------
         scalar or ndarray
-            A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise (length
-            ``shape[1]`` for ``axis=0``, ``shape[0]`` for ``axis=1``); ``out``
-            when given.
+            A NumPy scalar when all entries are summed, a 1-D ndarray
+            otherwise (length ``shape[1]`` for ``axis=0``, ``shape[0]`` for
+            ``axis=1``); 2-D with ``keepdims``; ``out`` when given.
 
         Raises
         ------
         TypeError
-            If ``axis`` is not an integer or None.
+            If ``axis`` is not an integer, a tuple of integers or None, or
+            ``out`` is not an ndarray.
         ValueError
-            If ``axis`` is out of bounds.
+            If ``axis`` is out of bounds or repeated, or ``out`` has the
+            wrong shape.
         """
-        return _ops().reduce.sum(self, axis=axis, dtype=dtype, out=out)
+        return _ops().reduce.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
 
-    def mean(self, axis=None, dtype=None, out=None):
+    def mean(self, axis=None, dtype=None, out=None, keepdims: bool = False):
         """Mean of the entries, implicit zeros included, as NumPy on the dense array.
 
         Parameters
         ----------
-        axis : {None, 0, 1, -1, -2}, optional
-            ``None`` averages all entries, 0 down the columns, 1 along the
-            rows.
+        axis : None, int or tuple of ints, optional
+            ``None`` (or ``(0, 1)``) over all entries, 0 (or ``(0,)``) down
+            the columns, 1 (or ``(1,)``) along the rows; negative axes count
+            from the end.
         dtype : dtype, optional
             Dtype of the computation and result; by default NumPy's (float64
             for integer and bool values).
         out : ndarray, optional
-            Array to write the result into.
+            Array of the result's shape to write the result into.
+        keepdims : bool, default False
+            Keep the reduced axes with length 1, as NumPy does (the result
+            is then a 2-D ndarray).
 
         Returns
         -------
         scalar or ndarray
-            A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise;
-            ``out`` when given. NaN for an empty axis.
+            A NumPy scalar when all entries are averaged, a 1-D ndarray
+            otherwise (2-D with ``keepdims``); ``out`` when given. NaN for an
+            empty axis.
         """
-        return _ops().reduce.mean(self, axis=axis, dtype=dtype, out=out)
+        return _ops().reduce.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
 
-    def max(self, axis=None, out=None, *, explicit: bool = False):
+    def max(self, axis=None, out=None, keepdims: bool = False, *, explicit: bool = False):
         """Maximum of the entries, implicit zeros included unless ``explicit``.
 
         Parameters
         ----------
-        axis : {None, 0, 1, -1, -2}, optional
-            ``None`` over all entries, 0 down the columns, 1 along the rows.
+        axis : None, int or tuple of ints, optional
+            ``None`` (or ``(0, 1)``) over all entries, 0 (or ``(0,)``) down
+            the columns, 1 (or ``(1,)``) along the rows; negative axes count
+            from the end.
         out : ndarray, optional
-            Array to write the result into.
+            Array of the result's shape to write the result into.
+        keepdims : bool, default False
+            Keep the reduced axes with length 1, as NumPy does (the result
+            is then a 2-D ndarray).
         explicit : bool, default False
             Only the stored values count (an empty row or column gives 0).
 
         Returns
         -------
         scalar or ndarray
-            A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise; ``out``
-            when given.
+            A NumPy scalar when all entries are reduced, a 1-D ndarray
+            otherwise (2-D with ``keepdims``); ``out`` when given.
 
         Raises
         ------
@@ -642,25 +661,30 @@ class SparseArray:
         ValueError
             If the reduced axis (or the whole array) has size zero.
         """
-        return _ops().reduce.extreme(self, axis, True, explicit, out)
+        return _ops().reduce.extreme(self, axis, True, explicit, out, keepdims)
 
-    def min(self, axis=None, out=None, *, explicit: bool = False):
+    def min(self, axis=None, out=None, keepdims: bool = False, *, explicit: bool = False):
         """Minimum of the entries, implicit zeros included unless ``explicit``.
 
         Parameters
         ----------
-        axis : {None, 0, 1, -1, -2}, optional
-            ``None`` over all entries, 0 down the columns, 1 along the rows.
+        axis : None, int or tuple of ints, optional
+            ``None`` (or ``(0, 1)``) over all entries, 0 (or ``(0,)``) down
+            the columns, 1 (or ``(1,)``) along the rows; negative axes count
+            from the end.
         out : ndarray, optional
-            Array to write the result into.
+            Array of the result's shape to write the result into.
+        keepdims : bool, default False
+            Keep the reduced axes with length 1, as NumPy does (the result
+            is then a 2-D ndarray).
         explicit : bool, default False
             Only the stored values count (an empty row or column gives 0).
 
         Returns
         -------
         scalar or ndarray
-            A NumPy scalar for ``axis=None``, a 1-D ndarray otherwise; ``out``
-            when given.
+            A NumPy scalar when all entries are reduced, a 1-D ndarray
+            otherwise (2-D with ``keepdims``); ``out`` when given.
 
         Raises
         ------
@@ -669,24 +693,30 @@ class SparseArray:
         ValueError
             If the reduced axis (or the whole array) has size zero.
         """
-        return _ops().reduce.extreme(self, axis, False, explicit, out)
+        return _ops().reduce.extreme(self, axis, False, explicit, out, keepdims)
 
-    def count_nonzero(self, axis=None):
+    def count_nonzero(self, axis=None, *, keepdims: bool = False):
         """Number of nonzero entries, after summing duplicates.
 
-        Explicit zeros (and duplicates summing to zero) are not counted.
+        Explicit zeros (and duplicates summing to zero) are not counted. The
+        signature is :func:`numpy.count_nonzero`'s (no ``out``).
 
         Parameters
         ----------
-        axis : {None, 0, 1, -1, -2}, optional
-            ``None`` counts over the whole array, 0 per column, 1 per row.
+        axis : None, int or tuple of ints, optional
+            ``None`` (or ``(0, 1)``) counts over the whole array, 0 (or
+            ``(0,)``) per column, 1 (or ``(1,)``) per row.
+        keepdims : bool, default False
+            Keep the reduced axes with length 1, as NumPy does (the result
+            is then a 2-D ndarray).
 
         Returns
         -------
         int or ndarray
-            An int for ``axis=None``, a 1-D integer ndarray otherwise.
+            An int when the whole array is counted, a 1-D integer ndarray
+            otherwise (2-D with ``keepdims``).
         """
-        return _ops().reduce.count_nonzero(self, axis=axis)
+        return _ops().reduce.count_nonzero(self, axis=axis, keepdims=keepdims)
 
     def diagonal(self, k: int = 0) -> np.ndarray:
         """Return the ``k``-th diagonal as a dense 1-D array.
@@ -728,7 +758,54 @@ class SparseArray:
 
     # -- indexing -------------------------------------------------------------
     def __getitem__(self, key):
+        """``A[key]``: rows, columns, 2-D selections and entries.
+
+        See :func:`sparsela.ops.index.getitem`: ``key`` is a row key or a
+        pair ``(rows, cols)`` of ints, slices (any step), integer arrays or
+        boolean masks (at most one array), with ``...`` for full axes. The
+        result keeps the format (BSR gives CSR) and is 2-D (an integer keeps
+        its axis with length 1); ``A[i, j]`` is a scalar. Stored duplicates
+        are kept, not summed.
+        """
         return _ops().index.getitem(self, key)
+
+    # -- pickling ---------------------------------------------------------------
+    def __copy__(self):
+        # a shallow copy shares the buffers exactly as they are (read-only or
+        # unaligned ones included); only unpickling replaces them
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __setstate__(self, state):
+        """Restore a pickled array, copying buffers that arrive unaligned or read-only.
+
+        Arrays that ``pickle`` rebuilds from out-of-band buffers (protocol 5,
+        as Dask's ``distributed`` sends them) may start at any byte or be
+        read-only. Numba compiles every kernel again for such arrays (they
+        are another type to it), and NumPy's unaligned loops sum in another
+        order than the aligned ones (results differ in the last bits). An
+        unpickled array owns its buffers, so such buffers are replaced by
+        aligned, writeable copies here; aligned, writeable ones are used as
+        they are (no copy). Arrays built by a user from read-only buffers
+        (``csr_array((data, indices, indptr))``) keep them: only unpickling
+        copies.
+
+        Parameters
+        ----------
+        state : dict
+            The pickled attributes (``__dict__``).
+        """
+        if isinstance(state, tuple) and len(state) == 2:  # (dict, slots) form
+            state = state[0] or {}
+        self.__dict__.update({k: _owned(v) for k, v in state.items()})
+
+
+def _owned(value):
+    """``value``, or an aligned, writeable copy of an ndarray that is neither."""
+    if isinstance(value, np.ndarray) and not (value.flags.aligned and value.flags.writeable):
+        return np.array(value, copy=True, order="K")
+    return value
 
 
 def issparse(x) -> bool:
