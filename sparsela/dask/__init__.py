@@ -19,7 +19,10 @@ algorithms Dask does not have::
   ``sparsela.SparseArray`` with Dask (``register_chunk_type``, and the
   ``concatenate``/``tensordot``/``take``/``to_numpy`` dispatches), so
   ``da.from_array(A, chunks=...)``, ``map_blocks``, reductions and slicing
-  work on sparsela chunks, in the client and on every worker.
+  work on sparsela chunks, in the client and on every worker. What Dask
+  asks of a chunk (2-D slices, ``axis``-tuple reductions with ``keepdims``,
+  thread-safe kernel loading, aligned buffers after unpickling) sparsela
+  arrays do natively: nothing is patched.
 * Products (:mod:`._products`): :func:`spmm` and :func:`spgemm` with A in
   row blocks and B broadcast to every worker once, or, for a B too big for
   one worker, both 2-D blocked with the partial products summed by a tree
@@ -58,8 +61,7 @@ __all__ = [
 ]
 
 if _IMPORT_ERROR is None:
-    from ._chunk_type import from_array, meta, register
-    from ._compat import getitem
+    from ._chunk_type import from_array, getitem, meta, register
     from ._generators import rmat
     from ._incremental import fit_incremental, iter_blocks
     from ._products import spgemm, spmm
@@ -67,9 +69,8 @@ if _IMPORT_ERROR is None:
 
     register()
 else:  # pragma: no cover
-    # Keep the package importable without Dask (sparsela arrays pickled by a
-    # process that used sparsela.dask unpickle through sparsela.dask._compat);
-    # the public names say what is missing.
+    # Keep the package importable without Dask; the public names say what is
+    # missing.
     def __getattr__(name):
         if name in __all__:
             raise ImportError(

@@ -16,15 +16,17 @@
 
 With it, ``da.from_array(A, chunks=...)`` of a sparsela array, ``map_blocks``,
 reductions (``sum``, ``mean``, ``max``, ``min``) and slicing work on the
-chunks (the 2-D chunk slicing and ``axis``-tuple reductions Dask needs come
-from :mod:`sparsela.dask._compat` until ``sparsela.formats`` has them).
+chunks. Nothing is patched: sparsela arrays slice with 2-D keys
+(``A[r0:r1, c0:c1]``), reduce with ``axis`` tuples, ``keepdims`` and ``out``
+(what ``np.sum(chunk, axis=(0,), keepdims=True)`` asks), load their kernels
+safely from Dask's threads, and unpickle on a worker into aligned, writeable
+buffers, all natively.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..formats import SparseArray, csc_array, csr_array
-from . import _compat
 
 __all__ = ["from_array", "getitem", "meta", "register"]
 
@@ -74,8 +76,7 @@ def _take(x, idx, axis=0):
     if axis in (0, -2):
         return x[idx] if isinstance(x, SparseArray) else np.take(x, idx, axis=0)
     if axis in (1, -1):
-        return _compat.getitem(x, (slice(None), idx)) if isinstance(x, SparseArray) \
-            else np.take(x, idx, axis=1)
+        return x[:, idx] if isinstance(x, SparseArray) else np.take(x, idx, axis=1)
     raise ValueError(f"sparsela arrays are 2-D: take along axis 0 or 1, got {axis}")
 
 
@@ -96,8 +97,6 @@ def register() -> None:
         to_numpy_dispatch,
     )
 
-    _compat.install()
-    _compat.register_pickle()
     if not is_valid_chunk_type(SparseArray):
         register_chunk_type(SparseArray)
     concatenate_lookup.register(SparseArray, _concatenate)
@@ -128,24 +127,58 @@ def meta(dtype=np.float64, format: str = "csr") -> SparseArray:
 
 
 def getitem(a, b, asarray=False, lock=None):
-    """Getter of :func:`from_array`: ``a[b]`` with 2-D keys, never densified."""
+    """Getter of :func:`from_array`: ``a[b]``, never densified.
+
+    sparsela arrays take Dask's 2-D keys themselves (``a[r0:r1, c0:c1]``,
+    see :meth:`sparsela.csr_array.__getitem__`); this getter only keeps
+    ``asarray`` from turning a sparse chunk into a dense one.
+
+    Parameters
+    ----------
+    a : sparsela array or array_like
+        The array to slice.
+    b : index
+        The key, e.g. a pair of slices.
+    asarray : bool, default False
+        Ignored (chunks stay sparse); part of Dask's getter signature.
+    lock : lock, optional
+        Held while slicing.
+
+    Returns
+    -------
+    SparseArray or ndarray
+        ``a[b]``.
+    """
     if lock:
         lock.acquire()
     try:
-        if isinstance(a, SparseArray):
-            return _compat.getitem(a, b)
         return a[b]
     finally:
         if lock:
             lock.release()
 
 
+def _aligned(a):
+    """``a``, or an aligned, writeable copy of an ndarray that is neither (others pass).
+
+    Dense blocks that ``distributed`` hands back from its network frames may
+    start at any byte or be read-only; Numba compiles every kernel again for
+    such arrays and NumPy's unaligned loops sum in another order. sparsela
+    arrays take care of their own buffers when unpickled
+    (``SparseArray.__setstate__``); dense operands received here (``X`` in
+    :func:`sparsela.dask.spmm`, blocks fed to ``partial_fit``) go through this.
+    """
+    if isinstance(a, np.ndarray) and not (a.flags.aligned and a.flags.writeable):
+        return np.array(a, copy=True, order="K")
+    return a
+
+
 def from_array(A, chunks="auto", *, name=None, format: str | None = None):
     """A Dask array of sparsela chunks from an in-memory sparse array.
 
     Same as ``dask.array.from_array(A, chunks=chunks)`` once sparsela is
-    registered, except that the chunks are sliced with
-    :func:`sparsela.dask._compat.getitem` directly and ``"auto"`` chunks by
+    registered, except that the chunks are sliced by :func:`getitem` (never
+    densified) and ``"auto"`` chunks by
     rows (about 64 MiB of stored entries per chunk, every column in one
     chunk), the layout :func:`sparsela.dask.spmm` and ``spgemm`` use.
 

@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 
 from ..formats import SparseArray
-from . import _compat
+from ._chunk_type import _aligned
 from ._threads import _client
 
 __all__ = ["fit_incremental", "iter_blocks"]
@@ -105,9 +105,9 @@ def iter_blocks(X, *others, order=None, prefetch: int = 0, client=None):
         return [o for o in objs if isinstance(o, da.Array)]
 
     def fill(objs, values):
-        # blocks off the network may be unaligned: copy those (see _compat.aligned)
+        # dense blocks off the network may be unaligned: copy those (see _aligned)
         it = iter(values)
-        return [_compat.aligned(next(it)) if isinstance(o, da.Array) else o for o in objs]
+        return [_aligned(next(it)) if isinstance(o, da.Array) else o for o in objs]
 
     if client is None or prefetch == 0:
         for i in order:

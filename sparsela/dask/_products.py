@@ -40,7 +40,7 @@ import numpy as np
 
 from .._sputils import upcast
 from ..formats import SparseArray, asarray, coo_array
-from . import _chunk_type, _compat
+from . import _chunk_type
 from ._threads import _client, plan, task_context
 
 __all__ = ["spgemm", "spmm"]
@@ -65,7 +65,7 @@ def _task_spmm(A, X, *, tplan):
     from ..ops.matmul import spmm as _spmm
 
     with task_context(tplan):
-        return _spmm(A, _compat.aligned(np.asarray(X)))
+        return _spmm(A, _chunk_type._aligned(np.asarray(X)))
 
 
 def _sum_dense(*parts):
@@ -179,9 +179,6 @@ def _grid_to_dask(blocks, row_sizes, col_sizes, dtype):
 def _split(A, row_sizes, col_sizes):
     """In-memory blocks of ``A`` (sparse: sparsela CSR/CSC; dense: views)."""
     rows, cols = _bounds(row_sizes), _bounds(col_sizes)
-    if isinstance(A, SparseArray):
-        return [[_compat.getitem(A, (slice(r0, r1), slice(c0, c1))) for c0, c1 in cols]
-                for r0, r1 in rows]
     return [[A[r0:r1, c0:c1] for c0, c1 in cols] for r0, r1 in rows]
 
 

@@ -19,7 +19,7 @@ from ..formats.csr import csr_array
 
 _k = lazy("cpu.reduce")
 
-__all__ = ["sum", "mean", "extreme", "count_nonzero", "diagonal"]
+__all__ = ["count_nonzero", "diagonal", "extreme", "mean", "sum"]
 
 
 def _one_axis(a, axis):
