@@ -126,9 +126,12 @@ def test_2d_keys_match_scipy_and_numpy(fmt, t, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
         ref = S[_scipy_key(r, m), _scipy_key(c, n)]
-    assert_close(out.toarray(), ref.toarray())
-    if fmt in ("csr", "csc"):
-        assert out.nnz == ref.nnz, (out.nnz, ref.nnz)
+    if sp.issparse(ref):
+        assert_close(out.toarray(), ref.toarray())
+        if fmt in ("csr", "csc"):
+            assert out.nnz == ref.nnz, (out.nnz, ref.nnz)
+    else:  # SciPy 1.17 answers some selections of a 0 x 0 array with an ndarray
+        assert_close(out.toarray(), np.asarray(ref))
     # Ellipsis stands for the full axes
     assert_close(A[..., c].toarray(), D[:, _dense_positions(c, n)])
     assert_close(A[r, ...].toarray(), D[_dense_positions(r, m)])

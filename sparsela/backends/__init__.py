@@ -78,7 +78,9 @@ def lazy(name: str):
         whose attributes are those of the module, imported on first access.
     """
     full = f"{__name__}.{name}"
-    module = sys.modules.get(full)
-    if module is not None:
-        return module
+    if full in sys.modules:
+        # already imported, or being imported by another thread: import_module
+        # returns it once its import has finished (it waits on the module's
+        # import lock), never half-initialised
+        return importlib.import_module(full)
     return _LazyModule(full)
