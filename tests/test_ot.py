@@ -218,38 +218,154 @@ def test_sns_rectangular_and_potentials():
     np.testing.assert_allclose(P, Q, rtol=1e-5, atol=1e-9)
 
 
-def test_sns_hessian_is_a_sparsela_array(monkeypatch):
-    import sparsela as sl
-    from sparsela.ot import _sns
+# --------------------------------------------------------------------------- #
+# the dense-plan kernels (sparsela/backends/cpu/ot.py) against NumPy
+# --------------------------------------------------------------------------- #
+def _kernels():
+    from sparsela.backends import lazy
 
-    seen = []
-    real_cg = _sns.cg
-
-    def spy(A, b, **kw):
-        seen.append((type(A), A.shape, A.nnz))
-        return real_cg(A, b, **kw)
-
-    monkeypatch.setattr(_sns, "cg", spy)
-    a, b, M = gaussian_clouds(30, 20, seed=1)
-    sinkhorn_newton_sparse(a, b, M, 1e-3, n_sinkhorn_warmup=5)
-    assert seen
-    typ, shape, nnz = seen[0]
-    assert issubclass(typ, sl.csr_array) and shape == (50, 50)
-    assert nnz < 50 * 50  # sparsified
+    return lazy("cpu.ot")
 
 
-def test_sns_block_hessian_layout():
-    from sparsela.ot._sns import _block_hessian
+def _random_plan(n, m, seed):
+    """Positive entries over many decades, some exact zeros and ties."""
+    rng = np.random.default_rng(seed)
+    P = np.exp(rng.uniform(-60.0, 0.0, size=(n, m)))
+    P[rng.random((n, m)) < 0.1] = 0.0
+    P[rng.random((n, m)) < 0.05] = 0.5  # ties
+    return P
 
-    rng = np.random.default_rng(0)
-    P = rng.random((4, 3))
-    dr, dc = P.sum(1), P.sum(0)
-    flat = np.array([0, 2, 4, 7, 11])
-    H = _block_hessian(P, dr, dc, flat).toarray()
+
+def _block_reference(P, dr, dc, flat):
     Ps = np.zeros_like(P)
     Ps.ravel()[flat] = P.ravel()[flat]
-    expected = np.block([[np.diag(dr), Ps], [Ps.T, np.diag(dc)]])
-    np.testing.assert_array_equal(H, expected)
+    return np.block([[np.diag(dr), Ps], [Ps.T, np.diag(dc)]])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k_frac, retain", [(0.02, 0.0), (0.02, 0.9), (0.3, 0.5),
+                                            (1.0, 0.0), (0.0, 0.999999)])
+def test_kernel_select_and_hessian_match_numpy(seed, k_frac, retain):
+    ker = _kernels()
+    n, m = 13, 9
+    P = _random_plan(n, m, seed)
+    k = max(1, int(k_frac * n * m))
+    target = retain * P.sum()
+    tau, n_eq, kept = ker.select_threshold(P, k, target)
+    # reference: a stable sort, largest first (ties in row-major order), the
+    # shortest prefix with at least k entries and the target mass
+    order = np.argsort(-P.ravel(), kind="stable")
+    cum = np.cumsum(P.ravel()[order])
+    need = max(k, int(np.searchsorted(cum, target, side="left")) + 1)
+    need = min(need, P.size)
+    assert kept == need
+    flat = np.sort(order[:need])
+    rng = np.random.default_rng(seed)
+    dr, dc = P.sum(1) + rng.random(n), P.sum(0) + rng.random(m)
+    data, indices, indptr = ker.hessian_csr(P, tau, n_eq, kept, dr, dc)
+    import scipy.sparse as sp
+
+    H = sp.csr_array((data, indices, indptr), shape=(n + m, n + m))
+    assert H.has_sorted_indices and H.nnz == n + m + 2 * kept
+    np.testing.assert_array_equal(H.toarray(), _block_reference(P, dr, dc, flat))
+    # the solver's Hessian is a sparsela CSR array built from these arrays
+    import sparsela as sl
+
+    np.testing.assert_array_equal(sl.csr_array((data, indices, indptr),
+                                               shape=H.shape).toarray(), H.toarray())
+
+
+def test_kernel_select_large_bin_and_all_equal():
+    ker = _kernels()
+    P = np.full((6, 7), 0.25)  # one histogram bin holds everything
+    tau, n_eq, kept = ker.select_threshold(P, 5, 0.0)
+    assert (tau, n_eq, kept) == (0.25, 5, 5)
+    data, indices, indptr = ker.hessian_csr(P, tau, n_eq, kept, P.sum(1), P.sum(0))
+    top = indices[indptr[0]:indptr[1]]
+    np.testing.assert_array_equal(top, [0, 6, 7, 8, 9, 10])  # row 0 first, row-major
+
+
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_kernel_sinkhorn_sweep_and_scale_match_numpy(nthreads):
+    import sparsela as sl
+
+    ker = _kernels()
+    rng = np.random.default_rng(0)
+    n, m = 300, 130  # above the parallel threshold
+    Mr = -rng.random((n, m)) * 50.0
+    alpha, beta = rng.normal(size=n), rng.normal(size=m)
+    a = rng.random(n) + 0.1
+    P0 = np.exp(Mr + alpha[:, None] + beta[None, :])
+    P0[3] *= 1e-280  # a row that lost its mass: recomputed from the potentials
+    f = rng.random(m) + 0.5
+    beta_new = beta + np.log(f)
+    P, al = P0.copy(), alpha.copy()
+    r, c = np.empty(n), np.empty(m)
+    with sl.config_context(num_threads=nthreads):
+        grow = ker.sinkhorn_sweep(P, f, a, al, beta_new, Mr, r, c)
+    Q = P0 * f[None, :]
+    u = a / Q.sum(1)
+    Q *= u[:, None]
+    ref_alpha = alpha + np.log(u)
+    # row 3: exactly from the potentials
+    lse = np.logaddexp.reduce(Mr[3] + beta_new)
+    ref_alpha[3] = np.log(a[3]) - lse
+    Q[3] = np.exp(Mr[3] + ref_alpha[3] + beta_new)
+    np.testing.assert_allclose(P, Q, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(al, ref_alpha, rtol=1e-12)
+    np.testing.assert_allclose(r, a, rtol=1e-12)
+    np.testing.assert_allclose(c, Q.sum(0), rtol=1e-12)
+    assert grow == pytest.approx(max(0.0, (ref_alpha - alpha).max()), rel=1e-12)
+    # scale_plan: P *= eu eu^T, entries below 1e-300 flushed (no subnormals)
+    eu, ev = np.exp(rng.normal(size=n)), np.exp(rng.normal(size=m))
+    ev[0] = 1e-310
+    S = P.copy()
+    with sl.config_context(num_threads=nthreads):
+        ker.scale_plan(S, eu, ev, r, c)
+    T = P * eu[:, None] * ev[None, :]
+    T[T < ker.TINY] = 0.0
+    np.testing.assert_allclose(S, T, rtol=1e-14, atol=0)
+    assert (S[:, 0] == 0).all()
+    np.testing.assert_allclose(r, T.sum(1), rtol=1e-12)
+    np.testing.assert_allclose(c, T.sum(0), rtol=1e-12)
+
+
+def test_kernel_pcg_matches_cg():
+    import scipy.sparse as sp
+
+    from sparsela.linalg import cg
+
+    ker = _kernels()
+    rng = np.random.default_rng(0)
+    A = sp.random_array((60, 60), density=0.1, rng=rng)
+    A = (A @ A.T + sp.diags_array(rng.random(60) + 0.1)).tocsr()
+    A.sort_indices()
+    b = rng.normal(size=60)
+    dinv = 1.0 / A.diagonal()
+    x, n_iter, ok = ker.csr_pcg_jacobi(A.indptr, A.indices, A.data, dinv, b, 1e-10, 600)
+    assert ok and n_iter > 1
+    np.testing.assert_allclose(x, np.linalg.solve(A.toarray(), b), rtol=1e-7, atol=1e-8)
+    y, info = cg(A, b, rtol=1e-10, maxiter=600, M=lambda v: dinv * v)
+    np.testing.assert_allclose(x, y, rtol=1e-8, atol=1e-10)
+    x, n_iter, ok = ker.csr_pcg_jacobi(A.indptr, A.indices, A.data, dinv, b, 1e-14, 2)
+    assert not ok and n_iter == 2
+
+
+def test_sns_float32_and_thread_counts_agree():
+    import sparsela as sl
+
+    a, b, M = gaussian_clouds(70, 50, seed=3)
+    P = sinkhorn_newton_sparse(a, b, M, 2e-3, tol=1e-10)
+    P32 = sinkhorn_newton_sparse(a.astype(np.float32), b, M.astype(np.float32), 2e-3,
+                                 tol=1e-10)
+    assert P32.dtype == np.float64  # the solvers work in float64
+    Q = sinkhorn_newton_sparse(a, b, M.astype(np.float32).astype(np.float64), 2e-3,
+                               tol=1e-10)
+    np.testing.assert_allclose(P32, Q, rtol=1e-6, atol=1e-12)
+    with sl.config_context(num_threads=1):
+        P1 = sinkhorn_newton_sparse(a, b, M, 2e-3, tol=1e-10)
+    np.testing.assert_allclose(P1, P, rtol=1e-6, atol=1e-12)
+    assert marginal_error(P, a, b) <= 1e-10
 
 
 def test_sns_verbose_progress(capsys):

@@ -14,12 +14,26 @@ whose gradient is ``(a - P 1, b - P^T 1)`` and whose negated Hessian is
 ``H = [[diag(P 1), P], [P^T, diag(P^T 1)]]`` (the paper's Hessian divided by
 ``eta``: the same Newton steps, better scaled).
 
-Stage 1 runs ``n_sinkhorn_warmup`` log-domain Sinkhorn iterations (the
-coordinate ascent on ``Phi``). Stage 2 takes Newton steps ``H_s d = grad``
-where ``H_s`` keeps the whole diagonal and only the largest entries of ``P``
-(a ``sparsela.csr_array`` of shape ``(n+m, n+m)``), solved by
-:func:`sparsela.linalg.cg` with a Jacobi preconditioner, followed by an
-Armijo backtracking line search on ``Phi``.
+Stage 1 runs ``n_sinkhorn_warmup`` Sinkhorn iterations (the coordinate
+ascent on ``Phi``). Stage 2 takes Newton steps ``H_s d = grad`` where ``H_s``
+keeps the whole diagonal and only the largest entries of ``P`` (CSR arrays of
+shape ``(n+m, n+m)``, which :class:`sparsela.csr_array` takes as they are),
+solved by Jacobi-preconditioned conjugate gradient, followed by an Armijo
+backtracking line search on ``Phi``.
+
+Implementation (the kernels are in ``sparsela/backends/cpu/ot.py``): the plan
+``P`` is kept in place and rescaled, never recomputed from ``-M/reg``: a
+Sinkhorn iteration is one pass that scales the columns by ``b / c`` and the
+rows to ``a`` and returns the new column sums; an accepted Newton step scales
+by ``exp(da) exp(db)^T`` in one pass that returns both marginals. The line
+search needs only ``expm1(x)^T P expm1(y)`` (a matrix-vector product). The
+``n m`` exponentials are left to the first column update (a log-sum-exp: the
+starting potentials may underflow the plan) and to an exact recomputation
+``P = exp(-M/reg + alpha + beta)`` when rescalings could have grown an entry
+flushed below ``1e-300`` by ``exp(300)``, after 500 rescalings, to confirm
+convergence, and for the returned plan. The Hessian's entries are chosen by a
+threshold from a histogram of ``P`` (no sort of ``P``) and CG runs in one
+compiled loop.
 """
 from __future__ import annotations
 
@@ -27,11 +41,10 @@ import math
 
 import numpy as np
 
-from ..formats import csr_array
-from ..linalg import cg
+from ..backends import lazy
 from ..utils.progress import progress
 from ._sinkhorn import _check_iter, _embed, _finish_log, _log_domain_setup
-from ._utils import check_ot_problem, lse_cols, lse_rows, safe_exp, warn_not_converged
+from ._utils import check_ot_problem, lse_cols, safe_exp, warn_not_converged
 
 __all__ = ["sinkhorn_newton_sparse"]
 
@@ -48,78 +61,82 @@ _SHIFT = 1e-12
 _DENSIFY_GAIN = 0.7
 
 
-def _block_hessian(P: np.ndarray, dr: np.ndarray, dc: np.ndarray,
-                   flat: np.ndarray) -> csr_array:
-    """``[[diag(dr), P_s], [P_s^T, diag(dc)]]`` as a sparsela CSR.
+_ker = lazy("cpu.ot")
 
-    ``flat`` holds the row-major flat indices (sorted) of the kept entries of
-    ``P``; the CSR arrays are written directly (each row sorted: diagonal then
-    ``P_s`` in the top half, ``P_s^T`` then diagonal in the bottom half).
-    """
-    n, m = P.shape
-    k = flat.size
-    I, J = np.divmod(flat, m)
-    vals = P.ravel()[flat]
-    nnz = n + m + 2 * k
-    idx_dtype = np.int32 if nnz < 2**31 - 1 and n + m < 2**31 - 1 else np.int64
-    data = np.empty(nnz)
-    indices = np.empty(nnz, dtype=idx_dtype)
-    indptr = np.empty(n + m + 1, dtype=idx_dtype)
-    # top half: row i = [i | n + J of row i]
-    cnt_r = np.bincount(I, minlength=n)
-    rows_before = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(cnt_r, out=rows_before[1:])
-    top_ptr = np.arange(n + 1) + rows_before
-    indptr[: n + 1] = top_ptr
-    data[top_ptr[:-1]] = dr
-    indices[top_ptr[:-1]] = np.arange(n)
-    pos = np.arange(k) + I + 1
-    data[pos] = vals
-    indices[pos] = n + J
-    # bottom half: row n + j = [I of column j | n + j]
-    base = n + k
-    order = np.argsort(J, kind="stable")
-    Jo = J[order]
-    cnt_c = np.bincount(J, minlength=m)
-    cols_before = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(cnt_c, out=cols_before[1:])
-    indptr[n:] = base + cols_before + np.arange(m + 1)
-    pos = base + np.arange(k) + Jo
-    data[pos] = vals[order]
-    indices[pos] = I[order]
-    dpos = base + cols_before[1:] + np.arange(m)
-    data[dpos] = dc
-    indices[dpos] = n + np.arange(m)
-    return csr_array((data, indices, indptr), shape=(n + m, n + m))
+#: the plan is recomputed exactly from the potentials (one ``n m``
+#: exponential pass) once the in-place rescalings since the last exact plan
+#: could have grown an entry by ``exp(_MAX_GROWTH)`` (entries flushed below
+#: 1e-300 must stay negligible) or after ``_MAX_INPLACE`` rescalings (rounding)
+_MAX_GROWTH = 300.0
+_MAX_INPLACE = 500
 
 
-def _select(P: np.ndarray, k: int, total: float, retain_mass: float | None,
-            kmax: int):
-    """Sorted flat indices of the ``k`` largest entries of ``P``; ``k``
-    doubles until they hold ``retain_mass`` of the total mass. Returns
-    ``(flat, k)``. Exactly ``k`` entries are kept whatever the ties (the
-    entries clamped at ``exp(EXP_FLOOR)`` are all equal)."""
-    vals = P.ravel()
-    while True:
-        if k >= kmax:
-            return np.arange(kmax), kmax
-        flat = np.argpartition(vals, kmax - k)[kmax - k:]
-        if retain_mass is None or vals[flat].sum() >= retain_mass * total:
-            flat.sort()
-            return flat, k
-        k = min(2 * k, kmax)
+def _expm1mx(x: np.ndarray) -> np.ndarray:
+    """``expm1(x) - x`` without cancellation for small ``|x|``."""
+    out = np.expm1(x) - x
+    small = np.abs(x) < 0.1
+    if small.any():
+        xs = x[small]
+        acc = np.full_like(xs, 1.0 / 3628800.0)  # x^2 (1/2! + x/3! + ... + x^8/10!)
+        for fact in (362880.0, 40320.0, 5040.0, 720.0, 120.0, 24.0, 6.0, 2.0):
+            acc = acc * xs + 1.0 / fact
+        out[small] = acc * xs * xs
+    return out
 
 
-def _sinkhorn_step(Mr, alpha, beta, loga, logb, work):
-    beta = logb - lse_cols(Mr, alpha, work)
-    alpha = loga - lse_rows(Mr, beta, work)
-    return alpha, beta
+class _Plan:
+    """The plan ``P = exp(Mr + alpha + beta)`` kept in place, its marginals
+    ``r``, ``c`` and the potentials, updated by rescaling (no exponential)."""
 
+    def __init__(self, Mr, alpha, beta, a, b, P):
+        self.Mr, self.alpha, self.beta, self.a, self.b, self.P = Mr, alpha, beta, a, b, P
+        n, m = Mr.shape
+        self.r = np.empty(n)
+        self.c = np.empty(m)
+        self.exact = False
 
-def _plan(Mr, alpha, beta, out, flush=False):
-    np.add(Mr, alpha[:, None], out=out)
-    out += beta[None, :]
-    return safe_exp(out, out=out, flush=flush)
+    def recompute(self):
+        """``P`` from the potentials (one exponential pass), and its sums."""
+        np.add(self.Mr, self.alpha[:, None], out=self.P)
+        self.P += self.beta[None, :]
+        safe_exp(self.P, out=self.P)
+        self.P[self.P < _ker.TINY] = 0.0  # also the exp(EXP_FLOOR) ones
+        self.P.sum(axis=1, out=self.r)
+        self.P.sum(axis=0, out=self.c)
+        self.growth, self.n_inplace, self.exact = 0.0, 0, True
+
+    def _account(self, growth):
+        self.growth += growth
+        self.n_inplace += 1
+        self.exact = False
+        if self.growth > _MAX_GROWTH or self.n_inplace > _MAX_INPLACE:
+            self.recompute()
+
+    def sinkhorn(self, first=False):
+        """One Sinkhorn iteration (column then row update); the first one
+        updates the columns by a log-sum-exp (from arbitrary potentials the
+        plan may underflow)."""
+        if first:
+            self.beta[:] = np.log(self.b) - lse_cols(self.Mr, self.alpha, self.P)
+            self.recompute()
+            f = np.ones_like(self.c)
+        else:
+            f = self.b / self.c
+            logf = np.log(f)
+            self.beta += logf
+        grow = _ker.sinkhorn_sweep(self.P, f, self.a, self.alpha, self.beta, self.Mr,
+                                   self.r, self.c)
+        self._account(grow + (0.0 if first else max(0.0, float(logf.max()))))
+
+    def step(self, da, db):
+        """Move the potentials by ``(da, db)``: ``P *= exp(da) exp(db)^T``."""
+        self.alpha += da
+        self.beta += db
+        _ker.scale_plan(self.P, np.exp(da), np.exp(db), self.r, self.c)
+        self._account(max(0.0, float(da.max())) + max(0.0, float(db.max())))
+
+    def error(self):
+        return float(np.hypot(np.linalg.norm(self.a - self.r), np.linalg.norm(self.b - self.c)))
 
 
 def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
@@ -148,16 +165,17 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     reg : float
         Entropic regularization (> 0).
     n_sinkhorn_warmup : int, default=20
-        Log-domain Sinkhorn iterations before the Newton stage (the paper's
-        ``N_1``).
+        Sinkhorn iterations before the Newton stage (the paper's ``N_1``).
     density : float, optional
         Initial fraction of the entries of ``P`` kept in the Hessian
         (default ``2 / min(n, m)``: about two per row, the paper's target
         sparsity ``lambda = 2/n``).
     cg_tol : float, default=1e-10
         Floor of the CG relative tolerance. The tolerance of each solve is
-        the inexact-Newton forcing term ``min(0.1, err / (||a|| + ||b||))``,
-        floored at ``cg_tol``.
+        the inexact-Newton forcing term ``min(0.1, 0.1 (err_k / err_{k-1})^2)``
+        (Eisenstat and Walker's choice 2: loose while the steps contract
+        linearly, tight once they contract quadratically; ``min(0.1, err /
+        (||a|| + ||b||))`` for the first step), floored at ``cg_tol``.
     max_newton : int, default=100
         Maximum number of Newton steps (the paper's ``N_2``).
     tol : float, default=1e-9
@@ -235,9 +253,16 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     solution, where ``Phi`` itself is large); a direction along which no
     ascent is found is replaced by a Sinkhorn iteration.
 
-    Every Newton step costs a few ``n m`` exponentials (the plan, and one per
-    line-search trial) plus the CG matrix-vector products on the sparse
-    Hessian; a Sinkhorn iteration costs two.
+    **Cost.** A Sinkhorn iteration and an accepted Newton step each cost one
+    read-write pass over the dense plan (no exponential); a Newton step adds
+    two passes to choose and gather the Hessian's entries, one matrix-vector
+    product with ``P`` per line-search trial, and the CG iterations on the
+    sparse Hessian (``O(nnz(H_s))`` each). ``n m`` exponentials are spent
+    only at the start, to confirm convergence and for the returned plan (and
+    after very large cumulated rescalings). Row-parallel passes use
+    :func:`sparsela.get_num_threads` threads; the column sums are then added
+    per thread chunk, so plans from different thread counts agree to
+    rounding, not bit for bit.
 
     References
     ----------
@@ -258,10 +283,10 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         raise ValueError(f"superlinear_ratio must be in (0, 1), got {superlinear_ratio!r}")
     if not np.isfinite(cg_tol) or cg_tol <= 0:
         raise ValueError(f"cg_tol must be > 0, got {cg_tol!r}")
-    shape, a, b, M, ia, ib, Mr, alpha, beta, loga, logb, work = _log_domain_setup(
+    shape, a, b, M, ia, ib, Mr, alpha, beta, _, _, work = _log_domain_setup(
         a, b, M, reg, warmstart)
     n, m = M.shape
-    P = np.empty_like(Mr)
+    plan = _Plan(Mr, alpha, beta, a, b, work)
     kmax = n * m
     if density is None:
         density = min(1.0, 2.0 / min(n, m))
@@ -278,9 +303,11 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     n_sink = n_newt = 0
     with progress(n_sinkhorn_warmup + max_newton, verbose, "sinkhorn_newton_sparse") as bar, \
             np.errstate(over="ignore", under="ignore"):
-        # ---- stage 1: log-domain Sinkhorn warm-up
+        # ---- stage 1: Sinkhorn warm-up, in place on the plan
+        if n_sinkhorn_warmup == 0:
+            plan.recompute()
         for _ in range(n_sinkhorn_warmup):
-            alpha, beta = _sinkhorn_step(Mr, alpha, beta, loga, logb, work)
+            plan.sinkhorn(first=n_sink == 0)
             n_sink += 1
             bar.update(1)
         # ---- stage 2: sparse Newton
@@ -290,19 +317,24 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         k_before_trial = k
         frozen = False
         mu = damping
-        for it in range(max_newton + 1):
-            P = _plan(Mr, alpha, beta, P)
-            r = P.sum(axis=1)
-            c = P.sum(axis=0)
-            ga, gb = a - r, b - c
-            err = float(np.hypot(np.linalg.norm(ga), np.linalg.norm(gb)))
+        it = 0
+        while True:
+            r, c = plan.r, plan.c
+            err = plan.error()
+            if err < tol and not plan.exact:
+                # the in-place plan drifts from exp(Mr + alpha + beta) by
+                # rounding: decide convergence on the exact plan
+                plan.recompute()
+                r, c = plan.r, plan.c
+                err = plan.error()
             logd["err"].append(err)
-            bar.set_postfix(err=f"{err:.2e}", density=f"{k / kmax:.3g}")
             if err < tol:
                 converged = True
                 break
             if it == max_newton:
                 break
+            ga, gb = a - r, b - c
+            bar.set_postfix(err=f"{err:.2e}", density=f"{k / kmax:.3g}")
             if prev_err is not None:
                 full = logd["step"][-1] == 1.0
                 # Levenberg-Marquardt damping: relax after a full step, raise
@@ -332,75 +364,78 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                     trial_ratio = ratio
             prev_err = err
             total = float(r.sum())
-            flat, k = _select(P, k, total, mass_rule, kmax)
+            # the k largest entries, k doubled while they hold less than
+            # retain_mass of the mass (a threshold from a histogram, no sort)
+            tau, n_eq, kept = _ker.select_threshold(
+                plan.P, k, 0.0 if mass_rule is None else mass_rule * total)
+            if kept > k:
+                k = min(k << max(0, math.ceil(math.log2(kept / k))), kmax)
+                tau, n_eq, kept = _ker.select_threshold(plan.P, k, 0.0)
             diag_max = max(float(r.max()), float(c.max()))
             shift = _SHIFT * diag_max
             dr = r * (1.0 + mu) + shift
             dc = c * (1.0 + mu) + shift
-            H = _block_hessian(P, dr, dc, flat)
+            data, indices, indptr = _ker.hessian_csr(plan.P, tau, n_eq, kept, dr, dc)
             g = np.concatenate([ga, gb])
             g -= (g @ e) / (n + m) * e
             dinv = 1.0 / np.concatenate([dr, dc])
-            counter = [0]
-
-            def _count(_x, counter=counter):
-                counter[0] += 1
-
-            rtol = max(cg_tol, min(0.1, err / scale))
-            d, info = cg(H, g, rtol=rtol, maxiter=max_cg_iter,
-                          M=lambda v, dinv=dinv: dinv * v, callback=_count)
-            cg_ok = info == 0
+            # inexact Newton: the forcing term follows the last contraction
+            # (Eisenstat & Walker's choice 2 scaled by 0.1): loose while the
+            # steps contract linearly anyway, tight once they are quadratic
+            if len(logd["err"]) >= 2:
+                rtol = min(0.1, 0.1 * (err / logd["err"][-2]) ** 2)
+            else:
+                rtol = min(0.1, err / scale)
+            rtol = max(cg_tol, rtol)
+            # Jacobi-preconditioned CG in one compiled loop (the system is
+            # small and needs hundreds of iterations at small reg)
+            d, n_cg, cg_ok = _ker.csr_pcg_jacobi(indptr, indices, data, dinv, g, rtol,
+                                                 max_cg_iter)
             d -= (d @ e) / (n + m) * e
             slope = float(g @ d)
             if not np.isfinite(slope) or slope <= 0:  # CG failed: scaled gradient step
                 d = dinv * g
                 slope = float(g @ d)
             da, db = d[:n], d[n:]
-            lin = float(da @ r + db @ c)
             span = float(np.abs(da).max() + np.abs(db).max())
             # never try to scale an entry of P by more than exp(_MAX_LOG_STEP)
             t = 1.0 if span <= _MAX_LOG_STEP else 2.0 ** math.floor(math.log2(_MAX_LOG_STEP / span))
             accepted = False
             for _ in range(_MAX_HALVINGS):
-                # Phi(z + t d) - Phi(z) = t * slope - sum P (expm1(x) - x),
-                # x_ij = t (da_i + db_j), evaluated without cancellation
-                np.add(da[:, None], db[None, :], out=work)
-                work *= t
-                if t * span < 1.0:
-                    np.expm1(work, out=work)
-                    work *= P
-                    q = float(work.sum())
-                else:  # large step: exp(log P + x) directly (P may underflow)
-                    np.add(work, Mr, out=work)
-                    work += alpha[:, None]
-                    work += beta[None, :]
-                    safe_exp(work, out=work)
-                    q = float(work.sum()) - total
-                gain = t * slope - (q - t * lin)
+                # Phi(z + t d) - Phi(z) = t slope - sum P (expm1(x) - x) with
+                # x_ij = t (da_i + db_j); as expm1(x + y) = expm1(x) + expm1(y)
+                # + expm1(x) expm1(y), the sum is r.(expm1(x) - x)
+                # + c.(expm1(y) - y) + expm1(x)^T P expm1(y): one product with
+                # P, no exponential of an n x m array, no cancellation
+                xa, xb = t * da, t * db
+                cross = float(np.expm1(xa) @ (plan.P @ np.expm1(xb)))
+                q = float(r @ _expm1mx(xa) + c @ _expm1mx(xb)) + cross
+                gain = t * slope - q
                 if np.isfinite(gain) and gain >= _ARMIJO_C * t * slope:
                     accepted = True
                     break
                 t *= 0.5
             n_newt += 1
+            it += 1
             bar.update(1)
-            logd["density"].append(flat.size / kmax)
-            logd["cg_iter"].append(counter[0])
+            logd["density"].append(kept / kmax)
+            logd["cg_iter"].append(n_cg)
             logd["damping"].append(mu)
             if accepted:
-                alpha = alpha + t * da
-                beta = beta + t * db
+                plan.step(t * da, t * db)
                 logd["step"].append(t)
             else:  # no ascent along d (rounding level): a Sinkhorn step instead
-                alpha, beta = _sinkhorn_step(Mr, alpha, beta, loga, logb, work)
+                plan.sinkhorn()
                 logd["step"].append(0.0)
     n_total = n_sink + n_newt
     if not converged and warn:
         warn_not_converged("Sinkhorn-Newton-Sparse", n_total, err, tol)
-    plan = _plan(Mr, alpha, beta, np.empty_like(Mr), flush=True)
-    plan, log_u, log_v = _embed(plan, alpha, beta, ia, ib, shape)
+    if not plan.exact:
+        plan.recompute()
+    out, log_u, log_v = _embed(plan.P, plan.alpha, plan.beta, ia, ib, shape)
     if log:
         logd["n_sinkhorn"] = n_sink
         logd["n_newton"] = n_newt
         _finish_log(logd, max(n_total - 1, 0), n_total, log_u, log_v, reg, converged)
-        return plan, logd
-    return plan
+        return out, logd
+    return out
