@@ -330,24 +330,30 @@ def test_kernel_sinkhorn_sweep_and_scale_match_numpy(nthreads):
     np.testing.assert_allclose(c, T.sum(0), rtol=1e-12)
 
 
-def test_kernel_pcg_matches_cg():
-    import scipy.sparse as sp
-
+@pytest.mark.parametrize("n, m", [(40, 30), (25, 45)])
+def test_kernel_hessian_solve_matches_numpy(n, m):
     from sparsela.linalg import cg
 
     ker = _kernels()
-    rng = np.random.default_rng(0)
-    A = sp.random_array((60, 60), density=0.1, rng=rng)
-    A = (A @ A.T + sp.diags_array(rng.random(60) + 0.1)).tocsr()
-    A.sort_indices()
-    b = rng.normal(size=60)
-    dinv = 1.0 / A.diagonal()
-    x, n_iter, ok = ker.csr_pcg_jacobi(A.indptr, A.indices, A.data, dinv, b, 1e-10, 600)
-    assert ok and n_iter > 1
-    np.testing.assert_allclose(x, np.linalg.solve(A.toarray(), b), rtol=1e-7, atol=1e-8)
-    y, info = cg(A, b, rtol=1e-10, maxiter=600, M=lambda v: dinv * v)
-    np.testing.assert_allclose(x, y, rtol=1e-8, atol=1e-10)
-    x, n_iter, ok = ker.csr_pcg_jacobi(A.indptr, A.indices, A.data, dinv, b, 1e-14, 2)
+    P = _random_plan(n, m, 4)
+    tau, n_eq, kept = ker.select_threshold(P, 3 * max(n, m), 0.0)
+    rng = np.random.default_rng(1)
+    dr, dc = P.sum(1) * 1.01 + 1e-3, P.sum(0) * 1.01 + 1e-3
+    data, indices, indptr = ker.hessian_csr(P, tau, n_eq, kept, dr, dc)
+    H = _block_reference(P, dr, dc, np.flatnonzero(
+        (P.ravel() > tau) | ((P.ravel() == tau) & (np.cumsum(P.ravel() == tau) <= n_eq))))
+    g = rng.normal(size=n + m)
+    d, n_iter, ok = ker.hessian_solve(data, indices, indptr, n, dr, dc, g, 1e-12, 500)
+    assert ok and n_iter >= 1
+    np.testing.assert_allclose(d, np.linalg.solve(H, g), rtol=1e-8, atol=1e-8)
+    # the whole system's residual meets the tolerance, as sparsela.linalg.cg's rule
+    import sparsela as sl
+
+    Hs = sl.csr_array((data, indices, indptr), shape=(n + m, n + m))
+    assert np.linalg.norm(Hs @ d - g) <= 1e-10 * np.linalg.norm(g)
+    y, info = cg(Hs, g, rtol=1e-12, maxiter=5000, M=lambda v: v / Hs.diagonal())
+    np.testing.assert_allclose(d, y, rtol=1e-6, atol=1e-8)
+    d, n_iter, ok = ker.hessian_solve(data, indices, indptr, n, dr, dc, g, 1e-14, 2)
     assert not ok and n_iter == 2
 
 

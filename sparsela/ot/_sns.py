@@ -378,7 +378,6 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             data, indices, indptr = _ker.hessian_csr(plan.P, tau, n_eq, kept, dr, dc)
             g = np.concatenate([ga, gb])
             g -= (g @ e) / (n + m) * e
-            dinv = 1.0 / np.concatenate([dr, dc])
             # inexact Newton: the forcing term follows the last contraction
             # (Eisenstat & Walker's choice 2 scaled by 0.1): loose while the
             # steps contract linearly anyway, tight once they are quadratic
@@ -387,14 +386,15 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             else:
                 rtol = min(0.1, err / scale)
             rtol = max(cg_tol, rtol)
-            # Jacobi-preconditioned CG in one compiled loop (the system is
-            # small and needs hundreds of iterations at small reg)
-            d, n_cg, cg_ok = _ker.csr_pcg_jacobi(indptr, indices, data, dinv, g, rtol,
-                                                 max_cg_iter)
+            # CG on the Schur complement of the row block, in one compiled
+            # loop (the system is small and needs hundreds of iterations at
+            # small reg)
+            d, n_cg, cg_ok = _ker.hessian_solve(data, indices, indptr, n, dr, dc, g, rtol,
+                                                max_cg_iter)
             d -= (d @ e) / (n + m) * e
             slope = float(g @ d)
             if not np.isfinite(slope) or slope <= 0:  # CG failed: scaled gradient step
-                d = dinv * g
+                d = g / np.concatenate([dr, dc])
                 slope = float(g @ d)
             da, db = d[:n], d[n:]
             span = float(np.abs(da).max() + np.abs(db).max())
