@@ -248,10 +248,15 @@ def _block_reference(P, dr, dc, flat):
 def test_kernel_select_and_hessian_match_numpy(seed, k_frac, retain):
     ker = _kernels()
     n, m = 13, 9
-    P = _random_plan(n, m, seed)
+    K = _random_plan(n, m, seed)
+    rng = np.random.default_rng(seed)
+    u, v = np.exp(rng.normal(size=n)), np.exp(rng.normal(size=m))
+    v[:2] = 1.0  # keeps ties in two columns
+    u[:] = 1.0 if seed == 0 else u
+    P = K * u[:, None] * v[None, :]
     k = max(1, int(k_frac * n * m))
     target = retain * P.sum()
-    tau, n_eq, kept = ker.select_threshold(P, k, target)
+    tau, n_eq, kept = ker.select_threshold(K, u, v, k, target)
     # reference: a stable sort, largest first (ties in row-major order), the
     # shortest prefix with at least k entries and the target mass
     order = np.argsort(-P.ravel(), kind="stable")
@@ -260,9 +265,8 @@ def test_kernel_select_and_hessian_match_numpy(seed, k_frac, retain):
     need = min(need, P.size)
     assert kept == need
     flat = np.sort(order[:need])
-    rng = np.random.default_rng(seed)
     dr, dc = P.sum(1) + rng.random(n), P.sum(0) + rng.random(m)
-    data, indices, indptr = ker.hessian_csr(P, tau, n_eq, kept, dr, dc)
+    data, indices, indptr = ker.hessian_csr(K, u, v, tau, n_eq, kept, dr, dc)
     import scipy.sparse as sp
 
     H = sp.csr_array((data, indices, indptr), shape=(n + m, n + m))
@@ -278,56 +282,13 @@ def test_kernel_select_and_hessian_match_numpy(seed, k_frac, retain):
 def test_kernel_select_large_bin_and_all_equal():
     ker = _kernels()
     P = np.full((6, 7), 0.25)  # one histogram bin holds everything
-    tau, n_eq, kept = ker.select_threshold(P, 5, 0.0)
+    one6, one7 = np.ones(6), np.ones(7)
+    tau, n_eq, kept = ker.select_threshold(P, one6, one7, 5, 0.0)
     assert (tau, n_eq, kept) == (0.25, 5, 5)
-    data, indices, indptr = ker.hessian_csr(P, tau, n_eq, kept, P.sum(1), P.sum(0))
+    data, indices, indptr = ker.hessian_csr(P, one6, one7, tau, n_eq, kept, P.sum(1),
+                                            P.sum(0))
     top = indices[indptr[0]:indptr[1]]
     np.testing.assert_array_equal(top, [0, 6, 7, 8, 9, 10])  # row 0 first, row-major
-
-
-@pytest.mark.parametrize("nthreads", [1, 2])
-def test_kernel_sinkhorn_sweep_and_scale_match_numpy(nthreads):
-    import sparsela as sl
-
-    ker = _kernels()
-    rng = np.random.default_rng(0)
-    n, m = 300, 130  # above the parallel threshold
-    Mr = -rng.random((n, m)) * 50.0
-    alpha, beta = rng.normal(size=n), rng.normal(size=m)
-    a = rng.random(n) + 0.1
-    P0 = np.exp(Mr + alpha[:, None] + beta[None, :])
-    P0[3] *= 1e-280  # a row that lost its mass: recomputed from the potentials
-    f = rng.random(m) + 0.5
-    beta_new = beta + np.log(f)
-    P, al = P0.copy(), alpha.copy()
-    r, c = np.empty(n), np.empty(m)
-    with sl.config_context(num_threads=nthreads):
-        grow = ker.sinkhorn_sweep(P, f, a, al, beta_new, Mr, r, c)
-    Q = P0 * f[None, :]
-    u = a / Q.sum(1)
-    Q *= u[:, None]
-    ref_alpha = alpha + np.log(u)
-    # row 3: exactly from the potentials
-    lse = np.logaddexp.reduce(Mr[3] + beta_new)
-    ref_alpha[3] = np.log(a[3]) - lse
-    Q[3] = np.exp(Mr[3] + ref_alpha[3] + beta_new)
-    np.testing.assert_allclose(P, Q, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(al, ref_alpha, rtol=1e-12)
-    np.testing.assert_allclose(r, a, rtol=1e-12)
-    np.testing.assert_allclose(c, Q.sum(0), rtol=1e-12)
-    assert grow == pytest.approx(max(0.0, (ref_alpha - alpha).max()), rel=1e-12)
-    # scale_plan: P *= eu eu^T, entries below 1e-300 flushed (no subnormals)
-    eu, ev = np.exp(rng.normal(size=n)), np.exp(rng.normal(size=m))
-    ev[0] = 1e-310
-    S = P.copy()
-    with sl.config_context(num_threads=nthreads):
-        ker.scale_plan(S, eu, ev, r, c)
-    T = P * eu[:, None] * ev[None, :]
-    T[T < ker.TINY] = 0.0
-    np.testing.assert_allclose(S, T, rtol=1e-14, atol=0)
-    assert (S[:, 0] == 0).all()
-    np.testing.assert_allclose(r, T.sum(1), rtol=1e-12)
-    np.testing.assert_allclose(c, T.sum(0), rtol=1e-12)
 
 
 @pytest.mark.parametrize("n, m", [(40, 30), (25, 45)])
@@ -336,10 +297,11 @@ def test_kernel_hessian_solve_matches_numpy(n, m):
 
     ker = _kernels()
     P = _random_plan(n, m, 4)
-    tau, n_eq, kept = ker.select_threshold(P, 3 * max(n, m), 0.0)
+    one_n, one_m = np.ones(n), np.ones(m)
+    tau, n_eq, kept = ker.select_threshold(P, one_n, one_m, 3 * max(n, m), 0.0)
     rng = np.random.default_rng(1)
     dr, dc = P.sum(1) * 1.01 + 1e-3, P.sum(0) * 1.01 + 1e-3
-    data, indices, indptr = ker.hessian_csr(P, tau, n_eq, kept, dr, dc)
+    data, indices, indptr = ker.hessian_csr(P, one_n, one_m, tau, n_eq, kept, dr, dc)
     H = _block_reference(P, dr, dc, np.flatnonzero(
         (P.ravel() > tau) | ((P.ravel() == tau) & (np.cumsum(P.ravel() == tau) <= n_eq))))
     g = rng.normal(size=n + m)
@@ -372,6 +334,32 @@ def test_sns_float32_and_thread_counts_agree():
         P1 = sinkhorn_newton_sparse(a, b, M, 2e-3, tol=1e-10)
     np.testing.assert_allclose(P1, P, rtol=1e-6, atol=1e-12)
     assert marginal_error(P, a, b) <= 1e-10
+
+
+def test_sns_easy_problem_is_finished_by_sinkhorn():
+    a, b, M = gaussian_clouds(50, seed=1)
+    P, log = sinkhorn_newton_sparse(a, b, M, 0.05, tol=1e-10, log=True)
+    assert log["converged"] and log["n_newton"] == 0
+    assert log["n_sinkhorn"] == len(log["err_sinkhorn"]) and log["err_sinkhorn"][-1] < 1e-10
+    Q = ot.sinkhorn(a, b, M, 0.05, stopThr=1e-12, numItermax=10_000)
+    np.testing.assert_allclose(P, Q, atol=1e-11)
+    # sinkhorn_finish=0: the paper's two stages, Newton after exactly N_1
+    P2, log2 = sinkhorn_newton_sparse(a, b, M, 5e-3, tol=1e-10, sinkhorn_finish=0,
+                                      n_sinkhorn_warmup=7, log=True)
+    assert log2["n_sinkhorn"] == 7 and log2["n_newton"] >= 1 and log2["converged"]
+    P3, log3 = sinkhorn_newton_sparse(a, b, M, 5e-3, tol=1e-10, log=True)
+    np.testing.assert_allclose(P2, P3, atol=1e-9)
+
+
+def test_sns_kernel_underflow_everywhere():
+    # exp(-M / reg) is 0 in double precision for every entry: the first
+    # iteration runs in the log domain, then the stabilized kernel is fine
+    a, b, M = random_assignment(40, seed=3)
+    M = 800.0 + 50.0 * M
+    P, log = sinkhorn_newton_sparse(a, b, M, 1.0, tol=1e-10, log=True)
+    assert np.isfinite(P).all() and log["converged"]
+    Q = sinkhorn_log(a, b, M, 1.0, numItermax=20_000, stopThr=1e-12)
+    np.testing.assert_allclose(P, Q, atol=1e-10)
 
 
 def test_sns_verbose_progress(capsys):
@@ -422,7 +410,8 @@ def test_bad_options():
     with pytest.raises(TypeError, match="unexpected keyword"):
         sinkhorn(a, b, M, 0.1, density=0.5)
     for kw in ({"density": 0.0}, {"density": 1.5}, {"retain_mass": 0.0},
-               {"superlinear_ratio": 1.0}, {"n_sinkhorn_warmup": -1}, {"cg_tol": 0.0}):
+               {"superlinear_ratio": 1.0}, {"n_sinkhorn_warmup": -1}, {"cg_tol": 0.0},
+               {"sinkhorn_finish": -1}, {"sinkhorn_finish": 1.5}):
         with pytest.raises(ValueError):
             sinkhorn_newton_sparse(a, b, M, 0.1, **kw)
 

@@ -44,7 +44,7 @@ import numpy as np
 from ..backends import lazy
 from ..utils.progress import progress
 from ._sinkhorn import _check_iter, _embed, _finish_log, _log_domain_setup
-from ._utils import check_ot_problem, lse_cols, safe_exp, warn_not_converged
+from ._utils import check_ot_problem, lse_cols, lse_rows, safe_exp, warn_not_converged
 
 __all__ = ["sinkhorn_newton_sparse"]
 
@@ -63,12 +63,13 @@ _DENSIFY_GAIN = 0.7
 
 _ker = lazy("cpu.ot")
 
-#: the plan is recomputed exactly from the potentials (one ``n m``
-#: exponential pass) once the in-place rescalings since the last exact plan
-#: could have grown an entry by ``exp(_MAX_GROWTH)`` (entries flushed below
-#: 1e-300 must stay negligible) or after ``_MAX_INPLACE`` rescalings (rounding)
-_MAX_GROWTH = 300.0
-_MAX_INPLACE = 500
+#: the scalings are folded into the potentials and ``K`` recomputed (one
+#: ``n m`` exponential pass) when one leaves [exp(-50), exp(50)]: with the
+#: entries of K below 1e-200 set to 0, the products K_ij u_i v_j then stay
+#: far from the subnormal range (12x slower arithmetic), and an entry set to
+#: 0 could have grown at most to 1e-156 of the plan
+_MAX_LOG_SCALING = 50.0
+_K_FLUSH = 1e-200
 
 
 def _expm1mx(x: np.ndarray) -> np.ndarray:
@@ -85,63 +86,102 @@ def _expm1mx(x: np.ndarray) -> np.ndarray:
 
 
 class _Plan:
-    """The plan ``P = exp(Mr + alpha + beta)`` kept in place, its marginals
-    ``r``, ``c`` and the potentials, updated by rescaling (no exponential)."""
+    """The plan ``P = diag(u) K diag(v)``, ``K = exp(Mr + alpha + beta)``
+    (Schmitzer's stabilized kernel): the potentials are ``alpha + log u``,
+    ``beta + log v``; Sinkhorn iterations, Newton steps and the marginals
+    change only ``u``, ``v`` and use products with ``K``."""
 
-    def __init__(self, Mr, alpha, beta, a, b, P):
-        self.Mr, self.alpha, self.beta, self.a, self.b, self.P = Mr, alpha, beta, a, b, P
+    def __init__(self, Mr, alpha, beta, a, b, K):
+        self.Mr, self.alpha, self.beta, self.a, self.b, self.K = Mr, alpha, beta, a, b, K
         n, m = Mr.shape
-        self.r = np.empty(n)
-        self.c = np.empty(m)
+        self.u, self.v = np.ones(n), np.ones(m)
+        self._r = self._c = self._Ktu = None
+        self.exact = self.final = False
+
+    def absorb(self, final=False):
+        """Fold ``u``, ``v`` into the potentials; ``K`` from them (one
+        exponential pass): then ``P = K`` exactly."""
+        self.alpha += np.log(self.u)
+        self.beta += np.log(self.v)
+        K = self.K
+        np.add(self.Mr, self.alpha[:, None], out=K)
+        K += self.beta[None, :]
+        safe_exp(K, out=K, flush=final)
+        if not final:
+            K[K < _K_FLUSH] = 0.0
+        self.u[:] = 1.0
+        self.v[:] = 1.0
+        self._r = self._c = self._Ktu = None
+        self.exact = True
+        self.final = final
+
+    def unfinal(self):
+        """Back to iterating after a final absorb: flush ``K`` again."""
+        if self.final:
+            self.K[self.K < _K_FLUSH] = 0.0
+            self.final = False
+
+    def _moved(self):
         self.exact = False
+        lim = math.exp(_MAX_LOG_SCALING)
+        if (self.u.max() > lim or self.u.min() < 1.0 / lim
+                or self.v.max() > lim or self.v.min() < 1.0 / lim):
+            self.absorb()
 
-    def recompute(self):
-        """``P`` from the potentials (one exponential pass), and its sums."""
-        np.add(self.Mr, self.alpha[:, None], out=self.P)
-        self.P += self.beta[None, :]
-        safe_exp(self.P, out=self.P)
-        self.P[self.P < _ker.TINY] = 0.0  # also the exp(EXP_FLOOR) ones
-        self.P.sum(axis=1, out=self.r)
-        self.P.sum(axis=0, out=self.c)
-        self.growth, self.n_inplace, self.exact = 0.0, 0, True
+    def log_domain_iteration(self):
+        """A Sinkhorn iteration by log-sum-exps (no underflow whatever the
+        potentials), then ``K`` from the new potentials."""
+        self.alpha += np.log(self.u)
+        self.beta += np.log(self.v)
+        self.u[:] = 1.0
+        self.v[:] = 1.0
+        self.beta[:] = np.log(self.b) - lse_cols(self.Mr, self.alpha, self.K)
+        self.alpha[:] = np.log(self.a) - lse_rows(self.Mr, self.beta, self.K)
+        self.absorb()
 
-    def _account(self, growth):
-        self.growth += growth
-        self.n_inplace += 1
-        self.exact = False
-        if self.growth > _MAX_GROWTH or self.n_inplace > _MAX_INPLACE:
-            self.recompute()
-
-    def sinkhorn(self, first=False):
-        """One Sinkhorn iteration (column then row update); the first one
-        updates the columns by a log-sum-exp (from arbitrary potentials the
-        plan may underflow)."""
-        if first:
-            self.beta[:] = np.log(self.b) - lse_cols(self.Mr, self.alpha, self.P)
-            self.recompute()
-            f = np.ones_like(self.c)
-        else:
-            f = self.b / self.c
-            logf = np.log(f)
-            self.beta += logf
-        grow = _ker.sinkhorn_sweep(self.P, f, self.a, self.alpha, self.beta, self.Mr,
-                                   self.r, self.c)
-        self._account(grow + (0.0 if first else max(0.0, float(logf.max()))))
+    def sinkhorn(self):
+        """One Sinkhorn iteration: ``v = b / K^T u``, ``u = a / K v`` (two
+        products with ``K``; the last column sums come for free)."""
+        Ktu = self._Ktu if self._Ktu is not None else self.u @ self.K
+        with np.errstate(divide="ignore"):
+            v = self.b / Ktu
+            Kv = self.K @ v
+            u = self.a / Kv
+        if not (np.isfinite(u).all() and np.isfinite(v).all() and (u > 0).all()
+                and (v > 0).all()):
+            # a row or column of K lost all its mass to rounding
+            self.log_domain_iteration()
+            return
+        self.u, self.v = u, v
+        self._r = u * Kv
+        self._c = self._Ktu = None
+        self._moved()
 
     def step(self, da, db):
-        """Move the potentials by ``(da, db)``: ``P *= exp(da) exp(db)^T``."""
-        self.alpha += da
-        self.beta += db
-        _ker.scale_plan(self.P, np.exp(da), np.exp(db), self.r, self.c)
-        self._account(max(0.0, float(da.max())) + max(0.0, float(db.max())))
+        """Move the potentials by ``(da, db)``: ``u *= exp(da)``, ``v *= exp(db)``."""
+        self.u = self.u * np.exp(da)
+        self.v = self.v * np.exp(db)
+        self._r = self._c = self._Ktu = None
+        self._moved()
+
+    def marginals(self):
+        if self._r is None:
+            self._r = self.u * (self.K @ self.v)
+        if self._c is None:
+            if self._Ktu is None:
+                self._Ktu = self.u @ self.K
+            self._c = self.v * self._Ktu
+        return self._r, self._c
 
     def error(self):
-        return float(np.hypot(np.linalg.norm(self.a - self.r), np.linalg.norm(self.b - self.c)))
+        r, c = self.marginals()
+        return float(np.hypot(np.linalg.norm(self.a - r), np.linalg.norm(self.b - c)))
 
 
 def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                            density: float | None = None, cg_tol: float = 1e-10,
                            max_newton: int = 100, tol: float = 1e-9, *,
+                           sinkhorn_finish: int = 100,
                            retain_mass: float | None = 0.99, adaptive: bool = True,
                            superlinear_ratio: float = 0.25, damping: float = 1e-3,
                            max_cg_iter: int | None = None,
@@ -165,7 +205,8 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     reg : float
         Entropic regularization (> 0).
     n_sinkhorn_warmup : int, default=20
-        Sinkhorn iterations before the Newton stage (the paper's ``N_1``).
+        Sinkhorn iterations before the Newton stage (the paper's ``N_1``);
+        fewer when Sinkhorn reaches ``tol`` first.
     density : float, optional
         Initial fraction of the entries of ``P`` kept in the Hessian
         (default ``2 / min(n, m)``: about two per row, the paper's target
@@ -182,6 +223,15 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         Stop when the marginal error ``sqrt(||P1 - a||^2 + ||P^T 1 - b||^2)``
         (the dual gradient norm; POT's measure when the row marginal is
         exact) is below ``tol``.
+    sinkhorn_finish : int, default=100
+        After the warm-up, Sinkhorn goes on (instead of Newton) while the
+        contraction of the marginal error over its last 5 iterations
+        predicts ``tol`` within ``sinkhorn_finish`` more iterations, and at
+        most that many: a Sinkhorn iteration costs two products with the
+        dense kernel, a Newton step tens (selection, Hessian, CG), so an
+        easy problem (large ``reg``) is finished by Sinkhorn. ``0``: the
+        paper's rule, Newton after exactly ``n_sinkhorn_warmup``
+        iterations.
     retain_mass : float or None, default=0.99
         Keep at least this fraction of the mass of ``P`` in the sparsified
         Hessian (the number kept doubles until it does). ``None``: no mass
@@ -229,7 +279,8 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         one), ``n_iter`` (Sinkhorn + Newton iterations), ``n_sinkhorn``,
         ``n_newton``, ``converged``, ``density`` (fraction of ``P`` kept per
         Newton step), ``cg_iter`` (CG iterations per step), ``step`` (line
-        search step sizes), ``u``, ``v``, ``log_u``, ``log_v``,
+        search step sizes), ``err_sinkhorn`` (marginal error after each
+        Sinkhorn iteration of stage 1), ``u``, ``v``, ``log_u``, ``log_v``,
         ``potentials`` (``reg * log_u``, ``reg * log_v``).
 
     Notes
@@ -275,6 +326,9 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     if isinstance(n_sinkhorn_warmup, bool) or not isinstance(n_sinkhorn_warmup, (int, np.integer)) \
             or n_sinkhorn_warmup < 0:
         raise ValueError(f"n_sinkhorn_warmup must be an integer >= 0, got {n_sinkhorn_warmup!r}")
+    if isinstance(sinkhorn_finish, bool) or not isinstance(sinkhorn_finish, (int, np.integer)) \
+            or sinkhorn_finish < 0:
+        raise ValueError(f"sinkhorn_finish must be an integer >= 0, got {sinkhorn_finish!r}")
     if density is not None and not (0 < density <= 1):
         raise ValueError(f"density must be in (0, 1], got {density!r}")
     if retain_mass is not None and not (0 < retain_mass <= 1):
@@ -297,19 +351,36 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         max_cg_iter = 10 * (n + m)
     e = np.concatenate([np.ones(n), -np.ones(m)])
 
-    logd = {"err": [], "density": [], "cg_iter": [], "step": [], "damping": []}
+    logd = {"err": [], "err_sinkhorn": [], "density": [], "cg_iter": [], "step": [],
+            "damping": []}
     err = np.inf
     converged = False
     n_sink = n_newt = 0
-    with progress(n_sinkhorn_warmup + max_newton, verbose, "sinkhorn_newton_sparse") as bar, \
+    with progress(n_sinkhorn_warmup + sinkhorn_finish + max_newton, verbose, "sinkhorn_newton_sparse") as bar, \
             np.errstate(over="ignore", under="ignore"):
-        # ---- stage 1: Sinkhorn warm-up, in place on the plan
+        # ---- stage 1: Sinkhorn warm-up (the first iteration in the log
+        # domain: the starting potentials may underflow K), extended while
+        # Sinkhorn's own rate predicts convergence within sinkhorn_finish
+        # more iterations (an easy problem is finished by cheap iterations)
         if n_sinkhorn_warmup == 0:
-            plan.recompute()
-        for _ in range(n_sinkhorn_warmup):
-            plan.sinkhorn(first=n_sink == 0)
+            plan.absorb()
+        errs = logd["err_sinkhorn"]
+        while n_sink < n_sinkhorn_warmup + sinkhorn_finish:
+            if n_sink >= n_sinkhorn_warmup:
+                if len(errs) < 6 or not errs[-1] < errs[-6]:
+                    break
+                rho = (errs[-1] / errs[-6]) ** 0.2  # contraction per iteration
+                if math.log(tol / errs[-1]) / math.log(rho) > sinkhorn_finish:
+                    break
+            if n_sink == 0:
+                plan.log_domain_iteration()
+            else:
+                plan.sinkhorn()
             n_sink += 1
             bar.update(1)
+            errs.append(plan.error())
+            if errs[-1] < tol:
+                break
         # ---- stage 2: sparse Newton
         prev_err = None
         cg_ok = True
@@ -319,18 +390,17 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         mu = damping
         it = 0
         while True:
-            r, c = plan.r, plan.c
             err = plan.error()
             if err < tol and not plan.exact:
-                # the in-place plan drifts from exp(Mr + alpha + beta) by
-                # rounding: decide convergence on the exact plan
-                plan.recompute()
-                r, c = plan.r, plan.c
+                # decide convergence on the plan exp(Mr + alpha + beta) itself
+                plan.absorb(final=True)
                 err = plan.error()
             logd["err"].append(err)
             if err < tol:
                 converged = True
                 break
+            plan.unfinal()
+            r, c = plan.marginals()
             if it == max_newton:
                 break
             ga, gb = a - r, b - c
@@ -366,16 +436,17 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             total = float(r.sum())
             # the k largest entries, k doubled while they hold less than
             # retain_mass of the mass (a threshold from a histogram, no sort)
+            K, u, v = plan.K, plan.u, plan.v
             tau, n_eq, kept = _ker.select_threshold(
-                plan.P, k, 0.0 if mass_rule is None else mass_rule * total)
+                K, u, v, k, 0.0 if mass_rule is None else mass_rule * total)
             if kept > k:
                 k = min(k << max(0, math.ceil(math.log2(kept / k))), kmax)
-                tau, n_eq, kept = _ker.select_threshold(plan.P, k, 0.0)
+                tau, n_eq, kept = _ker.select_threshold(K, u, v, k, 0.0)
             diag_max = max(float(r.max()), float(c.max()))
             shift = _SHIFT * diag_max
             dr = r * (1.0 + mu) + shift
             dc = c * (1.0 + mu) + shift
-            data, indices, indptr = _ker.hessian_csr(plan.P, tau, n_eq, kept, dr, dc)
+            data, indices, indptr = _ker.hessian_csr(K, u, v, tau, n_eq, kept, dr, dc)
             g = np.concatenate([ga, gb])
             g -= (g @ e) / (n + m) * e
             # inexact Newton: the forcing term follows the last contraction
@@ -408,7 +479,7 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                 # + c.(expm1(y) - y) + expm1(x)^T P expm1(y): one product with
                 # P, no exponential of an n x m array, no cancellation
                 xa, xb = t * da, t * db
-                cross = float(np.expm1(xa) @ (plan.P @ np.expm1(xb)))
+                cross = float((u * np.expm1(xa)) @ (K @ (v * np.expm1(xb))))
                 q = float(r @ _expm1mx(xa) + c @ _expm1mx(xb)) + cross
                 gain = t * slope - q
                 if np.isfinite(gain) and gain >= _ARMIJO_C * t * slope:
@@ -430,9 +501,9 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     n_total = n_sink + n_newt
     if not converged and warn:
         warn_not_converged("Sinkhorn-Newton-Sparse", n_total, err, tol)
-    if not plan.exact:
-        plan.recompute()
-    out, log_u, log_v = _embed(plan.P, plan.alpha, plan.beta, ia, ib, shape)
+    if not plan.final:
+        plan.absorb(final=True)
+    out, log_u, log_v = _embed(plan.K, plan.alpha, plan.beta, ia, ib, shape)
     if log:
         logd["n_sinkhorn"] = n_sink
         logd["n_newton"] = n_newt

@@ -1,228 +1,67 @@
-"""Dense-plan kernels of Sinkhorn-Newton-Sparse (:mod:`sparsela.ot`) on raw arrays.
+"""Kernels of Sinkhorn-Newton-Sparse (:mod:`sparsela.ot`) on raw arrays.
 
-The solver keeps the current transport plan ``P`` (``n x m``, C order,
-float64) in place and rescales it by row and column factors instead of
-recomputing ``exp(-M/reg + alpha + beta)``: a Sinkhorn iteration or an
-accepted Newton step is one read-write pass over ``P`` (no exponential),
-which also returns the row and column sums (the marginals, hence the
-gradient). Entries that fall below ``TINY`` are set to 0: subnormal numbers
-make every later pass an order of magnitude slower, and the solver recomputes
-``P`` exactly from its potentials before such an entry could matter (see
-``sparsela/ot/_sns.py``).
-
-Row-parallel kernels split the rows into one chunk per thread; each chunk
-sums its columns into a private row of ``cpart`` (shape ``(nparts, m)``),
-added up in a fixed order by the caller. Float64 only (the solvers work in
-float64).
+The solver holds the plan as ``P = diag(u) K diag(v)`` with a fixed dense
+kernel ``K`` (``n x m``, C order, float64) and scaling vectors ``u``, ``v``
+(the stabilized-kernel form of Schmitzer, 2019): Sinkhorn iterations, the
+marginals and the line search are matrix-vector products with ``K`` (BLAS),
+and these kernels read ``P_ij = K_ij u_i v_j`` on the fly to choose the
+entries of the sparsified Newton Hessian and write it in CSR form, and solve
+the Newton system by conjugate gradient on its Schur complement. Float64 only
+(the solvers work in float64); one thread (the passes are read-only and
+short; the systems are small).
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from ._jit import jit, threads
+from ._jit import jit
 
 __all__ = [
-    "TINY",
-    "sinkhorn_sweep",
-    "scale_plan",
     "select_threshold",
     "hessian_csr",
     "csr_matvec",
     "hessian_solve",
 ]
 
-#: plan entries below this are flushed to 0 (no subnormals)
-TINY = 1e-300
-#: exponents below this give 0 in the exact row fallback (as ``safe_exp``)
-_EXP_FLOOR = -700.0
-#: a row whose mass fell below ``_ROW_RESCUE * a_i`` is recomputed from the
-#: potentials (its flushed entries could matter after a larger rescaling)
-_ROW_RESCUE = 1e-250
+
+#: histogram bins of the selection: the 11 exponent bits and the top 2
+#: mantissa bits of a non-negative float64 (bins 2**(1/4) apart)
+_SHIFT = 50
+_NBINS = 1 << 13
 
 
 @jit
-def _exact_row(P, Mr, i, a_i, alpha, beta, cpart):
-    """Row ``i`` of the plan from the potentials with ``alpha_i`` chosen so that
-    the row sums to ``a_i`` (a max-shifted log-sum-exp). Returns the row sum."""
-    m = P.shape[1]
-    mx = -np.inf
-    for j in range(m):
-        v = Mr[i, j] + beta[j]
-        if v > mx:
-            mx = v
-    s = 0.0
-    for j in range(m):
-        s += np.exp(Mr[i, j] + beta[j] - mx)
-    alpha[i] = np.log(a_i) - (mx + np.log(s))
-    s = 0.0
-    for j in range(m):
-        x = Mr[i, j] + alpha[i] + beta[j]
-        v = np.exp(x) if x > _EXP_FLOOR else 0.0
-        if v < TINY:
-            v = 0.0
-        P[i, j] = v
-        cpart[j] += v
-        s += v
-    return s
+def _plan_row(K, u, v, i, buf):
+    """Row ``i`` of ``P = diag(u) K diag(v)`` into ``buf`` (the same
+    products, in the same order, as NumPy's ``K * u[:, None] * v[None, :]``)."""
+    ui = u[i]
+    for j in range(K.shape[1]):
+        buf[j] = K[i, j] * ui * v[j]
 
 
 @jit
-def _sweep_rows(P, f, a, alpha, beta, Mr, r, cpart, r0, r1):
-    m = P.shape[1]
-    for j in range(m):
-        cpart[j] = 0.0
-    grow = 0.0
-    for i in range(r0, r1):
-        row = P[i]
-        s = 0.0
-        for j in range(m):
-            v = row[j] * f[j]
-            row[j] = v
-            s += v
-        if s > _ROW_RESCUE * a[i] and s < np.inf:
-            u = a[i] / s
-            lu = np.log(u)
-            alpha[i] += lu
-            if lu > grow:
-                grow = lu
-            s = 0.0
-            for j in range(m):
-                v = row[j] * u
-                if v < TINY:
-                    v = 0.0
-                row[j] = v
-                cpart[j] += v
-                s += v
-        else:
-            old = alpha[i]
-            s = _exact_row(P, Mr, i, a[i], alpha, beta, cpart)
-            if alpha[i] - old > grow:
-                grow = alpha[i] - old
-        r[i] = s
-    return grow
-
-
-@jit(parallel=True)
-def _sweep_parts(P, f, a, alpha, beta, Mr, r, cpart, rb):
-    nparts = rb.shape[0] - 1
-    grow = np.zeros(nparts)
-    for t in prange(nparts):
-        grow[t] = _sweep_rows(P, f, a, alpha, beta, Mr, r, cpart[t], rb[t], rb[t + 1])
-    return grow.max()
-
-
-def _parts(n: int, nt: int) -> np.ndarray:
-    return (np.arange(nt + 1, dtype=np.int64) * n) // nt
-
-
-def sinkhorn_sweep(P: np.ndarray, f: np.ndarray, a: np.ndarray, alpha: np.ndarray,
-                   beta: np.ndarray, Mr: np.ndarray, r: np.ndarray,
-                   c: np.ndarray) -> float:
-    """One Sinkhorn iteration on the plan in place: ``P *= f`` (columns), then
-    each row scaled to sum to ``a``.
-
-    ``beta`` must already include ``log f``. A row whose mass fell below
-    ``1e-250 a_i`` is recomputed exactly from ``Mr + alpha_i + beta`` (its
-    ``alpha_i`` by a log-sum-exp) instead of being scaled.
-
-    Parameters
-    ----------
-    P : ndarray of shape (n, m)
-        The plan, C-contiguous float64; overwritten.
-    f : ndarray of shape (m,)
-        Column factors (``b / c``).
-    a : ndarray of shape (n,)
-        Row marginal.
-    alpha : ndarray of shape (n,)
-        Log row potentials; updated in place (``+= log(a / rowsum)``).
-    beta : ndarray of shape (m,)
-        Log column potentials (only read, by the exact-row fallback).
-    Mr : ndarray of shape (n, m)
-        ``-M / reg``.
-    r, c : ndarray of shape (n,), (m,)
-        Output: row and column sums of the new plan.
-
-    Returns
-    -------
-    float
-        ``max(0, max_i log(row factor))``: how much any entry grew.
-    """
-    n, m = P.shape
-    with threads(work=n * m) as nt:
-        nt = max(1, min(nt, n))
-        cpart = np.empty((nt, m))
-        if nt == 1:
-            grow = _sweep_rows(P, f, a, alpha, beta, Mr, r, cpart[0], 0, n)
-        else:
-            grow = _sweep_parts(P, f, a, alpha, beta, Mr, r, cpart, _parts(n, nt))
-    np.sum(cpart, axis=0, out=c)
-    return float(grow)
+def _histogram(K, u, v, cnt, mass):
+    buf = np.empty(K.shape[1])
+    bits = buf.view(np.uint64)
+    for i in range(K.shape[0]):
+        _plan_row(K, u, v, i, buf)
+        for j in range(buf.shape[0]):
+            e = bits[j] >> _SHIFT
+            cnt[e] += 1
+            mass[e] += buf[j]
 
 
 @jit
-def _scale_rows(P, eu, ev, r, cpart, r0, r1):
-    m = P.shape[1]
-    for j in range(m):
-        cpart[j] = 0.0
-    for i in range(r0, r1):
-        row = P[i]
-        ui = eu[i]
-        s = 0.0
-        for j in range(m):
-            v = row[j] * ui * ev[j]
-            if v < TINY:
-                v = 0.0
-            row[j] = v
-            cpart[j] += v
-            s += v
-        r[i] = s
-
-
-@jit(parallel=True)
-def _scale_parts(P, eu, ev, r, cpart, rb):
-    for t in prange(rb.shape[0] - 1):
-        _scale_rows(P, eu, ev, r, cpart[t], rb[t], rb[t + 1])
-
-
-def scale_plan(P: np.ndarray, eu: np.ndarray, ev: np.ndarray, r: np.ndarray,
-               c: np.ndarray) -> None:
-    """``P[i, j] *= eu[i] * ev[j]`` in place (entries below ``TINY`` set to 0),
-    with the row sums into ``r`` and the column sums into ``c``."""
-    n, m = P.shape
-    with threads(work=n * m) as nt:
-        nt = max(1, min(nt, n))
-        cpart = np.empty((nt, m))
-        if nt == 1:
-            _scale_rows(P, eu, ev, r, cpart[0], 0, n)
-        else:
-            _scale_parts(P, eu, ev, r, cpart, _parts(n, nt))
-    np.sum(cpart, axis=0, out=c)
-
-
-#: histogram bins of the selection: the 11 exponent bits and the top 4
-#: mantissa bits of a non-negative float64 (bins 2**(1/16) apart)
-_SHIFT = 48
-_NBINS = 1 << 15
-
-
-@jit
-def _histogram(flat, cnt, mass):
-    bits = flat.view(np.uint64)
-    for q in range(flat.shape[0]):
-        e = bits[q] >> _SHIFT
-        cnt[e] += 1
-        mass[e] += flat[q]
-
-
-@jit
-def _gather_bin(flat, e, out):
-    bits = flat.view(np.uint64)
+def _gather_bin(K, u, v, e, out):
+    buf = np.empty(K.shape[1])
+    bits = buf.view(np.uint64)
     p = 0
-    for q in range(flat.shape[0]):
-        if (bits[q] >> _SHIFT) == e:
-            out[p] = flat[q]
-            p += 1
+    for i in range(K.shape[0]):
+        _plan_row(K, u, v, i, buf)
+        for j in range(buf.shape[0]):
+            if (bits[j] >> _SHIFT) == e:
+                out[p] = buf[j]
+                p += 1
     return p
 
 
@@ -245,18 +84,22 @@ def _pick(cnt, mass, k, target):
     return last, c_last, m_last
 
 
-def select_threshold(P: np.ndarray, k: int, target: float):
-    """Threshold that keeps the fewest largest entries of ``P`` holding at least
-    ``k`` entries and ``target`` mass, without sorting ``P``.
+def select_threshold(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int,
+                     target: float):
+    """Threshold that keeps the fewest largest entries of ``P = diag(u) K
+    diag(v)`` holding at least ``k`` entries and ``target`` mass, without
+    forming or sorting ``P``.
 
-    A histogram of the entries on a log scale (bins ``2**(1/16)`` apart, read
+    A histogram of the entries on a log scale (bins ``2**(1/4)`` apart, read
     from the float bits) finds the bin where the count and mass criteria are
     first met; only that bin's entries are sorted.
 
     Parameters
     ----------
-    P : ndarray of shape (n, m)
+    K : ndarray of shape (n, m)
         Non-negative, C-contiguous float64 (no NaN).
+    u, v : ndarray of shape (n,), (m,)
+        Positive scalings.
     k : int
         Least number of entries kept (``1 <= k <= P.size``).
     target : float
@@ -271,14 +114,13 @@ def select_threshold(P: np.ndarray, k: int, target: float):
     kept : int
         Number of kept entries (``>= k``).
     """
-    flat = P.reshape(-1)
-    k = int(min(max(k, 1), flat.shape[0]))
+    k = int(min(max(k, 1), K.size))
     cnt = np.zeros(_NBINS, dtype=np.int64)
     mass = np.zeros(_NBINS)
-    _histogram(flat, cnt, mass)
+    _histogram(K, u, v, cnt, mass)
     e, c_above, m_above = _pick(cnt, mass, k, float(target))
     vals = np.empty(cnt[e])
-    _gather_bin(flat, e, vals)
+    _gather_bin(K, u, v, e, vals)
     vals = -np.sort(-vals)  # descending
     need = max(k - int(c_above), 1)
     rest = float(target) - float(m_above)
@@ -292,8 +134,9 @@ def select_threshold(P: np.ndarray, k: int, target: float):
 
 
 @jit
-def _hessian_csr(P, tau, n_eq, kept, dr, dc, indptr, indices, data):
-    n, m = P.shape
+def _hessian_csr(K, u, v, tau, n_eq, kept, dr, dc, indptr, indices, data):
+    n, m = K.shape
+    buf = np.empty(m)
     I = np.empty(kept, dtype=np.int64)
     J = np.empty(kept, dtype=np.int64)
     V = np.empty(kept)
@@ -302,14 +145,15 @@ def _hessian_csr(P, tau, n_eq, kept, dr, dc, indptr, indices, data):
     p = 0
     eq = n_eq
     for i in range(n):
+        _plan_row(K, u, v, i, buf)
         for j in range(m):
-            v = P[i, j]
-            if v > tau or (v == tau and eq > 0):
-                if v == tau:
+            x = buf[j]
+            if x > tau or (x == tau and eq > 0):
+                if x == tau:
                     eq -= 1
                 I[p] = i
                 J[p] = j
-                V[p] = v
+                V[p] = x
                 p += 1
                 cnt_r[i] += 1
                 cnt_c[j + 1] += 1
@@ -347,10 +191,11 @@ def _hessian_csr(P, tau, n_eq, kept, dr, dc, indptr, indices, data):
     return p
 
 
-def hessian_csr(P: np.ndarray, tau: float, n_eq: int, kept: int, dr: np.ndarray,
-                dc: np.ndarray):
+def hessian_csr(K: np.ndarray, u: np.ndarray, v: np.ndarray, tau: float, n_eq: int,
+                kept: int, dr: np.ndarray, dc: np.ndarray):
     """CSR arrays of ``[[diag(dr), P_s], [P_s^T, diag(dc)]]``, where ``P_s``
-    keeps the entries of ``P`` chosen by :func:`select_threshold`.
+    keeps the entries of ``P = diag(u) K diag(v)`` chosen by
+    :func:`select_threshold`.
 
     Each row is sorted: the diagonal, then ``P_s`` in the top half; ``P_s^T``,
     then the diagonal in the bottom half.
@@ -360,13 +205,14 @@ def hessian_csr(P: np.ndarray, tau: float, n_eq: int, kept: int, dr: np.ndarray,
     data, indices, indptr : ndarray
         ``nnz = n + m + 2 kept``; int32 indices while they fit.
     """
-    n, m = P.shape
+    n, m = K.shape
     nnz = n + m + 2 * kept
     idx = np.int32 if nnz < 2**31 - 1 else np.int64
     indptr = np.empty(n + m + 1, dtype=idx)
     indices = np.empty(nnz, dtype=idx)
     data = np.empty(nnz)
-    got = _hessian_csr(P, float(tau), int(n_eq), int(kept), dr, dc, indptr, indices, data)
+    got = _hessian_csr(K, u, v, float(tau), int(n_eq), int(kept), dr, dc, indptr, indices,
+                       data)
     if got != kept:  # pragma: no cover - select_threshold and this walk disagree
         raise RuntimeError(f"kept {got} entries, expected {kept}")
     return data, indices, indptr
