@@ -18,22 +18,23 @@ Stage 1 runs ``n_sinkhorn_warmup`` Sinkhorn iterations (the coordinate
 ascent on ``Phi``). Stage 2 takes Newton steps ``H_s d = grad`` where ``H_s``
 keeps the whole diagonal and only the largest entries of ``P`` (CSR arrays of
 shape ``(n+m, n+m)``, which :class:`sparsela.csr_array` takes as they are),
-solved by Jacobi-preconditioned conjugate gradient, followed by an Armijo
-backtracking line search on ``Phi``.
+solved by conjugate gradient on the Schur complement of its row block
+(preconditioned by its diagonal), followed by an Armijo backtracking line
+search on ``Phi``.
 
-Implementation (the kernels are in ``sparsela/backends/cpu/ot.py``): the plan
-``P`` is kept in place and rescaled, never recomputed from ``-M/reg``: a
-Sinkhorn iteration is one pass that scales the columns by ``b / c`` and the
-rows to ``a`` and returns the new column sums; an accepted Newton step scales
-by ``exp(da) exp(db)^T`` in one pass that returns both marginals. The line
-search needs only ``expm1(x)^T P expm1(y)`` (a matrix-vector product). The
-``n m`` exponentials are left to the first column update (a log-sum-exp: the
-starting potentials may underflow the plan) and to an exact recomputation
-``P = exp(-M/reg + alpha + beta)`` when rescalings could have grown an entry
-flushed below ``1e-300`` by ``exp(300)``, after 500 rescalings, to confirm
-convergence, and for the returned plan. The Hessian's entries are chosen by a
-threshold from a histogram of ``P`` (no sort of ``P``) and CG runs in one
-compiled loop.
+Implementation (kernels in ``sparsela/backends/cpu/ot.py``): the plan is
+held as ``P = diag(u) K diag(v)`` with ``K = exp(-M/reg + alpha + beta)``
+fixed between absorptions (Schmitzer's stabilized kernel), so a Sinkhorn
+iteration is two BLAS products with ``K`` (POT's plain iteration), the
+marginals of a Newton iterate are two more, and the Armijo line search needs
+one per trial (``expm1(x)^T P expm1(y)``, no ``n m`` exponentials). The
+``n m`` exponentials are spent on the first iteration (log-sum-exps: the
+starting potentials may underflow ``K``), when a scaling leaves
+``[e^-50, e^50]`` (then folded into ``alpha``, ``beta``), to confirm
+convergence on ``exp(-M/reg + alpha + beta)`` itself, and for the returned
+plan. The Hessian's entries are chosen by a threshold from a histogram of
+``P`` (no sort of ``P``) and the Newton system is solved by CG on its Schur
+complement, in compiled loops.
 """
 from __future__ import annotations
 
@@ -304,22 +305,24 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     solution, where ``Phi`` itself is large); a direction along which no
     ascent is found is replaced by a Sinkhorn iteration.
 
-    **Cost.** A Sinkhorn iteration and an accepted Newton step each cost one
-    read-write pass over the dense plan (no exponential); a Newton step adds
-    two passes to choose and gather the Hessian's entries, one matrix-vector
-    product with ``P`` per line-search trial, and the CG iterations on the
-    sparse Hessian (``O(nnz(H_s))`` each). ``n m`` exponentials are spent
-    only at the start, to confirm convergence and for the returned plan (and
-    after very large cumulated rescalings). Row-parallel passes use
-    :func:`sparsela.get_num_threads` threads; the column sums are then added
-    per thread chunk, so plans from different thread counts agree to
-    rounding, not bit for bit.
+    **Cost.** A Sinkhorn iteration costs two products with the dense
+    ``n x m`` kernel (as POT's), a Newton step about ten passes over it
+    (marginals, three read-only passes to choose and gather the Hessian's
+    entries, one product per line-search trial) plus the CG iterations on
+    the sparse Hessian (``O(nnz(H_s))`` each). BLAS runs the products on its
+    threads; the compiled passes run on one.
 
     References
     ----------
     X. Tang, M. Shavlovsky, H. Rahmanian, E. Tardini, K. K. Thekumparampil,
     T. Xiao, L. Ying. Accelerating Sinkhorn Algorithm with Sparse Newton
     Iterations. ICLR 2024.
+
+    B. Schmitzer. Stabilized Sparse Scaling Algorithms for Entropy
+    Regularized Transport Problems. SIAM J. Sci. Comput. 41(3), 2019.
+
+    S. C. Eisenstat, H. F. Walker. Choosing the Forcing Terms in an Inexact
+    Newton Method. SIAM J. Sci. Comput. 17(1), 1996.
     """
     a, b, M, reg = check_ot_problem(a, b, M, reg)
     _check_iter(max_newton, tol)
