@@ -122,19 +122,30 @@ def test_2d_keys_match_scipy_and_numpy(fmt, t, data):
     exp = D[_dense_positions(r, m)][:, _dense_positions(c, n)]
     assert out.shape == exp.shape and out.dtype == D.dtype
     assert_close(out.toarray(), exp, err_msg=f"A[{r!r}, {c!r}]")
-    # SciPy (its CSR/CSC keep stored duplicates, as sparsela does)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
-        ref = S[_scipy_key(r, m), _scipy_key(c, n)]
-    if sp.issparse(ref):
-        assert_close(out.toarray(), ref.toarray())
-        if fmt in ("csr", "csc"):
-            assert out.nnz == ref.nnz, (out.nnz, ref.nnz)
-    else:  # SciPy 1.17 answers some selections of a 0 x 0 array with an ndarray
-        assert_close(out.toarray(), np.asarray(ref))
     # Ellipsis stands for the full axes
     assert_close(A[..., c].toarray(), D[:, _dense_positions(c, n)])
     assert_close(A[r, ...].toarray(), D[_dense_positions(r, m)])
+    # SciPy (its CSR/CSC keep stored duplicates, as sparsela does)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
+        try:
+            ref = S[_scipy_key(r, m), _scipy_key(c, n)]
+        except ValueError:
+            # SciPy 1.17 fails on some selections of an empty axis (e.g. a
+            # 2 x 0 array indexed with ([0], ::-1)); NumPy above is the oracle
+            if m and n:
+                raise
+            return
+    # SciPy 1.17 answers an index array with a negative-step slice by a dense
+    # ndarray, with wrong values (S[[0, 0], 1:0:-1] of [[6, -4, 0]] gives
+    # [-4, 0]); NumPy above is the oracle there
+    if sp.issparse(ref):
+        assert_close(out.toarray(), ref.toarray())
+    if fmt in ("csr", "csc"):
+        # stored duplicates are kept: one stored entry per selected triplet
+        count = np.zeros(t.shape, dtype=np.int64)
+        np.add.at(count, (t.row, t.col), 1)
+        assert out.nnz == count[_dense_positions(r, m)][:, _dense_positions(c, n)].sum()
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
