@@ -279,6 +279,34 @@ def test_kernel_select_and_hessian_match_numpy(seed, k_frac, retain):
                                                shape=H.shape).toarray(), H.toarray())
 
 
+@pytest.mark.parametrize("lo_scale", [0.0, 1e-3, 0.5, 2.0])
+def test_kernel_top_entries_with_a_threshold_guess(lo_scale):
+    # lo > 0 gathers the entries >= lo first (enough of them, or a fallback to
+    # the full histogram): the kept set is the same exact top-k in every case
+    ker = _kernels()
+    n, m = 60, 50
+    K = _random_plan(n, m, 5)
+    rng = np.random.default_rng(5)
+    u, v = np.exp(rng.normal(size=n)), np.exp(rng.normal(size=m))
+    P = K * u[:, None] * v[None, :]
+    order = np.argsort(-P.ravel(), kind="stable")
+    for k, retain in ((40, 0.0), (100, 0.6), (300, 0.0)):
+        target = retain * P.sum()
+        cum = np.cumsum(P.ravel()[order])
+        need = max(k, int(np.searchsorted(cum, target, side="left")) + 1)
+        flat = np.sort(order[:need])
+        lo = lo_scale * P.ravel()[order[need - 1]]
+        I, J, V, tau = ker.top_entries(K, u, v, k, target, lo=lo)
+        np.testing.assert_array_equal(I * m + J, flat)
+        np.testing.assert_array_equal(V, P.ravel()[flat])
+        assert tau == V.min()
+        dr, dc = P.sum(1), P.sum(0)
+        data, indices, indptr = ker.hessian_from_entries(I, J, V, n, m, dr, dc)
+        ref = ker.hessian_csr(K, u, v, *ker.select_threshold(K, u, v, k, target), dr, dc)
+        for x, y in zip((data, indices, indptr), ref):
+            np.testing.assert_array_equal(x, y)
+
+
 def test_kernel_select_large_bin_and_all_equal():
     ker = _kernels()
     P = np.full((6, 7), 0.25)  # one histogram bin holds everything
@@ -330,7 +358,9 @@ def test_sns_float32_and_thread_counts_agree():
     Q = sinkhorn_newton_sparse(a, b, M.astype(np.float32).astype(np.float64), 2e-3,
                                tol=1e-10)
     np.testing.assert_allclose(P32, Q, rtol=1e-6, atol=1e-12)
-    with sl.config_context(num_threads=1):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    # one BLAS thread: the products with K sum in another order
+    with sl.config_context(num_threads=1), threadpoolctl.threadpool_limits(1):
         P1 = sinkhorn_newton_sparse(a, b, M, 2e-3, tol=1e-10)
     np.testing.assert_allclose(P1, P, rtol=1e-6, atol=1e-12)
     assert marginal_error(P, a, b) <= 1e-10

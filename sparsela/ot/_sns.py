@@ -70,6 +70,9 @@ _ker = lazy("cpu.ot")
 #: far from the subnormal range (12x slower arithmetic), and an entry set to
 #: 0 could have grown at most to 1e-156 of the plan
 _MAX_LOG_SCALING = 50.0
+#: the entries gathered for the next Hessian are those above this fraction of
+#: the last threshold
+_LO_MARGIN = 1.0 / 16.0
 _K_FLUSH = 1e-200
 
 
@@ -391,6 +394,7 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         k_before_trial = k
         frozen = False
         mu = damping
+        lo = 0.0
         it = 0
         while True:
             err = plan.error()
@@ -440,16 +444,21 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             # the k largest entries, k doubled while they hold less than
             # retain_mass of the mass (a threshold from a histogram, no sort)
             K, u, v = plan.K, plan.u, plan.v
-            tau, n_eq, kept = _ker.select_threshold(
-                K, u, v, k, 0.0 if mass_rule is None else mass_rule * total)
+            I, J, V, tau = _ker.top_entries(
+                K, u, v, k, 0.0 if mass_rule is None else mass_rule * total, lo=lo)
+            kept = V.shape[0]
             if kept > k:
                 k = min(k << max(0, math.ceil(math.log2(kept / k))), kmax)
-                tau, n_eq, kept = _ker.select_threshold(K, u, v, k, 0.0)
+                I, J, V, tau = _ker.top_entries(K, u, v, k, 0.0, lo=lo)
+                kept = V.shape[0]
+            # the next step's threshold is near this one: gather only the
+            # entries above a margin below it (one pass, no histogram of P)
+            lo = tau * _LO_MARGIN
             diag_max = max(float(r.max()), float(c.max()))
             shift = _SHIFT * diag_max
             dr = r * (1.0 + mu) + shift
             dc = c * (1.0 + mu) + shift
-            data, indices, indptr = _ker.hessian_csr(K, u, v, tau, n_eq, kept, dr, dc)
+            data, indices, indptr = _ker.hessian_from_entries(I, J, V, n, m, dr, dc)
             g = np.concatenate([ga, gb])
             g -= (g @ e) / (n + m) * e
             # inexact Newton: the forcing term follows the last contraction

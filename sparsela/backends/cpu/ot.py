@@ -18,6 +18,8 @@ from ._jit import jit
 
 __all__ = [
     "select_threshold",
+    "top_entries",
+    "hessian_from_entries",
     "hessian_csr",
     "csr_matvec",
     "hessian_solve",
@@ -40,28 +42,39 @@ def _plan_row(K, u, v, i, buf):
 
 
 @jit
+def _histogram_row(buf, cnt, mass):
+    bits = buf.view(np.uint64)
+    for j in range(buf.shape[0]):
+        e = bits[j] >> _SHIFT
+        cnt[e] += 1
+        mass[e] += buf[j]
+
+
+@jit
+def _gather_bin_row(buf, e, out, p):
+    bits = buf.view(np.uint64)
+    for j in range(buf.shape[0]):
+        if (bits[j] >> _SHIFT) == e:
+            out[p] = buf[j]
+            p += 1
+    return p
+
+
+@jit
 def _histogram(K, u, v, cnt, mass):
     buf = np.empty(K.shape[1])
-    bits = buf.view(np.uint64)
     for i in range(K.shape[0]):
         _plan_row(K, u, v, i, buf)
-        for j in range(buf.shape[0]):
-            e = bits[j] >> _SHIFT
-            cnt[e] += 1
-            mass[e] += buf[j]
+        _histogram_row(buf, cnt, mass)
 
 
 @jit
 def _gather_bin(K, u, v, e, out):
     buf = np.empty(K.shape[1])
-    bits = buf.view(np.uint64)
     p = 0
     for i in range(K.shape[0]):
         _plan_row(K, u, v, i, buf)
-        for j in range(buf.shape[0]):
-            if (bits[j] >> _SHIFT) == e:
-                out[p] = buf[j]
-                p += 1
+        p = _gather_bin_row(buf, e, out, p)
     return p
 
 
@@ -82,6 +95,19 @@ def _pick(cnt, mass, k, target):
         m_above += mass[e]
     # target above the total by rounding: everything down to the last bin
     return last, c_last, m_last
+
+
+def _finish_threshold(vals, k, target, c_above, m_above):
+    vals = -np.sort(-vals)  # the crossing bin, descending
+    need = max(k - int(c_above), 1)
+    rest = float(target) - float(m_above)
+    if rest > 0:
+        cum = np.cumsum(vals)
+        need = max(need, int(np.searchsorted(cum, rest, side="left")) + 1)
+    need = min(need, vals.shape[0])
+    tau = float(vals[need - 1])
+    n_gt = int(np.searchsorted(-vals, -tau, side="left"))  # entries of the bin > tau
+    return tau, need - n_gt, int(c_above) + need
 
 
 def select_threshold(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int,
@@ -121,30 +147,18 @@ def select_threshold(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int,
     e, c_above, m_above = _pick(cnt, mass, k, float(target))
     vals = np.empty(cnt[e])
     _gather_bin(K, u, v, e, vals)
-    vals = -np.sort(-vals)  # descending
-    need = max(k - int(c_above), 1)
-    rest = float(target) - float(m_above)
-    if rest > 0:
-        cum = np.cumsum(vals)
-        need = max(need, int(np.searchsorted(cum, rest, side="left")) + 1)
-    need = min(need, vals.shape[0])
-    tau = float(vals[need - 1])
-    n_gt = int(np.searchsorted(-vals, -tau, side="left"))  # entries of the bin > tau
-    return tau, need - n_gt, int(c_above) + need
+    return _finish_threshold(vals, k, target, c_above, m_above)
 
 
 @jit
-def _hessian_csr(K, u, v, tau, n_eq, kept, dr, dc, indptr, indices, data):
-    n, m = K.shape
+def _gather_kept(K, u, v, tau, n_eq, I, J, V):
+    """The entries ``> tau`` and the first ``n_eq`` equal to ``tau``, in
+    row-major order; returns their number."""
+    m = K.shape[1]
     buf = np.empty(m)
-    I = np.empty(kept, dtype=np.int64)
-    J = np.empty(kept, dtype=np.int64)
-    V = np.empty(kept)
-    cnt_r = np.zeros(n, dtype=np.int64)
-    cnt_c = np.zeros(m + 1, dtype=np.int64)
     p = 0
     eq = n_eq
-    for i in range(n):
+    for i in range(K.shape[0]):
         _plan_row(K, u, v, i, buf)
         for j in range(m):
             x = buf[j]
@@ -155,9 +169,107 @@ def _hessian_csr(K, u, v, tau, n_eq, kept, dr, dc, indptr, indices, data):
                 J[p] = j
                 V[p] = x
                 p += 1
-                cnt_r[i] += 1
-                cnt_c[j + 1] += 1
-    # top half: row i = [i | n + J of row i] (row-major walk: columns sorted)
+    return p
+
+
+@jit
+def _gather_above(K, u, v, lo, I, J, V):
+    """The entries ``>= lo`` in row-major order, as many as ``I`` holds;
+    returns how many there are (also beyond ``I``'s length) and their mass."""
+    m = K.shape[1]
+    cap = I.shape[0]
+    buf = np.empty(m)
+    p = 0
+    mass = 0.0
+    for i in range(K.shape[0]):
+        _plan_row(K, u, v, i, buf)
+        for j in range(m):
+            x = buf[j]
+            if x >= lo:
+                if p < cap:
+                    I[p] = i
+                    J[p] = j
+                    V[p] = x
+                p += 1
+                mass += x
+    return p, mass
+
+
+@jit
+def _filter(I, J, V, tau, n_eq, oI, oJ, oV):
+    p = 0
+    eq = n_eq
+    for q in range(V.shape[0]):
+        x = V[q]
+        if x > tau or (x == tau and eq > 0):
+            if x == tau:
+                eq -= 1
+            oI[p] = I[q]
+            oJ[p] = J[q]
+            oV[p] = x
+            p += 1
+    return p
+
+
+@jit
+def _flat_histogram(V, cnt, mass):
+    _histogram_row(V, cnt, mass)
+
+
+def top_entries(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int, target: float,
+                lo: float = 0.0):
+    """The fewest largest entries of ``P = diag(u) K diag(v)`` holding at
+    least ``k`` entries and ``target`` mass (ties: row-major order), as
+    row-major triplets.
+
+    With a guess ``lo > 0`` of the threshold (the last Newton step's, divided
+    by a margin), one pass gathers the entries ``>= lo`` and the selection
+    runs on them alone; when they do not suffice (or are too many), the
+    histogram of :func:`select_threshold` over all of ``P`` decides.
+
+    Returns
+    -------
+    I, J : ndarray of int64
+        Row and column of each kept entry, row-major order.
+    V : ndarray
+        The entries.
+    tau : float
+        The smallest kept entry.
+    """
+    size = K.size
+    k = int(min(max(k, 1), size))
+    if lo > 0 and 8 * k <= size:
+        cap = min(size, 16 * k + 4096)
+        I, J, V = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap)
+        p, mass = _gather_above(K, u, v, float(lo), I, J, V)
+        if k <= p <= cap and mass >= target:
+            V = V[:p]
+            cnt = np.zeros(_NBINS, dtype=np.int64)
+            hmass = np.zeros(_NBINS)
+            _flat_histogram(V, cnt, hmass)
+            e, c_above, m_above = _pick(cnt, hmass, k, float(target))
+            vals = np.empty(cnt[e])
+            _gather_bin_row(V, e, vals, 0)
+            tau, n_eq, kept = _finish_threshold(vals, k, target, c_above, m_above)
+            oI, oJ, oV = (np.empty(kept, dtype=np.int64), np.empty(kept, dtype=np.int64),
+                          np.empty(kept))
+            _filter(I[:p], J[:p], V, tau, n_eq, oI, oJ, oV)
+            return oI, oJ, oV, tau
+    tau, n_eq, kept = select_threshold(K, u, v, k, target)
+    I, J, V = np.empty(kept, dtype=np.int64), np.empty(kept, dtype=np.int64), np.empty(kept)
+    _gather_kept(K, u, v, tau, n_eq, I, J, V)
+    return I, J, V, tau
+
+
+@jit
+def _block_csr(I, J, V, n, m, dr, dc, indptr, indices, data):
+    kept = V.shape[0]
+    cnt_r = np.zeros(n, dtype=np.int64)
+    cnt_c = np.zeros(m + 1, dtype=np.int64)
+    for q in range(kept):
+        cnt_r[I[q]] += 1
+        cnt_c[J[q] + 1] += 1
+    # top half: row i = [i | n + J of row i] (row-major triplets: sorted)
     pos = 0
     q = 0
     for i in range(n):
@@ -177,7 +289,7 @@ def _hessian_csr(K, u, v, tau, n_eq, kept, dr, dc, indptr, indices, data):
     for j in range(m):
         indptr[n + j] = base + cnt_c[j] + j
     fill = np.zeros(m, dtype=np.int64)
-    for q in range(p):
+    for q in range(kept):
         j = J[q]
         at = base + cnt_c[j] + j + fill[j]
         indices[at] = I[q]
@@ -187,15 +299,13 @@ def _hessian_csr(K, u, v, tau, n_eq, kept, dr, dc, indptr, indices, data):
         at = base + cnt_c[j + 1] + j
         indices[at] = n + j
         data[at] = dc[j]
-    indptr[n + m] = base + p + m
-    return p
+    indptr[n + m] = base + kept + m
 
 
-def hessian_csr(K: np.ndarray, u: np.ndarray, v: np.ndarray, tau: float, n_eq: int,
-                kept: int, dr: np.ndarray, dc: np.ndarray):
-    """CSR arrays of ``[[diag(dr), P_s], [P_s^T, diag(dc)]]``, where ``P_s``
-    keeps the entries of ``P = diag(u) K diag(v)`` chosen by
-    :func:`select_threshold`.
+def hessian_from_entries(I: np.ndarray, J: np.ndarray, V: np.ndarray, n: int, m: int,
+                         dr: np.ndarray, dc: np.ndarray):
+    """CSR arrays of ``[[diag(dr), P_s], [P_s^T, diag(dc)]]`` from the
+    row-major triplets ``(I, J, V)`` of ``P_s``.
 
     Each row is sorted: the diagonal, then ``P_s`` in the top half; ``P_s^T``,
     then the diagonal in the bottom half.
@@ -203,19 +313,29 @@ def hessian_csr(K: np.ndarray, u: np.ndarray, v: np.ndarray, tau: float, n_eq: i
     Returns
     -------
     data, indices, indptr : ndarray
-        ``nnz = n + m + 2 kept``; int32 indices while they fit.
+        ``nnz = n + m + 2 len(V)``; int32 indices while they fit.
     """
-    n, m = K.shape
+    kept = V.shape[0]
     nnz = n + m + 2 * kept
     idx = np.int32 if nnz < 2**31 - 1 else np.int64
     indptr = np.empty(n + m + 1, dtype=idx)
     indices = np.empty(nnz, dtype=idx)
     data = np.empty(nnz)
-    got = _hessian_csr(K, u, v, float(tau), int(n_eq), int(kept), dr, dc, indptr, indices,
-                       data)
+    _block_csr(I, J, V, n, m, dr, dc, indptr, indices, data)
+    return data, indices, indptr
+
+
+def hessian_csr(K: np.ndarray, u: np.ndarray, v: np.ndarray, tau: float, n_eq: int,
+                kept: int, dr: np.ndarray, dc: np.ndarray):
+    """:func:`hessian_from_entries` of the entries of ``P = diag(u) K diag(v)``
+    chosen by :func:`select_threshold` (``> tau``, and the first ``n_eq``
+    equal to it)."""
+    I, J, V = np.empty(kept, dtype=np.int64), np.empty(kept, dtype=np.int64), np.empty(kept)
+    got = _gather_kept(K, u, v, float(tau), int(n_eq), I, J, V)
     if got != kept:  # pragma: no cover - select_threshold and this walk disagree
         raise RuntimeError(f"kept {got} entries, expected {kept}")
-    return data, indices, indptr
+    n, m = K.shape
+    return hessian_from_entries(I, J, V, n, m, dr, dc)
 
 
 @jit
