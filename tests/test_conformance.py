@@ -1192,11 +1192,6 @@ def _with_nonfinite(draw, dtypes=(np.float64,)):
     return t
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bugs: sparse <=/>= are complements of >/< (wrong with NaN, as in SciPy); "
-           "sparse multiply drops 0 * inf where one operand is implicit (NumPy gives nan)",
-)
 @FMT
 @given(pair=st.data())
 def test_nan_and_inf_follow_numpy(fmt, pair):

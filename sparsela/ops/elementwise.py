@@ -34,8 +34,8 @@ _COMPARE = {
     "eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
     "gt": operator.gt, "le": operator.le, "ge": operator.ge,
 }
-# a <= b is not (a > b): the dense-by-nature comparisons are complements
-_COMPLEMENT = {"eq": "ne", "le": "gt", "ge": "lt"}
+# the comparisons that hold between two implicit zeros: dense by nature
+_TRUE_AT_ZERO = ("eq", "le", "ge")
 _SYMBOL = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
 
 
@@ -222,7 +222,10 @@ def multiply(A: SparseArray, other):
     if isinstance(other, SparseArray) or _is_scipy_sparse(other):
         other = as_sparse(other, "other")
         check_same_shape(A, other, "multiply")
-        return _merge_apply(A, other, np.multiply, intersect=True)
+        # 0 * inf and 0 * nan are nan: a stored non-finite value meets the other
+        # operand's implicit zero, so the product needs the union of the patterns
+        union = not (_all_finite(A.data) and _all_finite(other.data))
+        return _merge_apply(A, other, np.multiply, intersect=not union)
     X = as_dense(other, "other")
     try:
         shape = np.broadcast_shapes(X.shape, A.shape)
@@ -239,6 +242,10 @@ def multiply(A: SparseArray, other):
     values = S.data * np.broadcast_to(X, A.shape)[rows, S.indices]
     return csr_array._from_arrays(values, S.indices.copy(), S.indptr.copy(), A.shape,
                                   S._sorted, S._canonical)
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    return x.dtype.kind not in "fc" or bool(np.isfinite(x).all())
 
 
 def divide_scalar(A: SparseArray, s):
@@ -314,9 +321,11 @@ def compare(A: SparseArray, other, op: str):
         check_same_shape(A, other, _SYMBOL[op])
         if A.dtype.kind == "c" and op not in ("eq", "ne"):
             raise TypeError(f"'{_SYMBOL[op]}' is not defined for complex values")
-        if op in _COMPLEMENT:
-            diff = _merge_apply(A, other, _COMPARE[_COMPLEMENT[op]], intersect=False)
-            return _merge_apply(_full(A.shape, True), diff, np.not_equal, intersect=False)
+        if op in _TRUE_AT_ZERO:
+            # implicit zeros compare True: store every entry but those that
+            # compare False (``not a <= b``, not ``a > b``: both are False for NaN)
+            false_at = _merge_apply(A, other, lambda a, b: ~fn(a, b), intersect=False)
+            return _merge_apply(_full(A.shape, True), false_at, np.not_equal, intersect=False)
         return _merge_apply(A, other, fn, intersect=False)
     if isscalarlike(other):
         if A.dtype.kind == "c" and op not in ("eq", "ne"):
