@@ -145,8 +145,14 @@ def test_engines_agree():
 
 def test_lipschitz_bounds_spectral_norm():
     rng = np.random.default_rng(0)
-    for shape in [(64, 32), (10, 50), (1, 5), (30, 30)]:
-        D = rng.standard_normal(shape)
+    # includes a clustered top spectrum (random unit atoms, k << p), a dominant
+    # diagonal (40 x 2000: one Gram-Schmidt pass of Lanczos is not enough
+    # there) and a rank-one-dominated Gram matrix (mean 1)
+    for shape, mean in [((64, 32), 0), ((10, 50), 0), ((1, 5), 0), ((30, 30), 0),
+                        ((128, 1500), 0), ((40, 2000), 0), ((50, 20), 1.0),
+                        ((3, 1), 0), ((200, 60), 0)]:
+        D = rng.standard_normal(shape) + mean
+        D /= np.linalg.norm(D, axis=1, keepdims=True)
         G = sc_mod._gram(D)
         lam = np.linalg.eigvalsh(G)[-1]
         L = sc_mod._lipschitz(D, G)
@@ -184,6 +190,23 @@ def test_sparse_input_not_densified(kind, engine, no_densify, monkeypatch):
     monkeypatch.undo()
     Zd = sparse_encode(Xd, D, alpha=0.2)
     assert np.abs(Zs - Zd).max() <= 1e-6
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_sparse_signals_incoherent_atoms_match_sklearn(positive):
+    """Sparse X against random atoms (the benchmark's sparse case, small): the
+    kernel's first working set is the atoms near or above alpha, and the codes
+    are still scikit-learn's."""
+    rng = np.random.default_rng(11)
+    S = sp.random_array((150, 600), density=0.02, format="csr", rng=rng,
+                        data_sampler=rng.standard_normal)
+    D = rng.standard_normal((96, 600))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    alpha = 0.6 * float(np.abs(S @ D.T).max(axis=1).mean())
+    Z = sparse_encode(sl.csr_array(S), D, alpha=alpha, positive=positive)
+    Zsk = _sk_codes(S.toarray(), D, alpha, positive)
+    assert np.abs(Z - Zsk).max() <= 1e-4
+    assert np.all(_gap(S.toarray(), D, Z, alpha, positive) <= 1e-10 * (S.multiply(S)).sum(1) + 1e-14)
 
 
 def test_float32_preserved_and_int_cast():

@@ -13,7 +13,10 @@ where each row's state then stays in cache:
   the support plus the atoms that violate the dual constraint most, with
   the Gram block of those atoms gathered contiguously; the full gradient
   (one pass over the support times ``G``) is taken only between subproblems,
-  where it also gives the duality gap of the whole problem;
+  where it also gives the duality gap of the whole problem. A cold start
+  begins with the atoms whose correlation is close to or above ``alpha``
+  when they are few (incoherent dictionaries, e.g. sparse signals against
+  random atoms: then one subproblem and one check usually suffice);
 * **support polishing**: once the signs of the iterate have not changed for
   a few steps, the restricted problem is solved exactly (Cholesky on the
   support); the point is kept if its signs agree, which makes it the exact
@@ -38,8 +41,17 @@ __all__ = ["lasso_rows"]
 
 #: smallest working set (atoms)
 WS_MIN = 5
-#: a subproblem is solved to this fraction of the current full gap
-INNER_RATIO = 0.1
+#: first working set of a cold start: the atoms with ``|c_j| > WS_FIRST_RHO *
+#: alpha`` when there are at most WS_FIRST_MAX of them (the violators at 0
+#: and those just below: for an incoherent dictionary, almost always a
+#: superset of the support); otherwise WS_MIN atoms, grown by doubling
+WS_FIRST_RHO = 0.85
+WS_FIRST_MAX = 64
+#: a subproblem is solved to this fraction of the current full gap: tight,
+#: because a step on the working set costs a fraction of the full gradient
+#: (``nnz x k``) that every outer round pays, and polishing usually ends the
+#: subproblem exactly anyway
+INNER_RATIO = 1e-3
 #: polish after this many steps without a sign change (doubles after a failure)
 POLISH_EVERY = 2
 #: largest support polished (Cholesky of a POLISH_MAX^2 block)
@@ -207,6 +219,14 @@ def _solve_row(c, G, xx, alpha, Lg, tol, max_iter, positive, accelerate, z, g,
             return total, gap
         # working set: the support, then the largest dual violations
         m = k if alpha == 0.0 else min(k, max(WS_MIN, 2 * nnz))
+        if nnz == 0 and 0.0 < alpha:
+            nv = 0
+            for j in range(k):
+                sc = -g[j] if positive else abs(g[j])
+                if sc > WS_FIRST_RHO * alpha:
+                    nv += 1
+            if nv <= WS_FIRST_MAX:
+                m = min(k, max(WS_MIN, nv))
         r = m - nnz
         cnt = 0
         for j in range(k):
