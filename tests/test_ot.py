@@ -199,6 +199,9 @@ def test_sns_adaptive_density_converges_where_fixed_stalls():
     P, log = sinkhorn_newton_sparse(a, b, M, 1e-3, tol=1e-9, max_newton=60, log=True)
     assert log["converged"] and marginals_ok(P, a, b, 1e-9)
     assert max(log["density"]) > 2.0 / n  # it did densify
+    # each damped Newton step was followed by n_sinkhorn_warmup Sinkhorn iterations
+    damped = sum(0 < t < 0.5 for t in log["step"])
+    assert log["n_sinkhorn"] >= 20 * (1 + damped) and len(log["err_sinkhorn"]) == log["n_sinkhorn"]
     with pytest.warns(ConvergenceWarning):
         _, flog = sinkhorn_newton_sparse(a, b, M, 1e-3, tol=1e-9, max_newton=60,
                                          density=2.0 / n, adaptive=False, log=True)
@@ -375,8 +378,9 @@ def test_sns_easy_problem_is_finished_by_sinkhorn():
     np.testing.assert_allclose(P, Q, atol=1e-11)
     # sinkhorn_finish=0: the paper's two stages, Newton after exactly N_1
     P2, log2 = sinkhorn_newton_sparse(a, b, M, 5e-3, tol=1e-10, sinkhorn_finish=0,
-                                      n_sinkhorn_warmup=7, log=True)
+                                      resume_sinkhorn=False, n_sinkhorn_warmup=7, log=True)
     assert log2["n_sinkhorn"] == 7 and log2["n_newton"] >= 1 and log2["converged"]
+    assert len(log2["err_sinkhorn"]) == 7
     P3, log3 = sinkhorn_newton_sparse(a, b, M, 5e-3, tol=1e-10, log=True)
     np.testing.assert_allclose(P2, P3, atol=1e-9)
 

@@ -70,6 +70,9 @@ _ker = lazy("cpu.ot")
 #: far from the subnormal range (12x slower arithmetic), and an entry set to
 #: 0 could have grown at most to 1e-156 of the plan
 _MAX_LOG_SCALING = 50.0
+#: a Newton step shorter than this is followed by n_sinkhorn_warmup Sinkhorn
+#: iterations (resume_sinkhorn=True)
+_DAMPED = 0.5
 #: the entries gathered for the next Hessian are those above this fraction of
 #: the last threshold
 _LO_MARGIN = 1.0 / 16.0
@@ -185,7 +188,7 @@ class _Plan:
 def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                            density: float | None = None, cg_tol: float = 1e-10,
                            max_newton: int = 100, tol: float = 1e-9, *,
-                           sinkhorn_finish: int = 100,
+                           sinkhorn_finish: int = 100, resume_sinkhorn: bool = True,
                            retain_mass: float | None = 0.99, adaptive: bool = True,
                            superlinear_ratio: float = 0.25, damping: float = 1e-3,
                            max_cg_iter: int | None = None,
@@ -236,6 +239,12 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         easy problem (large ``reg``) is finished by Sinkhorn. ``0``: the
         paper's rule, Newton after exactly ``n_sinkhorn_warmup``
         iterations.
+    resume_sinkhorn : bool, default=True
+        After a damped Newton step (line-search step below 1/2: far from the
+        region where Newton converges fast), run ``n_sinkhorn_warmup``
+        Sinkhorn iterations before the next Newton step; they gain more per
+        cost there. ``False``: the paper's rule (no Sinkhorn after the
+        warm-up).
     retain_mass : float or None, default=0.99
         Keep at least this fraction of the mass of ``P`` in the sparsified
         Hessian (the number kept doubles until it does). ``None``: no mass
@@ -284,7 +293,7 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         ``n_newton``, ``converged``, ``density`` (fraction of ``P`` kept per
         Newton step), ``cg_iter`` (CG iterations per step), ``step`` (line
         search step sizes), ``err_sinkhorn`` (marginal error after each
-        Sinkhorn iteration of stage 1), ``u``, ``v``, ``log_u``, ``log_v``,
+        Sinkhorn iteration, warm-up and resumed), ``u``, ``v``, ``log_u``, ``log_v``,
         ``potentials`` (``reg * log_u``, ``reg * log_v``).
 
     Notes
@@ -507,6 +516,13 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             if accepted:
                 plan.step(t * da, t * db)
                 logd["step"].append(t)
+                if t < _DAMPED and resume_sinkhorn:
+                    # far from the region of full Newton steps: Sinkhorn
+                    # iterations (two products each) gain more per cost
+                    for _ in range(n_sinkhorn_warmup):
+                        plan.sinkhorn()
+                        n_sink += 1
+                        logd["err_sinkhorn"].append(plan.error())
             else:  # no ascent along d (rounding level): a Sinkhorn step instead
                 plan.sinkhorn()
                 logd["step"].append(0.0)

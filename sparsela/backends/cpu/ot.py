@@ -238,7 +238,7 @@ def top_entries(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int, target: flo
     """
     size = K.size
     k = int(min(max(k, 1), size))
-    if lo > 0 and 8 * k <= size:
+    if lo > 0:
         cap = min(size, 16 * k + 4096)
         I, J, V = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap)
         p, mass = _gather_above(K, u, v, float(lo), I, J, V)
