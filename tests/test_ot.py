@@ -396,6 +396,22 @@ def test_sns_kernel_underflow_everywhere():
     np.testing.assert_allclose(P, Q, atol=1e-10)
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 3), (3, 1), (2, 5)])
+@pytest.mark.parametrize("warmup", [0, 20])
+def test_sns_tiny_shapes(shape, warmup):
+    # warmup=0 from zero potentials: exp(-M / reg) underflows, rows without
+    # mass get a log-domain iteration instead of a Newton system
+    rng = np.random.default_rng(0)
+    M = rng.random(shape)
+    a = np.full(shape[0], 1.0 / shape[0])
+    b = rng.random(shape[1])
+    b /= b.sum()
+    P, log = sinkhorn_newton_sparse(a, b, M, 1e-3, n_sinkhorn_warmup=warmup, log=True)
+    assert log["converged"]
+    Q = ot.sinkhorn(a, b, M, 1e-3, method="sinkhorn_log", numItermax=100_000, stopThr=1e-12)
+    np.testing.assert_allclose(P, Q, atol=1e-9)
+
+
 def test_sns_verbose_progress(capsys):
     a, b, M = gaussian_clouds(20, seed=0)
     sinkhorn_newton_sparse(a, b, M, 1e-2, verbose=True)

@@ -417,6 +417,14 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                 break
             plan.unfinal()
             r, c = plan.marginals()
+            if not (r.min() > 0 and c.min() > 0):
+                # a row or column without mass (a start whose kernel
+                # underflows): no Newton system; a log-domain iteration
+                plan.log_domain_iteration()
+                n_sink += 1
+                logd["err_sinkhorn"].append(plan.error())
+                logd["err"].pop()
+                continue
             if it == max_newton:
                 break
             ga, gb = a - r, b - c
