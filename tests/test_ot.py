@@ -394,6 +394,14 @@ def test_sns_kernel_underflow_everywhere():
     assert np.isfinite(P).all() and log["converged"]
     Q = sinkhorn_log(a, b, M, 1.0, numItermax=20_000, stopThr=1e-12)
     np.testing.assert_allclose(P, Q, atol=1e-10)
+    # a column far more expensive than every row's best: K has no mass in it
+    # after the row shift, the first iteration falls back to the log domain
+    M[:, 0] += 1000.0
+    with np.errstate(all="raise"):
+        P, log = sinkhorn_newton_sparse(a, b, M, 1.0, tol=1e-10, log=True)
+    assert np.isfinite(P).all() and log["converged"]
+    Q = sinkhorn_log(a, b, M, 1.0, numItermax=20_000, stopThr=1e-12)
+    np.testing.assert_allclose(P, Q, atol=1e-10)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 3), (3, 1), (2, 5)])

@@ -28,8 +28,9 @@ fixed between absorptions (Schmitzer's stabilized kernel), so a Sinkhorn
 iteration is two BLAS products with ``K`` (POT's plain iteration), the
 marginals of a Newton iterate are two more, and the Armijo line search needs
 one per trial (``expm1(x)^T P expm1(y)``, no ``n m`` exponentials). The
-``n m`` exponentials are spent on the first iteration (log-sum-exps: the
-starting potentials may underflow ``K``), when a scaling leaves
+``n m`` exponentials are spent on the start (``K`` with each row scaled
+to a largest entry of 1; log-sum-exps when a column of ``K`` still
+underflows), when a scaling leaves
 ``[e^-50, e^50]`` (then folded into ``alpha``, ``beta``), to confirm
 convergence on ``exp(-M/reg + alpha + beta)`` itself, and for the returned
 plan. The Hessian's entries are chosen by a threshold from a histogram of
@@ -135,6 +136,23 @@ class _Plan:
                 or self.v.max() > lim or self.v.min() < 1.0 / lim):
             self.absorb()
 
+    def start(self):
+        """``K`` from the potentials with each row shifted so that its largest
+        entry is 1 (no row without mass; a column without mass is caught by
+        the first Sinkhorn iteration, which then runs in the log domain)."""
+        K = self.K
+        np.add(self.Mr, self.alpha[:, None], out=K)
+        K += self.beta[None, :]
+        mx = K.max(axis=1)
+        self.alpha -= mx
+        K -= mx[:, None]
+        safe_exp(K, out=K)
+        K[K < _K_FLUSH] = 0.0
+        self.u[:] = 1.0
+        self.v[:] = 1.0
+        self._r = self._c = self._Ktu = None
+        self.exact, self.final = True, False
+
     def log_domain_iteration(self):
         """A Sinkhorn iteration by log-sum-exps (no underflow whatever the
         potentials), then ``K`` from the new potentials."""
@@ -150,13 +168,17 @@ class _Plan:
         """One Sinkhorn iteration: ``v = b / K^T u``, ``u = a / K v`` (two
         products with ``K``; the last column sums come for free)."""
         Ktu = self._Ktu if self._Ktu is not None else self.u @ self.K
-        with np.errstate(divide="ignore"):
-            v = self.b / Ktu
-            Kv = self.K @ v
-            u = self.a / Kv
-        if not (np.isfinite(u).all() and np.isfinite(v).all() and (u > 0).all()
-                and (v > 0).all()):
-            # a row or column of K lost all its mass to rounding
+        # a row or column of K without mass (underflow): log domain instead
+        if not Ktu.min() > 0:
+            self.log_domain_iteration()
+            return
+        v = self.b / Ktu
+        Kv = self.K @ v
+        if not (Kv.min() > 0 and np.isfinite(v).all()):
+            self.log_domain_iteration()
+            return
+        u = self.a / Kv
+        if not np.isfinite(u).all():
             self.log_domain_iteration()
             return
         self.u, self.v = u, v
@@ -373,8 +395,9 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     n_sink = n_newt = 0
     with progress(n_sinkhorn_warmup + sinkhorn_finish + max_newton, verbose, "sinkhorn_newton_sparse") as bar, \
             np.errstate(over="ignore", under="ignore"):
-        # ---- stage 1: Sinkhorn warm-up (the first iteration in the log
-        # domain: the starting potentials may underflow K), extended while
+        # ---- stage 1: Sinkhorn warm-up (from K with rows scaled to a
+        # largest entry of 1; in the log domain if a column of K has no
+        # mass), extended while
         # Sinkhorn's own rate predicts convergence within sinkhorn_finish
         # more iterations (an easy problem is finished by cheap iterations)
         if n_sinkhorn_warmup == 0:
@@ -388,9 +411,8 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                 if math.log(tol / errs[-1]) / math.log(rho) > sinkhorn_finish:
                     break
             if n_sink == 0:
-                plan.log_domain_iteration()
-            else:
-                plan.sinkhorn()
+                plan.start()
+            plan.sinkhorn()
             n_sink += 1
             bar.update(1)
             errs.append(plan.error())
