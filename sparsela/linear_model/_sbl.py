@@ -156,7 +156,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..formats import SparseArray, asarray
+from ..formats import SparseArray
 from ..utils import check_array, is_sparse_input, progress, validate_data
 
 __all__ = ["SBLRegression", "KroneckerSBL"]
@@ -166,55 +166,18 @@ _EPS = np.finfo(np.float64).eps
 
 
 # --------------------------------------------------------------------------- #
-# input validation (complex data: scikit-learn's validators reject it)
+# input validation: sparsela.utils.validate_data with allow_complex=True
+# (scikit-learn's own validators refuse complex data)
 # --------------------------------------------------------------------------- #
-def _is_complex(a) -> bool:
-    dt = getattr(a, "dtype", None)
-    if dt is not None:
-        return np.issubdtype(dt, np.complexfloating)
-    if isinstance(a, (list, tuple)):
-        try:
-            return np.iscomplexobj(np.asarray(a))
-        except (ValueError, TypeError):
-            return False
-    return False
-
-
 def _check_X(X, *, reset, estimator, ensure_min_samples=1):
     """Validate ``X`` (dense, SciPy sparse or sparsela; real or complex).
 
     Sparse input comes back as a sparsela CSC array (column subsets of the
     support are then cheap), dense input as a float64/complex128 NumPy array.
     """
-    if not _is_complex(X):
-        Xv = validate_data(estimator, X, reset=reset, sparse_format="csc",
-                           ensure_min_samples=ensure_min_samples)
-        return _as64(Xv)
-    if is_sparse_input(X):
-        Xv = check_array(asarray(X), sparse_format="csc", allow_complex=True,
-                         ensure_min_samples=ensure_min_samples)
-    else:
-        Xv = np.asarray(X)
-        if Xv.ndim != 2:
-            raise ValueError(f"Expected 2D array, got {Xv.ndim}D array instead.")
-        if not np.isfinite(Xv).all():
-            raise ValueError("Input X contains NaN or infinity.")
-        if Xv.shape[0] < ensure_min_samples or Xv.shape[1] < 1:
-            raise ValueError(f"Found array with shape {Xv.shape}; at least "
-                             f"{ensure_min_samples} sample(s) and 1 feature are required.")
-    _set_check_n_features(estimator, Xv.shape[1], reset)
+    Xv = validate_data(estimator, X, reset=reset, sparse_format="csc",
+                       allow_complex=True, ensure_min_samples=ensure_min_samples)
     return _as64(Xv)
-
-
-def _set_check_n_features(estimator, n_features, reset):
-    if reset:
-        estimator.n_features_in_ = n_features
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-    elif estimator.n_features_in_ != n_features:
-        raise ValueError(
-            f"X has {n_features} features, but {type(estimator).__name__} is "
-            f"expecting {estimator.n_features_in_} features as input.")
 
 
 def _as64(X):
@@ -226,37 +189,24 @@ def _as64(X):
 
 def _check_Xy(estimator, X, y, ensure_min_samples=1):
     """Validate ``(X, y)`` for ``fit``; complex ``X`` and/or ``y`` allowed."""
-    if not _is_complex(X) and not _is_complex(y):
-        Xv, yv = validate_data(estimator, X, y, sparse_format="csc", y_numeric=True,
-                               ensure_min_samples=ensure_min_samples)
-        return _as64(Xv), np.asarray(yv, dtype=np.float64)
-    Xv = _check_X(X, reset=True, estimator=estimator,
-                  ensure_min_samples=ensure_min_samples)
-    return Xv, _check_y(y, Xv.shape[0])
+    Xv, yv = validate_data(estimator, X, y, sparse_format="csc", allow_complex=True,
+                           y_numeric=True, ensure_min_samples=ensure_min_samples)
+    return _as64(Xv), _as64(np.asarray(yv))
 
 
 def _check_y(y, n_samples):
-    from sklearn.exceptions import DataConversionWarning
+    """Validate the measurements of the factor form of :class:`KroneckerSBL`
+    (no design matrix to validate them with): 1-D, finite, real or complex."""
+    from sklearn.utils.validation import check_consistent_length
 
     if y is None:
-        raise ValueError("requires y to be passed, but the target y is None")
-    yv = np.asarray(y)
-    if yv.ndim == 2 and yv.shape[1] == 1:
-        warnings.warn("A column-vector y was passed when a 1d array was expected. "
-                      "Please change the shape of y to (n_samples,), for example "
-                      "using ravel().", DataConversionWarning, stacklevel=3)
-        yv = yv.ravel()
+        raise ValueError("KroneckerSBL requires y to be passed, but the target y is None")
+    yv = check_array(y, input_name="y", ensure_2d=False, allow_complex=True,
+                     accept_sparse=False, dtype=(np.float64, np.float32))
     if yv.ndim != 1:
         raise ValueError(f"y should be a 1d array, got an array of shape {yv.shape} instead.")
-    if yv.dtype.kind not in "biufc":
-        yv = yv.astype(np.float64)
-    yv = yv.astype(np.complex128 if yv.dtype.kind == "c" else np.float64)
-    if not np.isfinite(yv).all():
-        raise ValueError("Input y contains NaN or infinity.")
-    if yv.shape[0] != n_samples:
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
-                         f"[{n_samples}, {yv.shape[0]}]")
-    return yv
+    check_consistent_length(np.empty(n_samples), yv)
+    return _as64(yv)
 
 
 def _columns(X, idx):
@@ -1031,23 +981,19 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         return all(is_sparse_input(A) or np.ndim(A) == 2 for A in X)
 
     def _check_factors(self, X, reset):
-        factors = []
-        for A in X:
-            if is_sparse_input(A):
-                A = check_array(asarray(A), sparse_format="csr", allow_complex=True)
-            elif _is_complex(A):
-                A = np.asarray(A)
-                if not np.isfinite(A).all():
-                    raise ValueError("A factor matrix contains NaN or infinity.")
-            else:
-                A = check_array(A, accept_sparse=False)
-            factors.append(_as64(A))
+        factors = [_as64(check_array(A, input_name=f"X[{i}]", sparse_format="csr",
+                                     allow_complex=True))
+                   for i, A in enumerate(X)]
         n_features = int(np.prod([A.shape[1] for A in factors]))
-        _set_check_n_features(self, n_features, reset)
         if reset:
+            self.n_features_in_ = n_features
             self.factor_shapes_ = [tuple(A.shape) for A in factors]
             if hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
+        elif self.n_features_in_ != n_features:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input.")
         return factors
 
     def fit(self, X, y):

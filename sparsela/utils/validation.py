@@ -7,6 +7,15 @@ sample/feature, ``n_features_in_``) and kept sparse. Sparse input always comes
 back as a sparsela array of the requested format, sharing SciPy's buffers when
 no conversion is needed, so the estimators only ever see NumPy arrays or
 sparsela arrays.
+
+Complex data: scikit-learn's validators refuse it ("Complex data not
+supported"). With ``allow_complex=True`` complex input is validated here with
+the same rules instead: dense ``X`` (2-D, finite, at least
+``ensure_min_samples`` rows and ``ensure_min_features`` columns, kept
+complex64/complex128), SciPy sparse ``X`` (converted to sparsela, whose checks
+accept complex data) and a complex ``y`` (1-D unless ``multi_output``,
+finite); ``n_features_in_`` and ``feature_names_in_`` are set or checked as
+for real input.
 """
 from __future__ import annotations
 
@@ -52,6 +61,128 @@ def _target_dtype(dtype, current, allow_complex):
             return np.complex128
         return np.dtype(dtype[0])
     return np.dtype(dtype)
+
+
+def _is_complex(X) -> bool:
+    """Whether ``X`` (array, sparse, DataFrame or nested sequence) is complex."""
+    dt = getattr(X, "dtype", None)
+    if dt is not None:
+        try:
+            return np.issubdtype(dt, np.complexfloating)
+        except TypeError:          # an extension dtype (pandas)
+            return False
+    dts = getattr(X, "dtypes", None)
+    if dts is not None:            # a DataFrame: one dtype per column
+        try:
+            return any(np.issubdtype(d, np.complexfloating) for d in dts)
+        except TypeError:
+            return False
+    if isinstance(X, (list, tuple)):
+        try:
+            return np.iscomplexobj(np.asarray(X))
+        except (ValueError, TypeError):
+            return False
+    return False
+
+
+def _complex_target(dtype, current):
+    """The complex dtype complex input is cast to (``None`` keeps it)."""
+    current = np.dtype(current)
+    if dtype is None:
+        return None
+    wanted = list(dtype) if isinstance(dtype, (list, tuple)) else [dtype]
+    wanted = [np.dtype(d) for d in wanted]
+    if current in wanted or current in _COMPLEX_DTYPES:
+        return None
+    # a real float request keeps the imaginary part: its complex counterpart
+    if wanted and wanted[0] == np.float32:
+        return np.dtype(np.complex64)
+    return np.dtype(np.complex128)
+
+
+def _check_complex_dense(X, *, input_name, dtype, ensure_2d, ensure_min_samples,
+                         ensure_min_features, copy, ensure_all_finite):
+    """scikit-learn's dense ``check_array`` rules for complex input."""
+    name = input_name or "X"
+    Xa = np.asarray(X)
+    target = _complex_target(dtype, Xa.dtype)
+    if target is not None:
+        Xa = Xa.astype(target)
+    elif copy:
+        Xa = Xa.copy()
+    if ensure_2d:
+        if Xa.ndim == 0:
+            raise ValueError(f"Expected 2D array for {name}, got scalar array instead.")
+        if Xa.ndim == 1:
+            raise ValueError(
+                f"Expected 2D array for {name}, got 1D array instead. Reshape your "
+                "data either using array.reshape(-1, 1) if your data has a single "
+                "feature or array.reshape(1, -1) if it contains a single sample.")
+    if Xa.ndim >= 3:
+        raise ValueError(f"Found array with dim {Xa.ndim} for {name}; expected <= 2.")
+    if ensure_all_finite not in (True, False, "allow-nan"):
+        raise ValueError("ensure_all_finite should be a bool or 'allow-nan'. "
+                         f"Got {ensure_all_finite!r} instead.")
+    if ensure_all_finite:
+        bad = np.isinf(Xa) if ensure_all_finite == "allow-nan" else ~np.isfinite(Xa)
+        if bad.any():
+            what = "infinity" if ensure_all_finite == "allow-nan" else "NaN or infinity"
+            raise ValueError(f"Input {name} contains {what}.")
+    if Xa.ndim == 2:
+        n_samples, n_features = Xa.shape
+        if n_samples < ensure_min_samples:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) (shape={Xa.shape}) while a "
+                f"minimum of {ensure_min_samples} is required.")
+        if n_features < ensure_min_features:
+            raise ValueError(
+                f"Found array with {n_features} feature(s) (shape={Xa.shape}) while "
+                f"a minimum of {ensure_min_features} is required.")
+    return Xa
+
+
+def _check_complex_y(y, *, multi_output, estimator=None):
+    """scikit-learn's ``_check_y`` rules (numeric, finite, 1-D unless
+    ``multi_output``) for a complex ``y``."""
+    if y is None:
+        name = type(estimator).__name__ if estimator is not None else "estimator"
+        raise ValueError(f"{name} requires y to be passed, but the target y is None")
+    yv = np.asarray(y)
+    if not np.issubdtype(yv.dtype, np.complexfloating):
+        yv = yv.astype(np.complex128)
+    elif yv.dtype not in _COMPLEX_DTYPES:
+        yv = yv.astype(np.complex128)
+    if multi_output:
+        if yv.ndim not in (1, 2):
+            raise ValueError(f"y should be a 1d or 2d array, got shape {yv.shape} instead.")
+    else:
+        if yv.ndim == 2 and yv.shape[1] == 1:
+            import warnings
+
+            from sklearn.exceptions import DataConversionWarning
+
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples, ), for example using ravel().",
+                DataConversionWarning, stacklevel=3)
+            yv = yv.ravel()
+        if yv.ndim != 1:
+            raise ValueError(f"y should be a 1d array, got an array of shape {yv.shape} "
+                             "instead.")
+    if not np.isfinite(yv).all():
+        raise ValueError("Input y contains NaN or infinity.")
+    return yv
+
+
+def _set_n_features(estimator, n_features, reset):
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif hasattr(estimator, "n_features_in_") and estimator.n_features_in_ != n_features:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input.")
 
 
 def _check_sparsela(X: SparseArray, *, input_name, accept_sparse, sparse_format,
@@ -112,7 +243,9 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
     dtype : dtype, tuple of dtypes or None, default (float64, float32)
         Accepted dtypes; others are cast to the first. ``None`` keeps it.
     allow_complex : bool, default False
-        Accept complex input (kept complex); otherwise complex input raises
+        Accept complex input (dense, SciPy sparse or sparsela; kept complex64
+        or complex128, other complex dtypes and a real ``dtype`` request give
+        the complex counterpart); otherwise complex input raises
         ``ValueError``.
     ensure_2d : bool, default True
         Require 2-D input, as in :func:`sklearn.utils.check_array`; sparse
@@ -142,12 +275,20 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
         For non-finite values, complex values without ``allow_complex``,
         input of the wrong dimension, or too few samples or features.
     """
+    if allow_complex and _scipy_sparse(X) and _is_complex(X):
+        X = asarray(X, format=sparse_format)   # sparsela checks complex data
     if isinstance(X, SparseArray):
         return _check_sparsela(
             X, input_name=input_name, accept_sparse=accept_sparse,
             sparse_format=sparse_format, dtype=dtype, allow_complex=allow_complex,
             ensure_min_samples=ensure_min_samples,
             ensure_min_features=ensure_min_features, copy=copy)
+    if allow_complex and _is_complex(X):
+        return _check_complex_dense(
+            X, input_name=input_name, dtype=dtype, ensure_2d=ensure_2d,
+            ensure_min_samples=ensure_min_samples,
+            ensure_min_features=ensure_min_features, copy=copy,
+            ensure_all_finite=ensure_all_finite)
     from sklearn.utils import check_array as sk_check_array
 
     Xc = sk_check_array(
@@ -207,7 +348,9 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
         Accepted dtypes of ``X``; others are cast to the first. ``None``
         keeps it.
     allow_complex : bool, default False
-        Accept complex ``X`` (kept complex).
+        Accept complex ``X`` (dense, SciPy sparse or sparsela; kept complex)
+        and a complex ``y`` (complex128 or complex64), validated here with
+        scikit-learn's rules since its own validators refuse complex data.
     multi_output : bool, default False
         Allow a 2-D ``y``; passed to scikit-learn.
     y_numeric : bool, default True
@@ -239,21 +382,24 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
     from sklearn.utils.validation import validate_data as sk_validate_data
 
     no_y = isinstance(y, str) and y == "no_validation"
+    if allow_complex and _scipy_sparse(X) and _is_complex(X):
+        X = asarray(X, format=sparse_format)   # sparsela checks complex data
+    complex_y = allow_complex and not no_y and _is_complex(y)
+    complex_X = allow_complex and not isinstance(X, SparseArray) and _is_complex(X)
+    if complex_X or complex_y:
+        return _validate_complex(
+            estimator, X, y, no_y=no_y, complex_X=complex_X, reset=reset,
+            accept_sparse=accept_sparse, sparse_format=sparse_format, dtype=dtype,
+            multi_output=multi_output, y_numeric=y_numeric,
+            ensure_min_samples=ensure_min_samples,
+            ensure_min_features=ensure_min_features, copy=copy)
     if isinstance(X, SparseArray):
         Xv = check_array(
             X, accept_sparse=accept_sparse, sparse_format=sparse_format,
             dtype=dtype, allow_complex=allow_complex,
             ensure_min_samples=ensure_min_samples,
             ensure_min_features=ensure_min_features, copy=copy)
-        n_features = Xv.shape[1]
-        if reset:
-            estimator.n_features_in_ = n_features
-            if hasattr(estimator, "feature_names_in_"):
-                del estimator.feature_names_in_
-        elif hasattr(estimator, "n_features_in_") and estimator.n_features_in_ != n_features:
-            raise ValueError(
-                f"X has {n_features} features, but {type(estimator).__name__} is "
-                f"expecting {estimator.n_features_in_} features as input.")
+        _set_n_features(estimator, Xv.shape[1], reset)
         if no_y:
             return Xv
         from sklearn.utils.validation import _check_y
@@ -273,4 +419,47 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
                               y_numeric=y_numeric, **kw)
     if _scipy_sparse(Xv):
         Xv = asarray(Xv, format=sparse_format)
+    return Xv, yv
+
+
+def _validate_complex(estimator, X, y, *, no_y, complex_X, reset, accept_sparse,
+                      sparse_format, dtype, multi_output, y_numeric,
+                      ensure_min_samples, ensure_min_features, copy):
+    """:func:`validate_data` when ``X`` (dense) or ``y`` is complex."""
+    from sklearn.utils.validation import check_consistent_length
+
+    if complex_X:
+        Xv = _check_complex_dense(
+            X, input_name="X", dtype=dtype, ensure_2d=True,
+            ensure_min_samples=ensure_min_samples,
+            ensure_min_features=ensure_min_features, copy=copy,
+            ensure_all_finite=True)
+        try:   # column names of a DataFrame, as scikit-learn records them
+            from sklearn.utils.validation import _check_feature_names
+
+            _check_feature_names(estimator, X, reset=reset)
+        except ImportError:  # pragma: no cover - older scikit-learn
+            pass
+        n_features = Xv.shape[1]
+        if reset:
+            estimator.n_features_in_ = n_features
+        else:
+            _set_n_features(estimator, n_features, reset=False)
+    else:
+        # real X, complex y: X as usual
+        Xv = validate_data(
+            estimator, X, reset=reset, accept_sparse=accept_sparse,
+            sparse_format=sparse_format, dtype=dtype, allow_complex=True,
+            ensure_min_samples=ensure_min_samples,
+            ensure_min_features=ensure_min_features, copy=copy)
+    if no_y:
+        return Xv
+    if y is None or _is_complex(y):
+        yv = _check_complex_y(y, multi_output=multi_output, estimator=estimator)
+    else:
+        from sklearn.utils.validation import _check_y
+
+        yv = _check_y(y, multi_output=multi_output, y_numeric=y_numeric,
+                      estimator=estimator)
+    check_consistent_length(Xv, yv)
     return Xv, yv
