@@ -239,16 +239,16 @@ def _random_plan(n, m, seed):
     return P
 
 
-def _block_reference(P, dr, dc, flat):
-    Ps = np.zeros_like(P)
-    Ps.ravel()[flat] = P.ravel()[flat]
-    return np.block([[np.diag(dr), Ps], [Ps.T, np.diag(dc)]])
+def _csr_of_triplets(I, J, V, n):
+    Bp = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(I, minlength=n), out=Bp[1:])
+    return Bp, J, V
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("k_frac, retain", [(0.02, 0.0), (0.02, 0.9), (0.3, 0.5),
                                             (1.0, 0.0), (0.0, 0.999999)])
-def test_kernel_select_and_hessian_match_numpy(seed, k_frac, retain):
+def test_kernel_select_matches_numpy(seed, k_frac, retain):
     ker = _kernels()
     n, m = 13, 9
     K = _random_plan(n, m, seed)
@@ -268,18 +268,13 @@ def test_kernel_select_and_hessian_match_numpy(seed, k_frac, retain):
     need = min(need, P.size)
     assert kept == need
     flat = np.sort(order[:need])
-    dr, dc = P.sum(1) + rng.random(n), P.sum(0) + rng.random(m)
-    data, indices, indptr = ker.hessian_csr(K, u, v, tau, n_eq, kept, dr, dc)
-    import scipy.sparse as sp
-
-    H = sp.csr_array((data, indices, indptr), shape=(n + m, n + m))
-    assert H.has_sorted_indices and H.nnz == n + m + 2 * kept
-    np.testing.assert_array_equal(H.toarray(), _block_reference(P, dr, dc, flat))
-    # the solver's Hessian is a sparsela CSR array built from these arrays
-    import sparsela as sl
-
-    np.testing.assert_array_equal(sl.csr_array((data, indices, indptr),
-                                               shape=H.shape).toarray(), H.toarray())
+    assert tau == P.ravel()[order[need - 1]]
+    chosen = (P.ravel() > tau) | ((P.ravel() == tau) & (np.cumsum(P.ravel() == tau) <= n_eq))
+    np.testing.assert_array_equal(np.flatnonzero(chosen), flat)
+    I, J, V, tau2 = ker.top_entries(K, u, v, k, target)
+    np.testing.assert_array_equal(I * m + J, flat)
+    np.testing.assert_array_equal(V, P.ravel()[flat])
+    assert tau2 == tau
 
 
 @pytest.mark.parametrize("lo_scale", [0.0, 1e-3, 0.5, 2.0])
@@ -293,7 +288,7 @@ def test_kernel_top_entries_with_a_threshold_guess(lo_scale):
     u, v = np.exp(rng.normal(size=n)), np.exp(rng.normal(size=m))
     P = K * u[:, None] * v[None, :]
     order = np.argsort(-P.ravel(), kind="stable")
-    for k, retain in ((40, 0.0), (100, 0.6), (300, 0.0)):
+    for k, retain in ((40, 0.0), (100, 0.6), (300, 0.0), (2000, 0.0)):
         target = retain * P.sum()
         cum = np.cumsum(P.ravel()[order])
         need = max(k, int(np.searchsorted(cum, target, side="left")) + 1)
@@ -303,11 +298,6 @@ def test_kernel_top_entries_with_a_threshold_guess(lo_scale):
         np.testing.assert_array_equal(I * m + J, flat)
         np.testing.assert_array_equal(V, P.ravel()[flat])
         assert tau == V.min()
-        dr, dc = P.sum(1), P.sum(0)
-        data, indices, indptr = ker.hessian_from_entries(I, J, V, n, m, dr, dc)
-        ref = ker.hessian_csr(K, u, v, *ker.select_threshold(K, u, v, k, target), dr, dc)
-        for x, y in zip((data, indices, indptr), ref):
-            np.testing.assert_array_equal(x, y)
 
 
 def test_kernel_select_large_bin_and_all_equal():
@@ -316,37 +306,39 @@ def test_kernel_select_large_bin_and_all_equal():
     one6, one7 = np.ones(6), np.ones(7)
     tau, n_eq, kept = ker.select_threshold(P, one6, one7, 5, 0.0)
     assert (tau, n_eq, kept) == (0.25, 5, 5)
-    data, indices, indptr = ker.hessian_csr(P, one6, one7, tau, n_eq, kept, P.sum(1),
-                                            P.sum(0))
-    top = indices[indptr[0]:indptr[1]]
-    np.testing.assert_array_equal(top, [0, 6, 7, 8, 9, 10])  # row 0 first, row-major
+    I, J, V, _ = ker.top_entries(P, one6, one7, 5, 0.0)
+    np.testing.assert_array_equal(I, 0)  # the first five in row-major order
+    np.testing.assert_array_equal(J, np.arange(5))
 
 
 @pytest.mark.parametrize("n, m", [(40, 30), (25, 45)])
 def test_kernel_hessian_solve_matches_numpy(n, m):
+    import scipy.sparse as sp
+
+    import sparsela as sl
     from sparsela.linalg import cg
 
     ker = _kernels()
     P = _random_plan(n, m, 4)
     one_n, one_m = np.ones(n), np.ones(m)
-    tau, n_eq, kept = ker.select_threshold(P, one_n, one_m, 3 * max(n, m), 0.0)
+    I, J, V, _ = ker.top_entries(P, one_n, one_m, 3 * max(n, m), 0.0)
+    Bp, Bj, Bx = _csr_of_triplets(I, J, V, n)
+    B = sp.csr_array((Bx, Bj, Bp), shape=(n, m)).toarray()
     rng = np.random.default_rng(1)
     dr, dc = P.sum(1) * 1.01 + 1e-3, P.sum(0) * 1.01 + 1e-3
-    data, indices, indptr = ker.hessian_csr(P, one_n, one_m, tau, n_eq, kept, dr, dc)
-    H = _block_reference(P, dr, dc, np.flatnonzero(
-        (P.ravel() > tau) | ((P.ravel() == tau) & (np.cumsum(P.ravel() == tau) <= n_eq))))
+    H = np.block([[np.diag(dr), B], [B.T, np.diag(dc)]])
     g = rng.normal(size=n + m)
-    d, n_iter, ok = ker.hessian_solve(data, indices, indptr, n, dr, dc, g, 1e-12, 500)
+    d, n_iter, ok = ker.hessian_solve(Bp, Bj, Bx, dr, dc, g, 1e-12, 500)
     assert ok and n_iter >= 1
     np.testing.assert_allclose(d, np.linalg.solve(H, g), rtol=1e-8, atol=1e-8)
-    # the whole system's residual meets the tolerance, as sparsela.linalg.cg's rule
-    import sparsela as sl
-
-    Hs = sl.csr_array((data, indices, indptr), shape=(n + m, n + m))
-    assert np.linalg.norm(Hs @ d - g) <= 1e-10 * np.linalg.norm(g)
-    y, info = cg(Hs, g, rtol=1e-12, maxiter=5000, M=lambda v: v / Hs.diagonal())
+    # the whole system's residual meets the tolerance (sparsela.linalg.cg's rule),
+    # and CG on the whole system (a sparsela array) finds the same direction
+    assert np.linalg.norm(H @ d - g) <= 1e-10 * np.linalg.norm(g)
+    Hs = sl.csr_array(H)
+    y, info = cg(Hs, g, rtol=1e-12, maxiter=5000, M=lambda x: x / np.diag(H))
+    assert info == 0
     np.testing.assert_allclose(d, y, rtol=1e-6, atol=1e-8)
-    d, n_iter, ok = ker.hessian_solve(data, indices, indptr, n, dr, dc, g, 1e-14, 2)
+    d, n_iter, ok = ker.hessian_solve(Bp, Bj, Bx, dr, dc, g, 1e-14, 2)
     assert not ok and n_iter == 2
 
 

@@ -16,11 +16,10 @@ whose gradient is ``(a - P 1, b - P^T 1)`` and whose negated Hessian is
 
 Stage 1 runs ``n_sinkhorn_warmup`` Sinkhorn iterations (the coordinate
 ascent on ``Phi``). Stage 2 takes Newton steps ``H_s d = grad`` where ``H_s``
-keeps the whole diagonal and only the largest entries of ``P`` (CSR arrays of
-shape ``(n+m, n+m)``, which :class:`sparsela.csr_array` takes as they are),
-solved by conjugate gradient on the Schur complement of its row block
-(preconditioned by its diagonal), followed by an Armijo backtracking line
-search on ``Phi``.
+keeps the whole diagonal and only the largest entries of ``P`` (its
+off-diagonal block ``B`` in CSR form), solved by conjugate gradient on the
+Schur complement of its row block (preconditioned by its diagonal), followed
+by an Armijo backtracking line search on ``Phi``.
 
 Implementation (kernels in ``sparsela/backends/cpu/ot.py``): the plan is
 held as ``P = diag(u) K diag(v)`` with ``K = exp(-M/reg + alpha + beta)``
@@ -497,7 +496,10 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             shift = _SHIFT * diag_max
             dr = r * (1.0 + mu) + shift
             dc = c * (1.0 + mu) + shift
-            data, indices, indptr = _ker.hessian_from_entries(I, J, V, n, m, dr, dc)
+            # the kept entries, row-major, are the CSR arrays of the Hessian's
+            # off-diagonal block B (the diagonal blocks are dr, dc)
+            Bp = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(I, minlength=n), out=Bp[1:])
             g = np.concatenate([ga, gb])
             g -= (g @ e) / (n + m) * e
             # inexact Newton: the forcing term follows the last contraction
@@ -511,8 +513,7 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             # CG on the Schur complement of the row block, in one compiled
             # loop (the system is small and needs hundreds of iterations at
             # small reg)
-            d, n_cg, cg_ok = _ker.hessian_solve(data, indices, indptr, n, dr, dc, g, rtol,
-                                                max_cg_iter)
+            d, n_cg, cg_ok = _ker.hessian_solve(Bp, J, V, dr, dc, g, rtol, max_cg_iter)
             d -= (d @ e) / (n + m) * e
             slope = float(g @ d)
             if not np.isfinite(slope) or slope <= 0:  # CG failed: scaled gradient step

@@ -5,8 +5,9 @@ kernel ``K`` (``n x m``, C order, float64) and scaling vectors ``u``, ``v``
 (the stabilized-kernel form of Schmitzer, 2019): Sinkhorn iterations, the
 marginals and the line search are matrix-vector products with ``K`` (BLAS),
 and these kernels read ``P_ij = K_ij u_i v_j`` on the fly to choose the
-entries of the sparsified Newton Hessian and write it in CSR form, and solve
-the Newton system by conjugate gradient on its Schur complement. Float64 only
+entries of the sparsified Newton Hessian (its off-diagonal block ``B``, in
+CSR form), and solve the Newton system by conjugate gradient on its Schur
+complement. Float64 only
 (the solvers work in float64); one thread (the passes are read-only and
 short; the systems are small).
 """
@@ -19,9 +20,6 @@ from ._jit import jit
 __all__ = [
     "select_threshold",
     "top_entries",
-    "hessian_from_entries",
-    "hessian_csr",
-    "csr_matvec",
     "hessian_solve",
 ]
 
@@ -261,133 +259,42 @@ def top_entries(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int, target: flo
     return I, J, V, tau
 
 
-@jit
-def _block_csr(I, J, V, n, m, dr, dc, indptr, indices, data):
-    kept = V.shape[0]
-    cnt_r = np.zeros(n, dtype=np.int64)
-    cnt_c = np.zeros(m + 1, dtype=np.int64)
-    for q in range(kept):
-        cnt_r[I[q]] += 1
-        cnt_c[J[q] + 1] += 1
-    # top half: row i = [i | n + J of row i] (row-major triplets: sorted)
-    pos = 0
-    q = 0
-    for i in range(n):
-        indptr[i] = pos
-        indices[pos] = i
-        data[pos] = dr[i]
-        pos += 1
-        for _ in range(cnt_r[i]):
-            indices[pos] = n + J[q]
-            data[pos] = V[q]
-            pos += 1
-            q += 1
-    # bottom half: row n + j = [I of column j (increasing) | n + j]
-    base = pos
-    for j in range(m):
-        cnt_c[j + 1] += cnt_c[j]
-    for j in range(m):
-        indptr[n + j] = base + cnt_c[j] + j
-    fill = np.zeros(m, dtype=np.int64)
-    for q in range(kept):
-        j = J[q]
-        at = base + cnt_c[j] + j + fill[j]
-        indices[at] = I[q]
-        data[at] = V[q]
-        fill[j] += 1
-    for j in range(m):
-        at = base + cnt_c[j + 1] + j
-        indices[at] = n + j
-        data[at] = dc[j]
-    indptr[n + m] = base + kept + m
-
-
-def hessian_from_entries(I: np.ndarray, J: np.ndarray, V: np.ndarray, n: int, m: int,
-                         dr: np.ndarray, dc: np.ndarray):
-    """CSR arrays of ``[[diag(dr), P_s], [P_s^T, diag(dc)]]`` from the
-    row-major triplets ``(I, J, V)`` of ``P_s``.
-
-    Each row is sorted: the diagonal, then ``P_s`` in the top half; ``P_s^T``,
-    then the diagonal in the bottom half.
-
-    Returns
-    -------
-    data, indices, indptr : ndarray
-        ``nnz = n + m + 2 len(V)``; int32 indices while they fit.
-    """
-    kept = V.shape[0]
-    nnz = n + m + 2 * kept
-    idx = np.int32 if nnz < 2**31 - 1 else np.int64
-    indptr = np.empty(n + m + 1, dtype=idx)
-    indices = np.empty(nnz, dtype=idx)
-    data = np.empty(nnz)
-    _block_csr(I, J, V, n, m, dr, dc, indptr, indices, data)
-    return data, indices, indptr
-
-
-def hessian_csr(K: np.ndarray, u: np.ndarray, v: np.ndarray, tau: float, n_eq: int,
-                kept: int, dr: np.ndarray, dc: np.ndarray):
-    """:func:`hessian_from_entries` of the entries of ``P = diag(u) K diag(v)``
-    chosen by :func:`select_threshold` (``> tau``, and the first ``n_eq``
-    equal to it)."""
-    I, J, V = np.empty(kept, dtype=np.int64), np.empty(kept, dtype=np.int64), np.empty(kept)
-    got = _gather_kept(K, u, v, float(tau), int(n_eq), I, J, V)
-    if got != kept:  # pragma: no cover - select_threshold and this walk disagree
-        raise RuntimeError(f"kept {got} entries, expected {kept}")
-    n, m = K.shape
-    return hessian_from_entries(I, J, V, n, m, dr, dc)
+# Index through unsigned values (as spmv.py): Numba must otherwise treat every
+# signed index as possibly negative (wraparound), a branch per access.
+_u = np.uint64
 
 
 @jit
-def _csr_matvec(Ap, Aj, Ax, x, y):
-    for i in range(Ap.shape[0] - 1):
+def _schur_apply(Bp, Bj, Bx, rinv, dc, x, y):
+    """``y = (diag(dc) - B^T diag(rinv) B) x`` in one pass over ``B``: row
+    ``i`` gives ``w_i = rinv_i (B x)_i``, then scatters ``-w_i B[i, :]``."""
+    for j in range(y.shape[0]):
+        y[j] = dc[j] * x[j]
+    for i in range(Bp.shape[0] - 1):
+        q0, q1 = _u(Bp[i]), _u(Bp[i + 1])
         s = 0.0
-        for q in range(Ap[i], Ap[i + 1]):
-            s += Ax[q] * x[Aj[q]]
-        y[i] = s
-
-
-def csr_matvec(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
-               y: np.ndarray) -> np.ndarray:
-    """``y[:] = A @ x`` on one thread (the Hessian is small: a parallel launch
-    per CG iteration costs more than the product). Returns ``y``."""
-    _csr_matvec(Ap, Aj, Ax, x, y)
-    return y
+        for q in range(q0, q1):
+            s += Bx[q] * x[_u(Bj[q])]
+        wi = s * rinv[i]
+        for q in range(q0, q1):
+            y[_u(Bj[q])] -= Bx[q] * wi
 
 
 @jit
-def _schur_apply(Hp, Hj, Hx, n, m, dr, dc, x, w, y):
-    """``y = (diag(dc) - B^T diag(1/dr) B) x`` with ``B`` the top-right block of
-    the block Hessian in CSR arrays ``(Hp, Hj, Hx)``; ``w`` is scratch (n)."""
-    for i in range(n):
-        s = 0.0
-        for q in range(Hp[i] + 1, Hp[i + 1]):  # after the diagonal
-            s += Hx[q] * x[Hj[q] - n]
-        w[i] = s / dr[i]
-    for j in range(m):
-        s = 0.0
-        for q in range(Hp[n + j], Hp[n + j + 1] - 1):  # before the diagonal
-            s += Hx[q] * w[Hj[q]]
-        y[j] = dc[j] * x[j] - s
-
-
-@jit
-def _schur_pcg(Hp, Hj, Hx, n, m, dr, dc, ga, gb, xa, xb, tol, maxiter):
-    w = np.empty(n)
+def _schur_pcg(Bp, Bj, Bx, n, m, dr, dc, ga, gb, xa, xb, tol, maxiter):
+    rinv = 1.0 / dr
     # right-hand side gb - B^T diag(1/dr) ga, and the diagonal of the Schur
-    # complement (its Jacobi preconditioner)
-    rhs = np.empty(m)
-    sdinv = np.empty(m)
+    # complement diag(dc) - diag(B^T diag(1/dr) B) (its Jacobi preconditioner)
+    rhs = gb.copy()
+    sdiag = dc.copy()
     for i in range(n):
-        w[i] = ga[i] / dr[i]
+        wi = ga[i] * rinv[i]
+        for q in range(Bp[i], Bp[i + 1]):
+            rhs[Bj[q]] -= Bx[q] * wi
+            sdiag[Bj[q]] -= Bx[q] * Bx[q] * rinv[i]
+    sdinv = np.empty(m)
     for j in range(m):
-        s = 0.0
-        d = dc[j]
-        for q in range(Hp[n + j], Hp[n + j + 1] - 1):
-            s += Hx[q] * w[Hj[q]]
-            d -= Hx[q] * Hx[q] / dr[Hj[q]]
-        rhs[j] = gb[j] - s
-        sdinv[j] = 1.0 / d if d > 0.0 else 1.0 / dc[j]
+        sdinv[j] = 1.0 / sdiag[j] if sdiag[j] > 0.0 else 1.0 / dc[j]
     r = rhs.copy()
     z = np.empty(m)
     p = np.empty(m)
@@ -404,7 +311,7 @@ def _schur_pcg(Hp, Hj, Hx, n, m, dr, dc, ga, gb, xa, xb, tol, maxiter):
     ok = rr <= tol * tol
     while not ok and it < maxiter:
         it += 1
-        _schur_apply(Hp, Hj, Hx, n, m, dr, dc, p, w, q_)
+        _schur_apply(Bp, Bj, Bx, rinv, dc, p, q_)
         pq = 0.0
         for j in range(m):
             pq += p[j] * q_[j]
@@ -430,26 +337,41 @@ def _schur_pcg(Hp, Hj, Hx, n, m, dr, dc, ga, gb, xa, xb, tol, maxiter):
     # back substitution: xa = diag(1/dr) (ga - B xb)
     for i in range(n):
         s = 0.0
-        for q in range(Hp[i] + 1, Hp[i + 1]):
-            s += Hx[q] * xb[Hj[q] - n]
-        xa[i] = (ga[i] - s) / dr[i]
+        for q in range(Bp[i], Bp[i + 1]):
+            s += Bx[q] * xb[Bj[q]]
+        xa[i] = (ga[i] - s) * rinv[i]
     return it, ok
 
 
-def hessian_solve(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n: int,
-                  dr: np.ndarray, dc: np.ndarray, g: np.ndarray, rtol: float,
-                  maxiter: int):
-    """Solve ``[[diag(dr), B], [B^T, diag(dc)]] d = g`` (the block Hessian of
-    :func:`hessian_csr`) by CG on the Schur complement
-    ``S = diag(dc) - B^T diag(1/dr) B`` with its diagonal as preconditioner.
+def hessian_solve(Bp: np.ndarray, Bj: np.ndarray, Bx: np.ndarray, dr: np.ndarray,
+                  dc: np.ndarray, g: np.ndarray, rtol: float, maxiter: int):
+    """Solve ``[[diag(dr), B], [B^T, diag(dc)]] d = g`` (the sparsified Newton
+    Hessian) by CG on the Schur complement ``S = diag(dc) - B^T diag(1/dr) B``
+    with its diagonal as preconditioner.
 
     Eliminating the row block is exact and cheap (``dr`` is diagonal), and
     for this two-cyclic matrix CG on ``S`` needs half the iterations of
     Jacobi-preconditioned CG on the whole system (its scaled spectrum is
-    ``1 - s^2`` where the whole system's is ``1 +- s``), each about half as
-    costly. The residual of the whole system at ``(d_a, d_b)`` with
-    ``d_a = diag(1/dr) (g_a - B d_b)`` is ``(0, S d_b - rhs)``: the stopping
-    rule ``||residual|| <= rtol ||g||`` is that of :func:`sparsela.linalg.cg`.
+    ``1 - s^2`` where the whole system's is ``1 +- s``), each one pass over
+    ``B`` (``S x`` gathers ``B x`` and scatters ``B^T w`` row by row; ``B^T``
+    and ``S`` are never formed). The residual of the whole system at
+    ``(d_a, d_b)`` with ``d_a = diag(1/dr) (g_a - B d_b)`` is
+    ``(0, S d_b - rhs)``: the stopping rule ``||residual|| <= rtol ||g||`` is
+    that of :func:`sparsela.linalg.cg` on the whole system.
+
+    Parameters
+    ----------
+    Bp, Bj, Bx : ndarray
+        CSR arrays of ``B`` (shape ``(n, m)``; the row-major triplets of
+        :func:`top_entries` with ``Bp`` from their row counts).
+    dr, dc : ndarray of shape (n,), (m,)
+        Positive diagonal blocks.
+    g : ndarray of shape (n + m,)
+        Right-hand side.
+    rtol : float
+        Relative residual tolerance.
+    maxiter : int
+        Most CG iterations.
 
     Returns
     -------
@@ -457,9 +379,9 @@ def hessian_solve(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n: 
     n_iter : int
     converged : bool
     """
-    m = dc.shape[0]
+    n, m = dr.shape[0], dc.shape[0]
     d = np.empty(n + m)
     tol = float(rtol) * float(np.linalg.norm(g))
-    n_iter, ok = _schur_pcg(indptr, indices, data, n, m, dr, dc, g[:n], g[n:], d[:n],
-                            d[n:], tol, int(maxiter))
+    n_iter, ok = _schur_pcg(Bp, Bj, Bx, n, m, dr, dc, g[:n], g[n:], d[:n], d[n:], tol,
+                            int(maxiter))
     return d, int(n_iter), bool(ok)
