@@ -70,13 +70,13 @@ _ker = lazy("cpu.ot")
 #: far from the subnormal range (12x slower arithmetic), and an entry set to
 #: 0 could have grown at most to 1e-156 of the plan
 _MAX_LOG_SCALING = 50.0
+_K_FLUSH = 1e-200
 #: a Newton step shorter than this is followed by n_sinkhorn_warmup Sinkhorn
 #: iterations (resume_sinkhorn=True)
 _DAMPED = 0.5
 #: the entries gathered for the next Hessian are those above this fraction of
 #: the last threshold
 _LO_MARGIN = 1.0 / 16.0
-_K_FLUSH = 1e-200
 
 
 def _expm1mx(x: np.ndarray) -> np.ndarray:

@@ -237,7 +237,8 @@ def top_entries(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int, target: flo
     size = K.size
     k = int(min(max(k, 1), size))
     if lo > 0:
-        cap = min(size, 16 * k + 4096)
+        # (measured: 1.3-1.4 k entries lie above tau/16 of the last step)
+        cap = min(size, 4 * k + 4096)
         I, J, V = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap)
         p, mass = _gather_above(K, u, v, float(lo), I, J, V)
         if k <= p <= cap and mass >= target:
