@@ -137,7 +137,10 @@ class _Solve:
         self.args = problem(problem_name)
         if library == "sparsela-sns":  # Numba compiles / loads its kernels here
             a, b, M = problem(problem_name, 20)
-            solve(library, a, b, M, 1e-3)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sl.ot.sinkhorn_newton_sparse(a, b, M, 1e-3, n_sinkhorn_warmup=2,
+                                             sinkhorn_finish=0, max_newton=5)
 
 
 class EntropicOT(_Solve):
