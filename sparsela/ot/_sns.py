@@ -396,9 +396,9 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             np.errstate(over="ignore", under="ignore"):
         # ---- stage 1: Sinkhorn warm-up (from K with rows scaled to a
         # largest entry of 1; in the log domain if a column of K has no
-        # mass), extended while
-        # Sinkhorn's own rate predicts convergence within sinkhorn_finish
-        # more iterations (an easy problem is finished by cheap iterations)
+        # mass), extended while Sinkhorn's own rate predicts convergence
+        # within sinkhorn_finish more iterations (an easy problem is
+        # finished by cheap iterations)
         if n_sinkhorn_warmup == 0:
             plan.absorb()
         errs = logd["err_sinkhorn"]
@@ -425,7 +425,7 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         frozen = False
         mu = damping
         lo = 0.0
-        it = 0
+        it = n_rescue = 0
         while True:
             err = plan.error()
             if err < tol and not plan.exact:
@@ -441,6 +441,11 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             if not (r.min() > 0 and c.min() > 0):
                 # a row or column without mass (a start whose kernel
                 # underflows): no Newton system; a log-domain iteration
+                # (which gives every row and column mass unless a weight is
+                # below ~1e-200 of the others: then give up)
+                n_rescue += 1
+                if n_rescue > 3:
+                    break
                 plan.log_domain_iteration()
                 n_sink += 1
                 logd["err_sinkhorn"].append(plan.error())
@@ -480,7 +485,8 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             prev_err = err
             total = float(r.sum())
             # the k largest entries, k doubled while they hold less than
-            # retain_mass of the mass (a threshold from a histogram, no sort)
+            # retain_mass of the mass (a threshold from the candidates above
+            # lo, or a histogram of P: no sort of P)
             K, u, v = plan.K, plan.u, plan.v
             I, J, V, tau = _ker.top_entries(
                 K, u, v, k, 0.0 if mass_rule is None else mass_rule * total, lo=lo)
