@@ -116,7 +116,7 @@ def as_index_array(arr, name: str, dtype=None) -> np.ndarray:
         a = a.astype(np.int64 if a.dtype.itemsize >= 4 else np.int32)
     elif a.size == 0 and a.dtype.kind not in "iu":
         a = a.astype(np.int32)
-    return a
+    return np.ascontiguousarray(a)  # (see formats._compressed._as_data)
 
 
 def isscalarlike(x) -> bool:

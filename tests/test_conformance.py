@@ -222,6 +222,9 @@ def test_construct_from_strided_and_byteswapped_arrays(fmt, layout, t):
     A = SL_CLASS[fmt](args, shape=t.shape)
     _check(A, fmt)
     assert A.dtype == t.dtype  # native byte order
+    # contiguous buffers (the kernels are compiled for those only)
+    for name in ("data", "indices", "indptr", "row", "col"):
+        assert getattr(A, name, np.empty(0)).flags.c_contiguous, name
     d = t.dense()
     assert_close(A.toarray(), d)
     x = dense_operand((t.shape[1],), np.float64, seed=1)

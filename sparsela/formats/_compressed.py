@@ -39,7 +39,9 @@ def _as_data(data, dtype, copy: bool, name: str = "data") -> np.ndarray:
             arr = arr.astype(dt)
         elif copy:
             arr = arr.copy()
-    return arr
+    # kernels are compiled for contiguous buffers: a strided view would compile
+    # (and run) a slower variant of each; SciPy's sparsetools copies on every call
+    return np.ascontiguousarray(arr)
 
 
 class _CompressedArray(SparseArray):
