@@ -131,9 +131,12 @@ def test_2d_keys_match_scipy_and_numpy(fmt, t, data):
         try:
             ref = S[_scipy_key(r, m), _scipy_key(c, n)]
         except ValueError:
-            # SciPy 1.17 fails on some selections of an empty axis (e.g. a
-            # 2 x 0 array indexed with ([0], ::-1)); NumPy above is the oracle
-            if m and n:
+            # SciPy 1.17 fails on some selections with an empty result (e.g.
+            # ([0], ::-1) of a 2 x 0 array, or a row mask with an empty column
+            # slice) and on an index array with a strided slice (([-1], ::2)
+            # "cannot reshape"); NumPy above is the oracle there
+            strided = any(isinstance(k, slice) and k.step not in (None, 1) for k in (r, c))
+            if exp.size and not ((_is_array(r) or _is_array(c)) and strided):
                 raise
             return
     # SciPy 1.17 answers an index array with a negative-step slice by a dense
