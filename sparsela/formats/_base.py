@@ -6,6 +6,9 @@ elementwise, ``@`` is the matrix product.
 """
 from __future__ import annotations
 
+import importlib
+import sys
+
 import numpy as np
 
 from .._sputils import check_dtype, isscalarlike
@@ -799,6 +802,23 @@ class SparseArray:
         if isinstance(state, tuple) and len(state) == 2:  # (dict, slots) form
             state = state[0] or {}
         self.__dict__.update({k: _owned(v) for k, v in state.items()})
+        _register_with_dask()
+
+
+def _register_with_dask() -> None:
+    """Register sparsela arrays with Dask in a process that runs Dask (once).
+
+    Dask keeps its dispatch tables (how to concatenate, tensordot or take
+    chunks) per process. A Dask worker that receives a sparsela chunk needs
+    sparsela's entries in its own tables before it joins chunks, and nothing
+    else of sparsela runs there first when the graph was built with plain
+    ``dask.array.from_array``. Unpickling is the step every such process goes
+    through, so it imports :mod:`sparsela.dask` (whose import registers the
+    chunk type; nothing is patched) when Dask is loaded and sparsela.dask is
+    not. Afterwards this is two dictionary lookups.
+    """
+    if "dask" in sys.modules and "sparsela.dask" not in sys.modules:
+        importlib.import_module("sparsela.dask")
 
 
 def _owned(value):
