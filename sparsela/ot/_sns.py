@@ -23,18 +23,18 @@ by an Armijo backtracking line search on ``Phi``.
 
 Implementation (kernels in ``sparsela/backends/cpu/ot.py``): the plan is
 held as ``P = diag(u) K diag(v)`` with ``K = exp(-M/reg + alpha + beta)``
-fixed between absorptions (Schmitzer's stabilized kernel), so a Sinkhorn
-iteration is two BLAS products with ``K`` (POT's plain iteration), the
-marginals of a Newton iterate are two more, and the Armijo line search needs
-one per trial (``expm1(x)^T P expm1(y)``, no ``n m`` exponentials). The
-``n m`` exponentials are spent on the start (``K`` with each row scaled
-to a largest entry of 1; log-sum-exps when a column of ``K`` still
-underflows), when a scaling leaves
-``[e^-50, e^50]`` (then folded into ``alpha``, ``beta``), to confirm
-convergence on ``exp(-M/reg + alpha + beta)`` itself, and for the returned
-plan. The Hessian's entries are chosen by a threshold from a histogram of
-``P`` (no sort of ``P``) and the Newton system is solved by CG on its Schur
-complement, in compiled loops.
+fixed between absorptions (Schmitzer's stabilized kernel; entries below
+``1e-200`` are 0), so a Sinkhorn iteration is two BLAS products with ``K``
+(POT's plain iteration), the marginals of a Newton iterate are two more, and
+the Armijo line search needs one per trial (``expm1(x)^T P expm1(y)``, no
+``n m`` exponentials). ``n m`` exponentials are spent only on the start
+(``K`` with each row scaled to a largest entry of 1; log-sum-exps when a
+column of ``K`` still has no mass) and when a scaling leaves
+``[e^-50, e^50]`` (then folded into ``alpha``, ``beta``). The returned plan is
+``diag(u) K diag(v)``, whose marginal error was measured. The Hessian's
+entries are the candidates above a margin below the last threshold (or, at
+first, chosen by a histogram of ``P``; no sort of ``P``) and the Newton
+system is solved by CG on its Schur complement, in compiled loops.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ import numpy as np
 from ..backends import lazy
 from ..utils.progress import progress
 from ._sinkhorn import _check_iter, _embed, _finish_log, _log_domain_setup
-from ._utils import check_ot_problem, lse_cols, lse_rows, safe_exp, warn_not_converged
+from ._utils import check_ot_problem, lse_cols, lse_rows, warn_not_converged
 
 __all__ = ["sinkhorn_newton_sparse"]
 
@@ -71,12 +71,23 @@ _ker = lazy("cpu.ot")
 #: 0 could have grown at most to 1e-156 of the plan
 _MAX_LOG_SCALING = 50.0
 _K_FLUSH = 1e-200
+_LOG_K_FLUSH = math.log(_K_FLUSH)
 #: a Newton step shorter than this is followed by n_sinkhorn_warmup Sinkhorn
 #: iterations (resume_sinkhorn=True)
 _DAMPED = 0.5
 #: the entries gathered for the next Hessian are those above this fraction of
 #: the last threshold
 _LO_MARGIN = 1.0 / 16.0
+
+
+def _floored_exp(x: np.ndarray) -> None:
+    """``exp(x)`` in place, 0 where it is below ``_K_FLUSH`` (the exponents
+    are floored first: ``exp`` of very negative numbers gives subnormals,
+    slow in every later product)."""
+    low = x < _LOG_K_FLUSH
+    np.maximum(x, _LOG_K_FLUSH, out=x)
+    np.exp(x, out=x)
+    x[low] = 0.0
 
 
 def _expm1mx(x: np.ndarray) -> np.ndarray:
@@ -103,33 +114,31 @@ class _Plan:
         n, m = Mr.shape
         self.u, self.v = np.ones(n), np.ones(m)
         self._r = self._c = self._Ktu = None
-        self.exact = self.final = False
 
-    def absorb(self, final=False):
+    def absorb(self):
         """Fold ``u``, ``v`` into the potentials; ``K`` from them (one
-        exponential pass): then ``P = K`` exactly."""
+        exponential pass): then ``P = K``."""
         self.alpha += np.log(self.u)
         self.beta += np.log(self.v)
         K = self.K
         np.add(self.Mr, self.alpha[:, None], out=K)
         K += self.beta[None, :]
-        safe_exp(K, out=K, flush=final)
-        if not final:
-            K[K < _K_FLUSH] = 0.0
+        _floored_exp(K)
         self.u[:] = 1.0
         self.v[:] = 1.0
         self._r = self._c = self._Ktu = None
-        self.exact = True
-        self.final = final
 
-    def unfinal(self):
-        """Back to iterating after a final absorb: flush ``K`` again."""
-        if self.final:
-            self.K[self.K < _K_FLUSH] = 0.0
-            self.final = False
+    def plan(self):
+        """The plan ``diag(u) K diag(v)``, in ``K``'s buffer (the last use of
+        ``K``), with the potentials folded into ``alpha``, ``beta``."""
+        K = self.K
+        K *= self.u[:, None]
+        K *= self.v[None, :]
+        self.alpha += np.log(self.u)
+        self.beta += np.log(self.v)
+        return K
 
     def _moved(self):
-        self.exact = False
         lim = math.exp(_MAX_LOG_SCALING)
         if (self.u.max() > lim or self.u.min() < 1.0 / lim
                 or self.v.max() > lim or self.v.min() < 1.0 / lim):
@@ -140,17 +149,19 @@ class _Plan:
         entry is 1 (no row without mass; a column without mass is caught by
         the first Sinkhorn iteration, which then runs in the log domain)."""
         K = self.K
-        np.add(self.Mr, self.alpha[:, None], out=K)
-        K += self.beta[None, :]
-        mx = K.max(axis=1)
+        if self.alpha.any() or self.beta.any():  # a warm start
+            np.add(self.Mr, self.alpha[:, None], out=K)
+            K += self.beta[None, :]
+            mx = K.max(axis=1)
+            K -= mx[:, None]
+        else:
+            mx = self.Mr.max(axis=1)
+            np.subtract(self.Mr, mx[:, None], out=K)
         self.alpha -= mx
-        K -= mx[:, None]
-        safe_exp(K, out=K)
-        K[K < _K_FLUSH] = 0.0
+        _floored_exp(K)
         self.u[:] = 1.0
         self.v[:] = 1.0
         self._r = self._c = self._Ktu = None
-        self.exact, self.final = True, False
 
     def log_domain_iteration(self):
         """A Sinkhorn iteration by log-sum-exps (no underflow whatever the
@@ -428,15 +439,10 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         it = n_rescue = 0
         while True:
             err = plan.error()
-            if err < tol and not plan.exact:
-                # decide convergence on the plan exp(Mr + alpha + beta) itself
-                plan.absorb(final=True)
-                err = plan.error()
             logd["err"].append(err)
             if err < tol:
                 converged = True
                 break
-            plan.unfinal()
             r, c = plan.marginals()
             if not (r.min() > 0 and c.min() > 0):
                 # a row or column without mass (a start whose kernel
@@ -566,9 +572,9 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     n_total = n_sink + n_newt
     if not converged and warn:
         warn_not_converged("Sinkhorn-Newton-Sparse", n_total, err, tol)
-    if not plan.final:
-        plan.absorb(final=True)
-    out, log_u, log_v = _embed(plan.K, plan.alpha, plan.beta, ia, ib, shape)
+    # the plan whose marginals were measured: diag(u) K diag(v) (K is 0
+    # where exp(-M/reg + alpha + beta) fell below 1e-200 of the largest entry)
+    out, log_u, log_v = _embed(plan.plan(), plan.alpha, plan.beta, ia, ib, shape)
     if log:
         logd["n_sinkhorn"] = n_sink
         logd["n_newton"] = n_newt
