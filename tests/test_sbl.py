@@ -280,6 +280,30 @@ def test_convergence_warning_n_iter_and_scores():
     assert np.all(np.diff(reg.scores_) >= -1e-8 * np.abs(reg.scores_[1:]))
 
 
+def test_stopping_rule_is_relative_l1_change():
+    """``tol`` bounds ``sum |coef - coef_old| / sum |coef|`` (ARDRegression's
+    absolute l1 rule made relative); the default ends close to the fixed point."""
+    X, y, _ = _problem(50, 120, k=4, noise=0.1, seed=9)
+    tight = SBLRegression(tol=0.0, max_iter=400).fit(X, y)
+    # the iteration has converged to rounding at 400 steps
+    more = SBLRegression(tol=0.0, max_iter=420).fit(X, y)
+    np.testing.assert_allclose(more.coef_, tight.coef_, rtol=1e-9, atol=1e-12)
+    reg = SBLRegression().fit(X, y)
+    assert reg.n_iter_ < 400
+    err = np.abs(reg.coef_ - tight.coef_).sum() / np.abs(tight.coef_).sum()
+    assert err <= 1e-4
+    # one more iteration from the stopping point moves the coefficients by at
+    # most tol in relative l1 norm (what the rule tested before stopping)
+    prev = SBLRegression(max_iter=reg.n_iter_ - 1, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        prev.fit(X, y)
+    step = np.abs(reg.coef_ - prev.coef_).sum() / np.abs(reg.coef_).sum()
+    assert step <= 1e-4
+    loose = SBLRegression(tol=0.5).fit(X, y)
+    assert loose.n_iter_ < reg.n_iter_
+
+
 def test_verbose_shows_progress(capsys):
     X, y, _ = _problem(30, 60, seed=8)
     SBLRegression(verbose=True).fit(X, y)

@@ -203,6 +203,13 @@ def _check_y(y, n_samples):
         raise ValueError("KroneckerSBL requires y to be passed, but the target y is None")
     yv = check_array(y, input_name="y", ensure_2d=False, allow_complex=True,
                      accept_sparse=False, dtype=(np.float64, np.float32))
+    if yv.ndim == 2 and yv.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected. "
+                      "Please change the shape of y to (n_samples,), for example "
+                      "using ravel().", DataConversionWarning, stacklevel=3)
+        yv = yv.ravel()
     if yv.ndim != 1:
         raise ValueError(f"y should be a 1d array, got an array of shape {yv.shape} instead.")
     check_consistent_length(np.empty(n_samples), yv)
@@ -425,7 +432,10 @@ class SBLRegression(RegressorMixin, BaseEstimator):
     max_iter : int, default=300
         Maximum number of iterations.
     tol : float, default=1e-5
-        Stop when ``max_j |coef_j - coef_j^{old}| <= tol * max_j |coef_j|``.
+        Stop when ``sum_j |coef_j - coef_j^{old}| <= tol * sum_j |coef_j|``
+        (ARDRegression's rule, ``sum_j |coef_j - coef_j^{old}| < tol``, made
+        relative: it does not loosen with the scale of ``y`` or tighten with
+        the number of features).
     prune_tol : float, default=1e-4
         Prune coefficient ``j`` when ``gamma_j < prune_tol`` (ARDRegression's
         ``threshold_lambda = 1 / prune_tol``).
@@ -630,8 +640,11 @@ class SBLRegression(RegressorMixin, BaseEstimator):
 
                 new_coef = np.zeros(p, dtype=dt)
                 new_coef[S] = mu
-                scale = float(np.max(np.abs(new_coef))) if S.size else 0.0
-                change = float(np.max(np.abs(new_coef - coef))) if p else 0.0
+                # l1 change relative to the l1 norm: ARDRegression's sum of
+                # absolute changes made scale-free; the max-norm stopped a few
+                # iterations short of ARD on thousands of features
+                scale = float(np.sum(np.abs(new_coef)))
+                change = float(np.sum(np.abs(new_coef - coef)))
                 coef = new_coef
                 keep_now = gamma_new >= self.prune_tol
                 if not keep_now.all():
