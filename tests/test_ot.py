@@ -199,9 +199,15 @@ def test_sns_adaptive_density_converges_where_fixed_stalls():
     P, log = sinkhorn_newton_sparse(a, b, M, 1e-3, tol=1e-9, max_newton=60, log=True)
     assert log["converged"] and marginals_ok(P, a, b, 1e-9)
     assert max(log["density"]) > 2.0 / n  # it did densify
-    # each damped Newton step was followed by n_sinkhorn_warmup Sinkhorn iterations
-    damped = sum(0 < t < 0.5 for t in log["step"])
-    assert log["n_sinkhorn"] >= 20 * (1 + damped) and len(log["err_sinkhorn"]) == log["n_sinkhorn"]
+    # resume_sinkhorn: each damped Newton step is followed by n_sinkhorn_warmup
+    # Sinkhorn iterations; same plan
+    P2, log2 = sinkhorn_newton_sparse(a, b, M, 1e-3, tol=1e-9, max_newton=60, log=True,
+                                      resume_sinkhorn=True)
+    damped = sum(0 < t < 0.5 for t in log2["step"])
+    assert damped >= 1 and log2["converged"]
+    assert log2["n_sinkhorn"] >= 20 * (1 + damped)
+    assert len(log2["err_sinkhorn"]) == log2["n_sinkhorn"]
+    np.testing.assert_allclose(P2, P, atol=1e-9)
     with pytest.warns(ConvergenceWarning):
         _, flog = sinkhorn_newton_sparse(a, b, M, 1e-3, tol=1e-9, max_newton=60,
                                          density=2.0 / n, adaptive=False, log=True)
