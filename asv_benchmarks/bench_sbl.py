@@ -7,7 +7,8 @@ covariance formed at every iteration) on problems with
 ``n_features >= 2 n_samples``: ``X`` dense N(0, 1), ``n/20`` non-zero
 coefficients N(0, 1) at random positions, noise at 20 dB SNR, every estimator
 at its defaults (``SBLRegression`` with ``update="mackay"``, its default, and
-``update="em"``). Sizes (``size``): ``300x600``, ``500x1000``, ``500x2500``;
+``update="em"``; both stop on a relative l1 change of ``coef_`` below
+``tol=1e-5``, ARDRegression on an absolute one below ``tol=1e-3``). Sizes (``size``): ``300x600``, ``500x1000``, ``500x2500``;
 ``SPARSELA_ASV_LARGE=1`` adds ``1000x5000`` (ARDRegression: about a minute a
 fit on one core).
 

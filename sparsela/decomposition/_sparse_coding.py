@@ -13,7 +13,7 @@ The problem only enters through ``C = X D^T``, the Gram matrix ``G = D D^T``
 and the squared norms ``||x||^2``: ``X`` is touched once, by one product
 (a sparsela SpMM when ``X`` is sparse; it is never densified). A signal stops
 when its Lasso duality gap is at most ``tol * ||x||^2``; the step is ``1/L``
-with ``L`` from a power iteration (on ``G``, or on ``D`` when that is cheaper)
+with ``L`` from 20 Lanczos steps (on ``G``, or on ``D^T D`` when that is cheaper)
 widened by 1% and capped by Gershgorin's bound; the momentum restarts when a
 step is non-monotone. Two engines run the same method:
 

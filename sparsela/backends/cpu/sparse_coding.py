@@ -26,7 +26,7 @@ where each row's state then stays in cache:
 
 The step on a working set is ``1 / L`` with ``L`` the Gershgorin bound of its
 Gram block, capped by the global Lipschitz constant the caller passes (a
-power-iteration estimate); both are upper bounds of the block's largest
+Lanczos estimate); both are upper bounds of the block's largest
 eigenvalue. The stopping test is the duality gap of the full problem, so the
 extras change how fast a row converges, never what it converges to.
 """
