@@ -466,6 +466,12 @@ class LibraryBenchmark:
         tiny = self.operands(library, tiny_matrix(), *extra)
         warm_up((type(self).__name__, library, extra),
                 lambda: [f(*tiny) for f in self.f.values()])
+        if threads > 1:
+            # the tiny input runs on one thread; the first parallel call starts
+            # the library's thread pool (~10 ms for Numba, more for OpenMP),
+            # which a single-sample `asv run --quick` would otherwise time
+            for f in self.f.values():
+                f(*self.args)
 
     def call(self, variant: str = "default"):
         return self.f[variant](*self.args)
