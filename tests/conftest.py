@@ -14,11 +14,31 @@ import dataclasses
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
-import scipy.sparse as sp
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis import strategies as st
+# --------------------------------------------------------------------------- #
+# GPU: the real one when CuPy sees a device, else the simulated device
+# --------------------------------------------------------------------------- #
+# Must run before Numba is imported: NUMBA_ENABLE_CUDASIM is read at import.
+def _real_gpu() -> bool:
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # no CuPy, no driver, no device
+        return False
+
+
+#: "real" (CuPy on a CUDA device) or "simulated" (sparsela.backends.gpu._simulator
+#: with the numba.cuda kernels in Numba's CUDA simulator, on the CPU)
+GPU_MODE = "real" if _real_gpu() else "simulated"
+if GPU_MODE == "simulated":
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    os.environ["SPARSELA_GPU_SIMULATOR"] = "1"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 # --------------------------------------------------------------------------- #
 # hypothesis profiles

@@ -1,0 +1,109 @@
+"""Where arrays live: ``'cpu'`` (NumPy) or ``'gpu'`` (CuPy), and explicit moves.
+
+Data lives where its arrays live; nothing here moves data unless asked to
+(:func:`to_device`). CuPy is imported only when a GPU array is made or met,
+so a CPU-only install never imports it.
+
+Setting ``SPARSELA_GPU_SIMULATOR=1`` together with ``NUMBA_ENABLE_CUDASIM=1``
+makes ``'gpu'`` a simulated device (``backends/gpu/_simulator.py``): device
+arrays wrap NumPy buffers, refuse implicit conversion as CuPy does, and the
+GPU kernels run in Numba's CUDA simulator. It exists to test the GPU code
+path on machines without a GPU and is not meant for users.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["check_device", "device_of", "is_gpu_array", "namespace", "namespace_of",
+           "to_device", "cupy", "simulated"]
+
+CPU_NAMES = ("cpu", "numpy")
+GPU_NAMES = ("gpu", "cuda", "cupy")
+
+
+def simulated() -> bool:
+    """Whether ``'gpu'`` is the simulated device (tests on GPU-less machines)."""
+    return os.environ.get("SPARSELA_GPU_SIMULATOR", "0") == "1"
+
+
+def check_device(device, name: str = "device") -> str:
+    """The canonical name, ``'cpu'`` or ``'gpu'``, of a device argument."""
+    if isinstance(device, str):
+        low = device.lower()
+        if low in CPU_NAMES:
+            return "cpu"
+        if low in GPU_NAMES or low.startswith("cuda:") or low.startswith("gpu:"):
+            return "gpu"
+    raise ValueError(f"{name} must be 'cpu' or 'gpu' (aliases 'numpy'; 'cuda', 'cupy'), "
+                     f"got {device!r}")
+
+
+def is_gpu_array(x) -> bool:
+    """True for a CuPy array or cupyx sparse matrix (or a simulated device
+    array), without importing CuPy."""
+    mod = type(x).__module__.split(".")[0]
+    return mod in ("cupy", "cupyx") or getattr(x, "_sparsela_simulated_device", False)
+
+
+def device_of(x) -> str:
+    """``'gpu'`` for a device array, else ``'cpu'``."""
+    return "gpu" if is_gpu_array(x) else "cpu"
+
+
+def cupy():
+    """The device array module: ``cupy``, or the simulated one; clear errors otherwise."""
+    if simulated():
+        from .backends.gpu import _simulator
+
+        return _simulator.xp
+    try:
+        import cupy as cp
+    except ImportError as exc:
+        raise ImportError(
+            "the GPU backend needs CuPy: install sparsela[cuda12] or sparsela[cuda13] "
+            "(the one matching your CUDA driver)"
+        ) from exc
+    try:
+        ndev = cp.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError without a driver
+        raise RuntimeError(f"CuPy is installed but no CUDA device is usable: {exc}") from exc
+    if ndev < 1:
+        raise RuntimeError("CuPy is installed but no CUDA device is visible")
+    return cp
+
+
+def namespace(device: str):
+    """The array module of ``device``: ``numpy`` or ``cupy``."""
+    return np if check_device(device) == "cpu" else cupy()
+
+
+def namespace_of(*arrays):
+    """The array module of ``arrays`` (``cupy`` when any lives on the GPU)."""
+    for a in arrays:
+        if is_gpu_array(a):
+            return cupy()
+    return np
+
+
+def to_device(a, device: str):
+    """Dense array ``a`` on ``device`` (``a`` itself when it is there already)."""
+    device = check_device(device)
+    if device == "cpu":
+        return a.get() if is_gpu_array(a) else np.asarray(a)
+    if is_gpu_array(a):
+        return a
+    return cupy().asarray(np.asarray(a))
+
+
+def same_device(name_a: str, a, name_b: str, b) -> str:
+    """The device of ``a`` and ``b``; TypeError when they differ (no implicit moves)."""
+    da, db = device_of(a), device_of(b)
+    if da != db:
+        raise TypeError(
+            f"{name_a} is on the {da.upper()} and {name_b} on the {db.upper()}; sparsela never "
+            f"moves data implicitly: move one with .to_device({da!r}) / .to_device({db!r}) "
+            "(or .get() for a CuPy array)"
+        )
+    return da
