@@ -402,8 +402,21 @@ def _cmd_bench(args) -> int:
         args.ops = [name for group in args.ops for name in group]
     if args.libraries:
         args.libraries = [name for group in args.libraries for name in group]
+        allowed = bench.libraries_for(args.device)
+        wrong = [name for name in args.libraries if name not in allowed]
+        if wrong:
+            other = "gpu" if args.device == "cpu" else "cpu"
+            raise CLIError(f"--libraries: {wrong[0]!r} runs only with --device {other} "
+                           f"(with --device {args.device}: {', '.join(allowed)})")
+    if args.matrices:
+        args.matrices = [name for group in args.matrices for name in group]
     if args.real_dir is not None and not os.path.isdir(args.real_dir):
         raise CLIError(f"--real-dir: not a folder: {args.real_dir}")
+    if args.device == "gpu":
+        # before any worker starts: one line naming what is missing, exit status 2
+        reason = bench.gpu_unavailable_reason()
+        if reason is not None:
+            raise CLIError(f"--device gpu: {reason}")
     return bench.cli(args)
 
 
@@ -467,14 +480,22 @@ def _build_parser() -> _Parser:
     from . import bench as _bench  # standard library imports only
 
     p = sub.add_parser(
-        "bench", help="time sparsela against SciPy, GraphBLAS and MKL (one process each)",
+        "bench", help="time sparsela against SciPy, GraphBLAS and MKL, or cupyx on the GPU "
+        "(one process each)",
         description="Time SpGEMM (A @ A, A @ A.T), SpMM (k = 16, 64, 256) and SpMV with "
         "sparsela and every installed peer (scipy, python-graphblas, MKL via sparse_dot_mkl), "
         "each library in its own worker process, on 2-D Poisson (1000 x 1000 grid), "
         "Erdos-Renyi (2^16 rows, 16 per row), R-MAT (scale 16) and the real matrices in "
         "../shared/data/real. Prints medians, sparsela/peer ratios, peak extra memory and "
-        "a cross-library nnz check. See docs/benchmarks.md.",
-        epilog="Exit status: 0 success, 1 the libraries disagree or a cell failed, 2 error.")
+        "a cross-library nnz check. With --device gpu: sparsela's own CUDA kernels, sparsela "
+        "with backend='cusparse' and cupyx.scipy.sparse (cuSPARSE) on one GPU, on the same "
+        "matrices plus R-MAT scale 18 and 20, every call synchronised, device memory from "
+        "CuPy's pool. See docs/benchmarks.md.",
+        epilog="Exit status: 0 success, 1 the libraries disagree or a cell failed, 2 error "
+        "(also: --device gpu without CuPy or a CUDA device).")
+    p.add_argument("--device", choices=_bench.DEVICES, default="cpu",
+                   help="cpu (default): sparsela's Numba kernels against SciPy, GraphBLAS and "
+                   "MKL; gpu: sparsela on the GPU against cupyx (needs CuPy and a CUDA device)")
     p.add_argument("--quick", action="store_true",
                    help="small sizes (Poisson 200, ER 2^13, R-MAT 12) and 3 runs, for a quick look")
     p.add_argument("--threads", type=_positive_int, metavar="N",
@@ -486,9 +507,21 @@ def _build_parser() -> _Parser:
     p.add_argument("--ops", type=_choice_list(_bench.OPS), action="extend", nargs="+",
                    metavar="OP", help="operations to run, space or comma separated: "
                    + ", ".join(_bench.OPS) + " (spgemm_at: A @ A.T; default: all)")
-    p.add_argument("--libraries", type=_choice_list(_bench.LIBRARIES), action="extend",
+    p.add_argument("--libraries", type=_choice_list(_bench.ALL_LIBRARIES), action="extend",
                    nargs="+", metavar="LIB", help="libraries to run: "
-                   + ", ".join(_bench.LIBRARIES) + " (default: all; missing ones are noted)")
+                   + ", ".join(_bench.LIBRARIES) + "; with --device gpu: "
+                   + ", ".join(_bench.GPU_LIBRARIES) + " (default: all; missing ones are noted)")
+
+    def _names(text: str) -> list[str]:
+        # checked against the table's matrices once they are known (bench.select_matrices)
+        names = [t.strip() for t in text.split(",") if t.strip()]
+        if not names:
+            raise argparse.ArgumentTypeError(f"expected matrix names, got {text!r}")
+        return names
+
+    p.add_argument("--matrices", type=_names, action="extend", nargs="+",
+                   metavar="NAME", help="only these matrices, by the names the table shows "
+                   "(e.g. rmat18 er16 bcsstk13; default: all)")
     p.add_argument("--real-dir", metavar="DIR",
                    help="folder of real Matrix Market matrices (default: $SPARSELA_BENCH_DATA "
                    "or ../shared/data/real beside the source tree)")

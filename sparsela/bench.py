@@ -45,6 +45,48 @@ How it measures
   (``mkl_set_num_threads``); SciPy's sparse products are single threaded, so
   SciPy always runs on 1 thread, and the table says so.
 
+On the GPU (``--device gpu``)
+----------------------------
+``sparsela bench --device gpu`` times three columns on one CUDA device:
+``sparsela`` (its own kernels, ``A.to_device("gpu")``), ``sparsela-cusparse``
+(the same calls inside ``config_context(backend="cusparse")``, i.e. cuSPARSE
+through cupyx behind sparsela's API) and ``cupyx`` (``cupyx.scipy.sparse``,
+cuSPARSE directly: the baseline). The matrices are those of the CPU table
+plus R-MAT scale 18 and 20 (issue 4's targets; ``--quick``: R-MAT 16), and
+the operations A @ A (unsorted; sorted for ``sparsela`` too), A @ X
+(k = 16, 64, 256) and A @ x. It works as on the CPU (one worker process per
+library, the same cells, checks and JSON document, with ``"device": "gpu"``
+and the GPU's name), except:
+
+* **Moves:** each worker builds the matrices on the CPU (the same fixed
+  seeds) and moves them to the device once, outside any timing. X is
+  C-ordered for sparsela and F-ordered for cupyx (cuSPARSE's column-major
+  layout: cupyx would otherwise copy X to F order inside every call).
+* **Synchronised timing:** every timed call ends with a device-wide
+  synchronisation (``cupy.cuda.Device().synchronize()``, which also waits for
+  work on streams other than CuPy's current one), so the wall time
+  ``time.perf_counter`` measures is the time the product took on the GPU,
+  launch and host overhead included. The tiny warm-up call compiles the
+  Numba CUDA kernels; the untimed call on the real input then compiles
+  whatever the real input needs beyond that (kernels per row-size bin) and
+  lets cuSPARSE set up.
+* **Memory:** device memory through CuPy's memory pool: the pool's cached
+  blocks are released before the untimed call, and what the pool then grew
+  by during that call is its peak (the pool keeps every block it allocated;
+  a small over-estimate through its rounding). cuSPARSE's work buffers
+  come from the pool too (cupyx allocates them with ``cupy.empty``).
+* **Time budget:** a cell whose untimed call took long gets fewer timed
+  runs (at least 1) so that it stays within ``GPU_CELL_BUDGET_S``; the
+  number of runs is in ``times_s``.
+* **Faults:** after an error the worker checks that the CUDA context still
+  works; when it does not (an illegal address poisons it), the worker
+  exits and the parent starts a fresh one for the cells after the failed
+  one, as after a crash on the CPU. Out-of-memory errors are reported in
+  the table and the pool is emptied for the next cell.
+
+Without CuPy or a CUDA device, ``--device gpu`` stops before any worker
+starts, with a one-line error naming what is missing (exit status 2).
+
 This module imports only the standard library at the top: the peers are
 imported inside the worker of each library, and ``tqdm`` (the progress bar)
 only when it is installed.
@@ -64,13 +106,26 @@ import time
 import warnings
 from pathlib import Path
 
-__all__ = ["LIBRARIES", "OPS", "format_table", "run_bench", "summarize"]
+__all__ = ["DEVICES", "GPU_LIBRARIES", "LIBRARIES", "OPS", "format_table", "gpu_info",
+           "gpu_unavailable_reason", "run_bench", "summarize"]
 
 SCHEMA = "sparsela-bench/1"
 
 #: libraries in column order; the last three are the peers
 LIBRARIES = ("sparsela", "scipy", "graphblas", "mkl")
 PEERS = LIBRARIES[1:]
+#: ``--device``
+DEVICES = ("cpu", "gpu")
+#: GPU columns: sparsela's own kernels, sparsela routed to cuSPARSE, cupyx (the peer)
+GPU_LIBRARIES = ("sparsela", "sparsela-cusparse", "cupyx")
+GPU_PEERS = ("cupyx",)
+#: every name ``--libraries`` accepts (which ones run depends on ``--device``)
+ALL_LIBRARIES = LIBRARIES + GPU_LIBRARIES[1:]
+#: R-MAT scales the GPU table adds to the CPU matrices (issue 4: scale 18-20)
+GPU_EXTRA_RMAT = (18, 20)
+GPU_QUICK_EXTRA_RMAT = (16,)
+#: seconds of timed runs per GPU cell at most (fewer runs for slow cells, >= 1)
+GPU_CELL_BUDGET_S = 60.0
 #: operation names for ``--ops``
 OPS = ("spgemm", "spgemm_at", "spmm", "spmv")
 OP_LABELS = {"spgemm": "A @ A", "spgemm_at": "A @ A.T", "spmm": "A @ X", "spmv": "A @ x"}
@@ -107,9 +162,27 @@ def available_cpus() -> int:
 # ============================================================================
 # the cells: which matrix, which operation
 # ============================================================================
-def synthetic_matrices(sizes: dict) -> list[dict]:
-    """Specs (JSON-able) of the three generated matrices."""
+def libraries_for(device: str) -> tuple:
+    """The columns of the table on ``device``, in order."""
+    return GPU_LIBRARIES if device == "gpu" else LIBRARIES
+
+
+def peers_for(device: str) -> tuple:
+    """The libraries sparsela is compared with on ``device``."""
+    return GPU_PEERS if device == "gpu" else PEERS
+
+
+def _rmat_spec(r: int) -> dict:
+    return {"name": f"rmat{r}", "kind": "rmat", "scale": r, "edge_factor": RMAT_EDGE_FACTOR,
+            "description": f"Graph500 R-MAT, scale {r}, edge factor {RMAT_EDGE_FACTOR} "
+                           f"(generators.rmat({r}, {RMAT_EDGE_FACTOR}, rng={SEED}))"}
+
+
+def synthetic_matrices(sizes: dict, extra_rmat=()) -> list[dict]:
+    """Specs (JSON-able) of the three generated matrices, then R-MAT at the
+    scales ``extra_rmat`` (the GPU table's larger ones; duplicates left out)."""
     p, e, r = int(sizes["poisson"]), int(sizes["er"]), int(sizes["rmat"])
+    extra = [_rmat_spec(int(x)) for x in dict.fromkeys(extra_rmat) if int(x) != r]
     return [
         {"name": f"poisson{p}", "kind": "poisson2d", "n": p,
          "description": f"2-D Poisson 5-point Laplacian, {p} x {p} grid "
@@ -117,10 +190,8 @@ def synthetic_matrices(sizes: dict) -> list[dict]:
         {"name": f"er{e}", "kind": "er", "scale": e, "nnz_per_row": ER_NNZ_PER_ROW,
          "description": f"Erdos-Renyi, n = 2^{e}, {ER_NNZ_PER_ROW} random columns per row "
                         f"(generators.erdos_renyi(2**{e}, {ER_NNZ_PER_ROW}, rng={SEED}))"},
-        {"name": f"rmat{r}", "kind": "rmat", "scale": r, "edge_factor": RMAT_EDGE_FACTOR,
-         "description": f"Graph500 R-MAT, scale {r}, edge factor {RMAT_EDGE_FACTOR} "
-                        f"(generators.rmat({r}, {RMAT_EDGE_FACTOR}, rng={SEED}))"},
-    ]
+        _rmat_spec(r),
+    ] + extra
 
 
 def real_matrices(real_dir: Path) -> tuple[list[dict], list[str]]:
@@ -411,7 +482,254 @@ class _MKLAdapter(_SciPyLike):
         return lambda A, B: dot(A, B)
 
 
-def make_adapter(library: str, threads: int):
+# ---------------------------------------------------------------------------
+# GPU adapters (``--device gpu``)
+# ---------------------------------------------------------------------------
+def _device_module():
+    """The device array module (``cupy``, or the simulated one), or Unavailable."""
+    from ._device import cupy
+
+    try:
+        return cupy()
+    except ImportError as exc:
+        raise Unavailable(f"CuPy is not installed ({' '.join(str(exc).split())})") from None
+    except RuntimeError as exc:
+        raise Unavailable(" ".join(str(exc).split())) from None
+
+
+def gpu_unavailable_reason() -> str | None:
+    """None when ``--device gpu`` can run here, else one line naming what is missing."""
+    try:
+        _device_module()
+    except Unavailable as exc:
+        return str(exc)
+    except Exception as exc:  # a broken CuPy install fails in its own ways
+        return f"CuPy cannot be used: {type(exc).__name__}: {' '.join(str(exc).split())}"
+    return None
+
+
+def gpu_info() -> dict:
+    """Name, memory and CUDA versions of the current device (JSON-able).
+
+    Raises :class:`Unavailable` without CuPy or a CUDA device.
+    """
+    from ._device import simulated
+
+    cp = _device_module()
+    if simulated():
+        return {"name": "simulated GPU (NumPy buffers, Numba CUDA simulator)",
+                "simulated": True}
+    dev = cp.cuda.Device()
+    props = cp.cuda.runtime.getDeviceProperties(dev.id)
+    name = props["name"]
+    if isinstance(name, bytes):
+        name = name.decode(errors="replace")
+    info = {"name": str(name), "device_id": int(dev.id),
+            "compute_capability": f"{props['major']}.{props['minor']}",
+            "total_memory_bytes": int(props["totalGlobalMem"]),
+            "cupy": cp.__version__, "simulated": False}
+    for key, call in (("cuda_runtime", cp.cuda.runtime.runtimeGetVersion),
+                      ("cuda_driver", cp.cuda.runtime.driverGetVersion)):
+        try:
+            info[key] = int(call())
+        except Exception:  # pragma: no cover - informational only
+            pass
+    return info
+
+
+class _GPUAdapter:
+    """The part the GPU libraries share: device operands, synchronised calls,
+    device memory through CuPy's pool, fault detection.
+
+    ``op`` returns functions that synchronise the device before returning,
+    so :func:`run_cell` times each product to its end on the GPU.
+    """
+
+    name = "gpu"
+    threads = None
+    #: memory layout of the dense factor X (the library's fast one)
+    dense_order = "C"
+    cell_budget_s = GPU_CELL_BUDGET_S
+
+    def __init__(self, threads: int):
+        from ._device import simulated
+
+        self.cp = _device_module()
+        self.simulated = simulated()
+        try:
+            self.device = gpu_info()
+        except Exception as exc:  # informational
+            self.device = {"name": f"unknown ({type(exc).__name__}: {exc})"}
+
+    def hello(self) -> dict:
+        """Extra fields of the worker's hello record."""
+        return {"device": self.device, "dense_order": self.dense_order}
+
+    def sync(self) -> None:
+        """Wait for every stream of the device (no-op on the simulated device)."""
+        if not self.simulated:
+            self.cp.cuda.Device().synchronize()
+
+    def _synced(self, f):
+        sync = self.sync
+
+        def call(A, B):
+            C = f(A, B)
+            sync()
+            return C
+
+        return call
+
+    def dense(self, X):
+        cp = self.cp
+        if X.ndim == 2 and self.dense_order == "F":
+            return cp.asarray(X, order="F")
+        return cp.asarray(X)
+
+    def transpose(self, A):
+        return A.T
+
+    def nbytes(self, obj) -> int:
+        if hasattr(obj, "indptr"):
+            return _csr_nbytes(obj)
+        return int(obj.nbytes)
+
+    def describe(self, C) -> dict:
+        """nnz and checksums, reduced on the device (only scalars come back)."""
+        from ._device import is_gpu_array
+
+        if hasattr(C, "indptr"):
+            vals, nnz = C.data, int(C.nnz)
+        else:
+            vals = C
+            nnz = int(C.size)
+        if not is_gpu_array(vals):  # a result on the host: summarise it there
+            import numpy as np
+
+            return _value_summary(np.asarray(vals).ravel(), nnz, self.nbytes(C))
+        xp = self.cp
+        return {
+            "nnz": nnz,
+            "nnz_nonzero": int(xp.count_nonzero(vals)),
+            "checksum": float(xp.sum(vals, dtype=xp.float64)),
+            "abs_checksum": float(xp.sum(xp.abs(vals), dtype=xp.float64)),
+            "output_bytes": int(self.nbytes(C)),
+        }
+
+    def measure_memory(self, fn):
+        """(result, peak extra device bytes, method) of one call of ``fn``."""
+        if self.simulated:  # no memory pool: the host's measurement
+            return measure_memory(fn)
+        pool = self.cp.get_default_memory_pool()
+        self.sync()
+        pool.free_all_blocks()  # cached blocks would hide the call's allocations
+        before = pool.total_bytes()
+        C = fn()
+        return C, max(0, int(pool.total_bytes()) - int(before)), "cupy-pool"
+
+    def alive(self) -> bool:
+        """Whether the CUDA context still works (an illegal address poisons it)."""
+        if self.simulated:
+            return True
+        try:
+            self.cp.cuda.runtime.deviceSynchronize()
+            return True
+        except Exception:
+            return False
+
+    def recover(self) -> None:
+        """After a failed cell: give the pool's cached blocks back (e.g. after OOM)."""
+        if not self.simulated:
+            try:
+                self.cp.get_default_memory_pool().free_all_blocks()
+            except Exception:
+                pass
+
+
+class _GPUSparselaAdapter(_GPUAdapter):
+    """sparsela on the GPU: ``A.to_device("gpu")``, ``spgemm``, ``A @ X``."""
+
+    name = "sparsela"
+    backend = None  # the default: sparsela's own kernels for arrays on the GPU
+
+    def __init__(self, threads: int):
+        super().__init__(threads)
+        import sparsela as sl
+
+        self.sl = sl
+
+    def version(self) -> str:
+        return self.sl.__version__
+
+    def sparse(self, S):
+        return self.sl.csr_array(S).to_device("gpu")
+
+    def _within_backend(self, f):
+        if self.backend is None:
+            return f
+        context = self.sl.config_context
+
+        def call(A, B, backend=self.backend):
+            with context(backend=backend):
+                return f(A, B)
+
+        return call
+
+    def op(self, name, variant):
+        sl = self.sl
+        if name in ("spgemm", "spgemm_at"):
+            sort = variant == "sorted"
+            f = lambda A, B: sl.spgemm(A, B, sort_indices=sort)  # noqa: E731
+        else:
+            f = lambda A, X: A @ X  # noqa: E731
+        return self._synced(self._within_backend(f))
+
+
+class _GPUSparselaCusparseAdapter(_GPUSparselaAdapter):
+    """sparsela's API with ``config_context(backend="cusparse")``: cuSPARSE via cupyx."""
+
+    name = "sparsela-cusparse"
+    backend = "cusparse"
+
+
+class _CupyxAdapter(_GPUAdapter):
+    """``cupyx.scipy.sparse`` (cuSPARSE): the GPU baseline."""
+
+    name = "cupyx"
+    dense_order = "F"  # cuSPARSE's SpMM layout; a C-ordered X is copied in every call
+
+    def __init__(self, threads: int):
+        super().__init__(threads)
+        if self.simulated:
+            raise Unavailable("cupyx.scipy.sparse does not run on the simulated device")
+        try:
+            import cupyx.scipy.sparse as csp
+        except ImportError as exc:
+            raise Unavailable(f"cupyx.scipy.sparse cannot be imported ({exc})") from None
+        self.csp = csp
+
+    def version(self) -> str:
+        return f"CuPy {self.cp.__version__}"
+
+    def sparse(self, S):
+        cp = self.cp
+        return self.csp.csr_matrix((cp.asarray(S.data), cp.asarray(S.indices),
+                                    cp.asarray(S.indptr)), shape=S.shape)
+
+    def op(self, name, variant):
+        return self._synced(lambda A, B: A @ B)
+
+
+def make_adapter(library: str, threads: int, device: str = "cpu"):
+    if device == "gpu":
+        if library == "sparsela":
+            return _GPUSparselaAdapter(threads)
+        if library == "sparsela-cusparse":
+            return _GPUSparselaCusparseAdapter(threads)
+        if library == "cupyx":
+            return _CupyxAdapter(threads)
+        raise ValueError(f"unknown GPU library {library!r} (choose from "
+                         f"{', '.join(GPU_LIBRARIES)})")
     if library == "sparsela":
         return _SparselaAdapter(threads)
     if library == "scipy":
@@ -563,11 +881,17 @@ def run_cell(adapter, cell: dict, operands: _Operands, runs: int, warmed: set) -
             Bt = tiny.dense(k)[0]
         fn(At, Bt)
         warmed.add(key)
+    measure = getattr(adapter, "measure_memory", measure_memory)
+    budget = getattr(adapter, "cell_budget_s", None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. MKL's "converting B to CSR"
-        C, extra, method = measure_memory(lambda: fn(A, B))
+        t_first = time.perf_counter()
+        C, extra, method = measure(lambda: fn(A, B))
+        t_first = time.perf_counter() - t_first
         out = adapter.describe(C)
         del C
+        if budget is not None:  # GPU: slow cells get fewer runs (at least one)
+            runs = max(1, min(runs, int(budget // max(t_first, 1e-9))))
         times = []
         gc_was = gc.isenabled()
         gc.disable()
@@ -593,14 +917,18 @@ def worker(spec: dict, emit) -> int:
     ``{"type": "done"}``.
     """
     library, threads = spec["library"], int(spec["threads"])
+    device = spec.get("device", "cpu")
     try:
-        adapter = make_adapter(library, threads)
+        adapter = make_adapter(library, threads, device)
     except Unavailable as exc:
         emit({"type": "hello", "library": library, "available": False, "reason": str(exc)})
         emit({"type": "done"})
         return 0
-    emit({"type": "hello", "library": library, "available": True,
-          "version": adapter.version(), "threads": adapter.threads})
+    hello = {"type": "hello", "library": library, "available": True,
+             "version": adapter.version(), "threads": adapter.threads}
+    if hasattr(adapter, "hello"):
+        hello.update(adapter.hello())
+    emit(hello)
     matrices = {m["name"]: m for m in spec["matrices"]}
     current, operands, warmed = None, None, set()
     for cell in spec["cells"]:
@@ -619,6 +947,14 @@ def worker(spec: dict, emit) -> int:
             record.update(run_cell(adapter, cell, operands, int(spec["runs"]), warmed))
         except Exception as exc:  # reported in the table, the other cells go on
             record["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            if hasattr(adapter, "alive") and not adapter.alive():
+                # a poisoned CUDA context fails every later call: die without
+                # reporting, so the parent blames this cell and starts a fresh worker
+                print(f"sparsela bench: CUDA context lost after {record['error']}",
+                      file=sys.stderr, flush=True)
+                os._exit(3)
+            if hasattr(adapter, "recover"):
+                adapter.recover()
         emit(record)
     emit({"type": "done"})
     return 0
@@ -703,7 +1039,8 @@ def _describe_exit(rc: int) -> str:
 
 
 def run_library(library: str, cells: list[dict], matrices: list[dict], *, threads: int,
-                runs: int, progress: _Progress, python: str = sys.executable) -> tuple[dict, dict]:
+                runs: int, progress: _Progress, python: str = sys.executable,
+                device: str = "cpu") -> tuple[dict, dict]:
     """Run ``cells`` in worker processes of ``library``; a crashed worker is restarted
     for the cells after the one it died on. Returns (hello record, {index: record})."""
     results: dict = {}
@@ -712,6 +1049,8 @@ def run_library(library: str, cells: list[dict], matrices: list[dict], *, thread
     while pending:
         spec = {"library": library, "threads": threads, "runs": runs,
                 "matrices": matrices, "cells": pending}
+        if device != "cpu":
+            spec["device"] = device
         with tempfile.TemporaryFile("w+") as err:
             proc = subprocess.Popen(
                 [python, "-m", "sparsela.bench", "--worker"],
@@ -777,37 +1116,60 @@ def _progress_text(library: str, cell: dict, record: dict) -> str:
     return f"{what}: {_fmt_ms(record['median_s'])} ms"
 
 
+def select_matrices(matrices: list[dict], names) -> list[dict]:
+    """The matrices named in ``names`` (``--matrices``), in table order."""
+    known = [m["name"] for m in matrices]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"--matrices: unknown matrix {unknown[0]!r} with these options "
+                         f"(available: {', '.join(known)})")
+    return [m for m in matrices if m["name"] in set(names)]
+
+
 def run_bench(*, quick: bool = False, threads: int | None = None, runs: int | None = None,
               ops=None, libraries=None, real_dir=None, sizes: dict | None = None,
-              progress: bool = True, python: str = sys.executable) -> dict:
+              progress: bool = True, python: str = sys.executable, device: str = "cpu",
+              matrices=None) -> dict:
     """Run the benchmark table and return the JSON-able result document.
 
     ``sizes`` overrides the synthetic sizes (keys ``poisson``, ``er``, ``rmat``:
-    grid side, log2 rows, R-MAT scale), e.g. tiny ones for tests.
+    grid side, log2 rows, R-MAT scale), e.g. tiny ones for tests; on the GPU
+    it also drops the extra R-MAT scales. ``device`` is ``'cpu'`` (SciPy,
+    GraphBLAS, MKL) or ``'gpu'`` (cupyx; raises :class:`Unavailable` without
+    CuPy or a CUDA device). ``matrices`` keeps only the matrices of these names.
     """
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     t_start = time.time()
     try:
         load_start = list(os.getloadavg())
     except OSError:
         load_start = None
+    gpu = gpu_info() if device == "gpu" else None  # fails early without a GPU
+    columns = libraries_for(device)
     threads = available_cpus() if threads is None else int(threads)
     runs = (QUICK_RUNS if quick else DEFAULT_RUNS) if runs is None else int(runs)
     ops = list(OPS) if not ops else [op for op in OPS if op in ops]
-    libraries = list(LIBRARIES) if not libraries else [lib for lib in LIBRARIES if lib in libraries]
+    libraries = list(columns) if not libraries else [lib for lib in columns if lib in libraries]
     base_sizes = QUICK_SIZES if quick else FULL_SIZES
+    extra_rmat = ()
+    if device == "gpu" and not sizes:
+        extra_rmat = GPU_QUICK_EXTRA_RMAT if quick else GPU_EXTRA_RMAT
     sizes = {**base_sizes, **(sizes or {})}
     real_dir = default_real_dir() if real_dir is None else Path(real_dir)
 
     notes: list[str] = []
-    matrices = synthetic_matrices(sizes)
+    all_matrices = synthetic_matrices(sizes, extra_rmat)
     if "spgemm" in ops or "spgemm_at" in ops:
         real, real_notes = real_matrices(real_dir)
-        matrices += real
+        all_matrices += real
         notes += real_notes
+    selected = bool(matrices)
+    matrices = select_matrices(all_matrices, matrices) if selected else all_matrices
     cells = make_cells(matrices, ops)
     for i, c in enumerate(cells):
         c["index"] = i
-    if threads > available_cpus():
+    if threads > available_cpus() and device == "cpu":
         notes.append(f"{threads} threads on {available_cpus()} CPUs: oversubscribed")
 
     per_lib = {lib: cells_for(lib, cells) for lib in libraries}
@@ -817,7 +1179,7 @@ def run_bench(*, quick: bool = False, threads: int | None = None, runs: int | No
         for lib in libraries:
             t_lib = time.perf_counter()
             hello, res = run_library(lib, per_lib[lib], matrices, threads=threads, runs=runs,
-                                     progress=bar, python=python)
+                                     progress=bar, python=python, device=device)
             hello["elapsed_s"] = round(time.perf_counter() - t_lib, 3)
             lib_info[lib] = hello
             if not hello.get("available"):
@@ -844,21 +1206,30 @@ def run_bench(*, quick: bool = False, threads: int | None = None, runs: int | No
         load = list(os.getloadavg())
     except OSError:
         load = None
+    machine = {"cpus": available_cpus(), "platform": platform.platform(),
+               "processor": platform.processor() or platform.machine(),
+               "python": platform.python_version(), "load_average_start": load_start,
+               "load_average_end": load}
+    if gpu is not None:
+        machine["gpu"] = gpu
     doc = {
         "schema": SCHEMA,
+        "device": device,
         "config": {"quick": quick, "runs": runs, "threads": threads, "ops": ops,
                    "libraries": libraries, "sizes": sizes, "real_dir": str(real_dir),
-                   "spmm_columns": list(SPMM_COLUMNS)},
-        "machine": {"cpus": available_cpus(), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine(),
-                    "python": platform.python_version(), "load_average_start": load_start,
-                    "load_average_end": load},
+                   "spmm_columns": list(SPMM_COLUMNS), "device": device},
+        "machine": machine,
         "libraries": lib_info,
         "matrices": matrices,
         "notes": notes,
         "cells": records,
         "elapsed_s": None,
     }
+    if device == "gpu":
+        doc["config"]["extra_rmat"] = list(extra_rmat)
+        doc["config"]["cell_budget_s"] = GPU_CELL_BUDGET_S
+    if selected:
+        doc["config"]["matrices"] = [m["name"] for m in matrices]
     doc["rows"] = summarize(doc)
     doc["elapsed_s"] = round(time.time() - t_start, 3)
     return doc
@@ -898,7 +1269,14 @@ def _check(recs: dict, dense_output: bool = False) -> tuple[str, str]:
 
 
 def summarize(doc: dict) -> list[dict]:
-    """One row per (matrix, operation): medians, ratios, memory and check."""
+    """One row per (matrix, operation): medians, ratios, memory and check.
+
+    ``ratio`` is sparsela's time over each peer's (< 1: sparsela faster). On
+    the GPU, ``ratio_cupyx`` also gives every other column's time over
+    cupyx's (sparsela sorted, sparsela-cusparse).
+    """
+    device = doc.get("device", "cpu")
+    PEERS = peers_for(device)  # noqa: N806 - the module constant, per device
     rows: dict = {}
     for r in doc["cells"]:
         key = (r["matrix"], r["op"], r["k"])
@@ -924,6 +1302,10 @@ def summarize(doc: dict) -> list[dict]:
         fastest = min(peers, key=peers.get) if peers else None
         row["fastest_peer"] = fastest
         row["ratio_fastest_peer"] = sl_t / peers[fastest] if sl_t and fastest else None
+        if device == "gpu":
+            base = med.get("cupyx")
+            row["ratio_cupyx"] = {name: (t / base if base else None)
+                                  for name, t in med.items() if name != "cupyx"}
         row["mem_ratio"] = {lib: (row["peak_extra_bytes"][lib] / row["io_bytes"][lib]
                                   if row["io_bytes"][lib] else None)
                             for lib in row["peak_extra_bytes"]}
@@ -965,26 +1347,40 @@ def _render(header: list[str], rows: list[list[str]], left: int = 2) -> list[str
 def format_table(doc: dict) -> str:
     """The human-readable report of a :func:`run_bench` document."""
     cfg = doc["config"]
+    device = doc.get("device", "cpu")
+    gpu = device == "gpu"
     libs = [lib for lib in cfg["libraries"] if doc["libraries"].get(lib, {}).get("available")]
-    peers = [p for p in PEERS if p in libs]
+    peers = [p for p in peers_for(device) if p in libs]
     lines = []
     mode = "quick" if cfg["quick"] else "full"
     if cfg["sizes"] != (QUICK_SIZES if cfg["quick"] else FULL_SIZES):
         mode += ", custom sizes"
-    lines.append(f"sparsela bench ({mode}): median of {cfg['runs']} timed run(s) per cell after "
-                 "an untimed call; each library in its own process")
+    if gpu:
+        lines.append(f"sparsela bench --device gpu ({mode}): median of {cfg['runs']} timed "
+                     "run(s) per cell after an untimed call, every call synchronised; "
+                     "each library in its own process")
+    else:
+        lines.append(f"sparsela bench ({mode}): median of {cfg['runs']} timed run(s) per cell "
+                     "after an untimed call; each library in its own process")
     lines.append(f"machine: {doc['machine']['cpus']} CPU(s), {doc['machine']['processor']}, "
                  f"Python {doc['machine']['python']}"
                  + (f", load average {doc['machine']['load_average_end'][0]:.2f}"
                     if doc["machine"].get("load_average_end") else ""))
+    if gpu:
+        lines.append(f"GPU: {_describe_gpu(doc['machine'].get('gpu') or {})}")
+    width = max([10] + [len(lib) for lib in cfg["libraries"]])
     for lib in cfg["libraries"]:
         info = doc["libraries"].get(lib, {})
-        if info.get("available"):
+        if info.get("available") and gpu:
+            order = info.get("dense_order")
+            lines.append(f"  {lib:<{width}} {info.get('version', '?')}"
+                         + (f" (X in {order} order)" if order else ""))
+        elif info.get("available"):
             thr = info.get("threads")
             extra = " (single-threaded library)" if lib == "scipy" else ""
-            lines.append(f"  {lib:<10} {info.get('version', '?')}: {thr} thread(s){extra}")
+            lines.append(f"  {lib:<{width}} {info.get('version', '?')}: {thr} thread(s){extra}")
         else:
-            lines.append(f"  {lib:<10} not run: {info.get('reason', 'unavailable')}")
+            lines.append(f"  {lib:<{width}} not run: {info.get('reason', 'unavailable')}")
     lines.append("")
     lines.append("matrices:")
     for m in doc["matrices"]:
@@ -995,12 +1391,25 @@ def format_table(doc: dict) -> str:
     has_sorted = any("sparsela_sorted" in r["median_s"] for r in rows)
 
     lines.append("")
-    lines.append("time (ms, median); ratio = sparsela / peer, < 1: sparsela faster; "
-                 "SpGEMM: unsorted output in every library")
+    if gpu:
+        lines.append("time (ms, median); x/cupyx = time / cupyx's time, < 1: faster than "
+                     "cupyx (cuSPARSE); SpGEMM: unsorted output unless 'sorted'")
+    else:
+        lines.append("time (ms, median); ratio = sparsela / peer, < 1: sparsela faster; "
+                     "SpGEMM: unsorted output in every library")
     header = ["matrix", "op"] + [lib for lib in libs]
     if has_sorted and "sparsela" in libs:
         header.insert(3, "sl sorted")
-    header += [f"/{p}" for p in peers] + (["/fastest"] if peers else []) + ["check"]
+    # GPU: every sparsela column against cupyx; CPU: sparsela against every peer
+    gpu_ratios = [(name, label) for name, label in (
+        ("sparsela", "sl/cupyx"), ("sparsela_sorted", "sorted/cupyx"),
+        ("sparsela-cusparse", "cusp/cupyx"))
+        if gpu and "cupyx" in libs and name.split("_")[0] in libs
+        and (name != "sparsela_sorted" or has_sorted)]
+    if gpu:
+        header += [label for _, label in gpu_ratios] + ["check"]
+    else:
+        header += [f"/{p}" for p in peers] + (["/fastest"] if peers else []) + ["check"]
     body = []
     for r in rows:
         med, err = r["median_s"], r["errors"]
@@ -1011,16 +1420,23 @@ def format_table(doc: dict) -> str:
         line = [r["matrix"], r["label"]] + [t(lib) for lib in libs]
         if has_sorted and "sparsela" in libs:
             line.insert(3, t("sparsela_sorted") if r["op"].startswith("spgemm") else "")
-        line += [_fmt_ratio(r["ratio"].get(p)) for p in peers]
-        if peers:
-            f = r["ratio_fastest_peer"]
-            line.append(f"{f:.2f} {r['fastest_peer']}" if f is not None else "-")
+        if gpu:
+            line += [_fmt_ratio(r.get("ratio_cupyx", {}).get(name)) for name, _ in gpu_ratios]
+        else:
+            line += [_fmt_ratio(r["ratio"].get(p)) for p in peers]
+            if peers:
+                f = r["ratio_fastest_peer"]
+                line.append(f"{f:.2f} {r['fastest_peer']}" if f is not None else "-")
         line.append(r["check"])
         body.append(line)
     lines += _render(header, body)
 
     lines.append("")
-    lines.append("memory: peak extra MiB during one call (x = / (inputs + output) bytes)")
+    if gpu:
+        lines.append("device memory: peak extra MiB in CuPy's memory pool during one call "
+                     "(x = / (inputs + output) bytes)")
+    else:
+        lines.append("memory: peak extra MiB during one call (x = / (inputs + output) bytes)")
     header = ["matrix", "op"] + libs
     body = []
     for r in rows:
@@ -1040,6 +1456,15 @@ def format_table(doc: dict) -> str:
     if any(r["check"] == "ok*" for r in rows):
         foot.append("ok*: nnz(C) equal once entries that are exactly zero are not counted "
                     "(SciPy's SpGEMM drops entries that cancel; sparsela, GraphBLAS and MKL keep them)")
+    if gpu:
+        short = sorted({f"{c['library']} {c['matrix']} {_cell_label(c)} ({len(c['times_s'])})"
+                        for c in doc["cells"]
+                        if "times_s" in c and len(c["times_s"]) < cfg["runs"]})
+        if short:
+            foot.append(f"fewer timed runs (cells over {cfg.get('cell_budget_s', '?')} s): "
+                        + ", ".join(short))
+        foot.append("issue 4 targets: SpGEMM sl/cupyx <= 0.67 (1.5x) on R-MAT 18-20 and "
+                    "<= 1.0 on Poisson/ER; SpMM sl/cupyx <= 1.0")
     for r in rows:
         if r["check"] == "DIFF":
             foot.append(f"DIFF {r['matrix']} {r['label']}: {r['check_detail']}")
@@ -1055,6 +1480,23 @@ def format_table(doc: dict) -> str:
     if doc.get("elapsed_s") is not None:
         lines.append(f"({doc['elapsed_s']:.1f} s)")
     return "\n".join(lines)
+
+
+def _describe_gpu(info: dict) -> str:
+    """One line for the GPU of a document's ``machine["gpu"]``."""
+    text = info.get("name", "?")
+    details = []
+    if info.get("compute_capability"):
+        details.append(f"compute capability {info['compute_capability']}")
+    if info.get("total_memory_bytes"):
+        details.append(f"{info['total_memory_bytes'] / 2**30:.0f} GiB")
+    for key, label in (("cuda_runtime", "CUDA runtime"), ("cuda_driver", "driver")):
+        v = info.get(key)
+        if v:  # 12090 -> 12.9
+            details.append(f"{label} {v // 1000}.{(v % 1000) // 10}")
+    if info.get("cupy"):
+        details.append(f"CuPy {info['cupy']}")
+    return text + (f" ({', '.join(details)})" if details else "")
 
 
 def exit_status(doc: dict) -> int:
@@ -1087,7 +1529,8 @@ def cli(args) -> int:
     sizes = parse_sizes(args.sizes) if args.sizes else None
     doc = run_bench(quick=args.quick, threads=args.threads, runs=args.runs, ops=args.ops,
                     libraries=args.libraries, real_dir=args.real_dir, sizes=sizes,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, device=getattr(args, "device", "cpu"),
+                    matrices=getattr(args, "matrices", None))
     if args.json:
         print(json.dumps(doc, indent=1))
     else:
