@@ -691,6 +691,12 @@ class _GPUSparselaCusparseAdapter(_GPUSparselaAdapter):
     name = "sparsela-cusparse"
     backend = "cusparse"
 
+    def __init__(self, threads: int):
+        super().__init__(threads)
+        if self.simulated:
+            raise Unavailable("backend='cusparse' needs a real GPU (no cuSPARSE on the "
+                              "simulated device)")
+
 
 class _CupyxAdapter(_GPUAdapter):
     """``cupyx.scipy.sparse`` (cuSPARSE): the GPU baseline."""
@@ -1465,6 +1471,9 @@ def format_table(doc: dict) -> str:
                         + ", ".join(short))
         foot.append("issue 4 targets: SpGEMM sl/cupyx <= 0.67 (1.5x) on R-MAT 18-20 and "
                     "<= 1.0 on Poisson/ER; SpMM sl/cupyx <= 1.0")
+        if (doc["machine"].get("gpu") or {}).get("simulated"):
+            foot.append("SIMULATED device (SPARSELA_GPU_SIMULATOR=1): times and memory are "
+                        "those of Numba's CUDA simulator on the CPU, not of a GPU")
     for r in rows:
         if r["check"] == "DIFF":
             foot.append(f"DIFF {r['matrix']} {r['label']}: {r['check_detail']}")
