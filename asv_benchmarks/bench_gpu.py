@@ -11,11 +11,13 @@ Parameter ``library``:
 
 Matrices (``matrix``): the sizes of ``sparsela bench`` and issue 4's R-MAT
 targets -- ``poisson1000`` (1000 x 1000 grid), ``er16`` (2**16 rows),
-``rmat16``, ``rmat18`` and the real matrices of ``common.REAL``;
-``SPARSELA_ASV_LARGE=1`` adds ``rmat20`` (A @ A has ~21 G multiply-adds and
-several G nonzeros: it may not fit in the device memory, which is then a
-failed sample, not a skip). The inputs are built on the CPU by
-``common.get_matrix`` (cached on disk) and moved to the device once, in setup.
+``rmat16`` and ``rmat18`` (A @ A: 0.4 and 2.9 G multiply-adds);
+``SPARSELA_ASV_LARGE=1`` adds ``rmat20`` (21 G multiply-adds, several G
+nonzeros: it may not fit in the device memory, which is then a failed
+sample, not a skip) and the real matrices of ``common.REAL`` (a few
+thousand rows: launch overhead on a GPU; ``sparsela bench --device gpu``
+has them). The inputs are built on the CPU by ``common.get_matrix`` (cached
+on disk) and moved to the device once, in setup.
 
 How it measures:
 
@@ -36,9 +38,14 @@ How it measures:
 ``setup`` raises ``NotImplementedError`` (asv: skipped, "n/a") without CuPy,
 without a CUDA device, on the simulated device of the tests
 (``SPARSELA_GPU_SIMULATOR=1``: nothing to time there), when cupyx is not
-importable, and for a missing real-matrix folder. Run on a GPU machine with::
+importable, and for a missing real-matrix folder. Run on a GPU machine with
+(one class per command keeps each under ~10 minutes: asv starts a process,
+with CUDA and the kernel cache, per benchmark and parameter combination)::
 
-    asv run -E existing:same --quick --show-stderr --bench bench_gpu
+    asv machine --yes
+    asv run -E existing:same --quick --show-stderr --bench "bench_gpu.GPUSpGEMM"
+    asv run -E existing:same --quick --show-stderr --bench "bench_gpu.GPUSpMM"
+    asv run -E existing:same --quick --show-stderr --bench "bench_gpu.GPUSpMV"
 """
 from __future__ import annotations
 
@@ -49,9 +56,9 @@ from .common import REAL, get_dense, get_matrix, nnz_of, skip, sl, tiny_matrix
 GPU_LIBRARIES = ["sparsela", "sparsela-cusparse", "cupyx"]
 #: sparsela's own kernels and its cuSPARSE route (cupyx has no "unsorted" call)
 SPARSELA_GPU = GPU_LIBRARIES[:2]
-GPU_MATRICES = ["poisson1000", "er16", "rmat16", "rmat18"] + REAL
+GPU_MATRICES = ["poisson1000", "er16", "rmat16", "rmat18"]
 if os.environ.get("SPARSELA_ASV_LARGE", "") not in ("", "0"):
-    GPU_MATRICES = GPU_MATRICES + ["rmat20"]
+    GPU_MATRICES = GPU_MATRICES + ["rmat20"] + REAL
 SPMM_COLUMNS = [16, 64, 256]
 
 
