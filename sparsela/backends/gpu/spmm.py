@@ -19,7 +19,8 @@ a C-ordered device array with ``xp.ascontiguousarray`` before the launch:
 reading F-ordered ``X`` along rows would make every thread of a warp load
 its own cache line, and the copy is one coalesced pass over ``X``, small
 next to ``nnz(A) * m`` multiply-adds. One-column products run as SpMV on
-1-D views (no copy).
+the column ``X[:, 0]`` (a view; copied only when X's rows are strided, a
+copy of one column).
 """
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ def _launch_tiled(kern, n_rows: int, m: int, *args) -> None:
     rows_per_block = threads // tw
     grid = -(-n_rows // rows_per_block) * nct
     _cuda.launch_grid(kern, grid, threads, *args, np.int64(tw), np.int64(nct))
+
+
+def _column(X):
+    """``X[:, 0]`` as a contiguous vector (a copy of one column when X's rows are strided)."""
+    x = X[:, 0]
+    if x.flags.c_contiguous:
+        return x
+    return _cuda.array_module(X).ascontiguousarray(x)
 
 
 def _c_ordered(X):
@@ -96,8 +105,8 @@ def csr_spmm(Ap, Aj, Ax, X, Y) -> None:
     if n == 0 or m == 0:
         return
     if m == 1:
-        # one column: SpMV on 1-D views (no copies), not tiles of width 1
-        _spmv.csr_spmv(Ap, Aj, Ax, X[:, 0], Y[:, 0])
+        # one column: SpMV on 1-D views, not tiles of width 1
+        _spmv.csr_spmv(Ap, Aj, Ax, _column(X), Y[:, 0])
         return
     _launch_tiled(_csr_spmm, n, m, Ap, Aj, Ax, _c_ordered(X), Y, Y.dtype.type(0))
 
@@ -161,7 +170,7 @@ def csr_spmm_t(Ap, Aj, Ax, X, Y) -> None:
     if n_row <= 0 or m == 0 or Y.shape[0] == 0:
         return
     if m == 1:
-        _spmv.csr_spmv_t(Ap, Aj, Ax, X[:, 0], Y[:, 0])
+        _spmv.csr_spmv_t(Ap, Aj, Ax, _column(X), Y[:, 0])
         return
     kern = _csr_spmm_t_complex if Y.dtype.kind == "c" else _csr_spmm_t_real
     _launch_tiled(kern, n_row, m, Ap, Aj, Ax, _c_ordered(X), real_view(Y))
