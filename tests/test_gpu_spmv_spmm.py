@@ -126,6 +126,23 @@ def test_spmv_group_sizes(xp, row_len):
     check_spmv(xp, data, indices, indptr, (n_rows, n_cols))
 
 
+@pytest.mark.parametrize("name", ["csr_spmv", "csr_spmv_t"])
+def test_spmv_strided_vectors(xp, name):
+    """Strided x and y (views of every other entry) work as on the CPU."""
+    from sparsela.backends.cpu import spmv as cpu
+    from sparsela.backends.gpu import spmv as gpu
+
+    data, indices, indptr = fixed_csr(np.dtype(np.complex128), np.dtype(np.int32))
+    x_len, y_len = (7, 9) if name == "csr_spmv" else (9, 7)
+    xb = dense_operand((2 * x_len,), np.complex128, seed=3)
+    y_cpu = np.full(2 * y_len, GARBAGE, dtype=np.complex128)
+    getattr(cpu, name)(indptr, indices, data, xb[::2], y_cpu[1::2])
+    d_y = xp.asarray(np.full(2 * y_len, GARBAGE, dtype=np.complex128))
+    getattr(gpu, name)(*dev(xp, indptr, indices, data), xp.asarray(xb)[::2], d_y[1::2])
+    assert_close(d_y.get(), y_cpu, np.complex128)
+    assert (d_y.get()[::2] == GARBAGE).all()
+
+
 def test_group_size():
     from sparsela.backends.gpu.spmv import group_size
 
@@ -226,6 +243,23 @@ def test_spmm_empty(xp, shape, m):
     indptr = np.zeros(n_row + 1, dtype=np.int64)
     check_spmm(xp, np.zeros(0, dtype=np.complex128), np.zeros(0, dtype=np.int64), indptr,
                shape, m, "C")
+
+
+@pytest.mark.parametrize("name", ["csr_spmm", "csr_spmm_t"])
+def test_spmm_f_ordered_output(xp, name):
+    """Y that is not C-ordered (the CPU kernels accept it) is written correctly."""
+    from sparsela.backends.cpu import spmm as cpu
+    from sparsela.backends.gpu import spmm as gpu
+
+    data, indices, indptr = fixed_csr(np.dtype(np.complex64), np.dtype(np.int64))
+    k, n_out = (7, 9) if name == "csr_spmm" else (9, 7)
+    X = dense_operand((k, 3), np.complex64, seed=6)
+    Y_cpu = np.full((n_out, 3), GARBAGE, dtype=np.complex64, order="F")
+    getattr(cpu, name)(indptr, indices, data, X, Y_cpu)
+    d_Y = xp.asarray(np.full((n_out, 3), GARBAGE, dtype=np.complex64, order="F"))
+    assert not d_Y.flags.c_contiguous
+    getattr(gpu, name)(*dev(xp, indptr, indices, data, X), d_Y)
+    assert_close(d_Y.get(), Y_cpu, np.complex64)
 
 
 def test_spmm_tiles():

@@ -20,9 +20,12 @@ reading F-ordered ``X`` along rows would make every thread of a warp load
 its own cache line, and the copy is one coalesced pass over ``X``, small
 next to ``nnz(A) * m`` multiply-adds. One-column products run as SpMV on
 the column ``X[:, 0]`` (a view; copied only when X's rows are strided, a
-copy of one column).
+copy of one column). ``Y`` should be C-ordered, as the CPU kernels want; any
+other ``Y`` is written through a C-ordered buffer.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from numba import cuda
@@ -51,12 +54,16 @@ def _launch_tiled(kern, n_rows: int, m: int, *args) -> None:
     _cuda.launch_grid(kern, grid, threads, *args, np.int64(tw), np.int64(nct))
 
 
-def _column(X):
-    """``X[:, 0]`` as a contiguous vector (a copy of one column when X's rows are strided)."""
-    x = X[:, 0]
-    if x.flags.c_contiguous:
-        return x
-    return _cuda.array_module(X).ascontiguousarray(x)
+def _via_c_ordered(kern, Ap, Aj, Ax, X, Y) -> bool:
+    """Run ``kern`` into a C-ordered buffer copied to ``Y`` when ``Y`` is not
+    C-contiguous (the kernels index ``Y`` as C-ordered; complex ``Y`` needs
+    a float view); False when ``Y`` is C-contiguous (nothing done)."""
+    if Y.flags.c_contiguous:
+        return False
+    buf = _cuda.array_module(Y).empty(Y.shape, dtype=Y.dtype)
+    kern(Ap, Aj, Ax, X, buf)
+    Y[...] = buf
+    return True
 
 
 def _c_ordered(X):
@@ -102,11 +109,11 @@ def csr_spmm(Ap, Aj, Ax, X, Y) -> None:
         Output, C order, overwritten; sums are formed in ``Y.dtype``.
     """
     n, m = Y.shape
-    if n == 0 or m == 0:
+    if n == 0 or m == 0 or _via_c_ordered(csr_spmm, Ap, Aj, Ax, X, Y):
         return
     if m == 1:
         # one column: SpMV on 1-D views, not tiles of width 1
-        _spmv.csr_spmv(Ap, Aj, Ax, _column(X), Y[:, 0])
+        _spmv.csr_spmv(Ap, Aj, Ax, X[:, 0], Y[:, 0])
         return
     _launch_tiled(_csr_spmm, n, m, Ap, Aj, Ax, _c_ordered(X), Y, Y.dtype.type(0))
 
@@ -164,13 +171,15 @@ def csr_spmm_t(Ap, Aj, Ax, X, Y) -> None:
         Output, C order, overwritten; sums are formed in ``Y.dtype`` (int32,
         int64, float32, float64, complex64, complex128: the dtypes with atomics).
     """
+    if _via_c_ordered(csr_spmm_t, Ap, Aj, Ax, X, Y):
+        return
     Y.fill(0)
     n_row = Ap.shape[0] - 1
     m = Y.shape[1]
     if n_row <= 0 or m == 0 or Y.shape[0] == 0:
         return
     if m == 1:
-        _spmv.csr_spmv_t(Ap, Aj, Ax, _column(X), Y[:, 0])
+        _spmv.csr_spmv_t(Ap, Aj, Ax, X[:, 0], Y[:, 0])
         return
     kern = _csr_spmm_t_complex if Y.dtype.kind == "c" else _csr_spmm_t_real
     _launch_tiled(kern, n_row, m, Ap, Aj, Ax, _c_ordered(X), real_view(Y))
@@ -217,7 +226,7 @@ def bsr_spmm(R: int, C: int, Ap, Aj, Ax, X, Y) -> None:
         Output, C order, overwritten; sums are formed in ``Y.dtype``.
     """
     n, m = Y.shape
-    if n == 0 or m == 0:
+    if n == 0 or m == 0 or _via_c_ordered(functools.partial(bsr_spmm, R, C), Ap, Aj, Ax, X, Y):
         return
-    _launch_tiled(_bsr_spmm, n, m, np.int64(R), np.int64(C), Ap, Aj, Ax, _c_ordered(X), Y,
-                  Y.dtype.type(0))
+    _launch_tiled(_bsr_spmm, n, m, np.int64(R), np.int64(C), Ap, Aj, _c_ordered(Ax),
+                  _c_ordered(X), Y, Y.dtype.type(0))

@@ -96,6 +96,26 @@ def _vector_kernel(dtype: str, threads: int):
     return _csr_spmv_vector
 
 
+def contiguous(a):
+    """``a``, or a contiguous device copy when it is strided (kernels take
+    contiguous vectors: the CUDA simulator refuses strided arrays, and a
+    strided gather is slow anyway)."""
+    if a.flags.c_contiguous:
+        return a
+    return _cuda.array_module(a).ascontiguousarray(a)
+
+
+def _via_contiguous(kern, Ap, Aj, Ax, x, y) -> bool:
+    """Run ``kern`` into a contiguous buffer copied to strided ``y``; False when
+    ``y`` is contiguous (nothing done)."""
+    if y.flags.c_contiguous:
+        return False
+    buf = _cuda.array_module(y).empty(y.shape, dtype=y.dtype)
+    kern(Ap, Aj, Ax, x, buf)
+    y[...] = buf
+    return True
+
+
 def csr_spmv(Ap, Aj, Ax, x, y) -> None:
     """``y[:] = A @ x`` for CSR A with ``len(Ap) - 1`` rows.
 
@@ -108,15 +128,17 @@ def csr_spmv(Ap, Aj, Ax, x, y) -> None:
     Ap, Aj, Ax : device array
         CSR arrays of A (int32/int64 indices; unsorted/repeated columns allowed).
     x : device array, shape (n_col,)
+        Strided x is copied to a contiguous vector first.
     y : device array, shape (n_row,)
-        Output, overwritten; sums are formed in ``y.dtype``.
+        Output, overwritten; sums are formed in ``y.dtype`` (strided y is
+        written through a contiguous buffer).
     """
     n = y.shape[0]
-    if n == 0:
+    if n == 0 or _via_contiguous(csr_spmv, Ap, Aj, Ax, x, y):
         return
     g = group_size(Aj.shape[0], n)
     kern = _vector_kernel(y.dtype.str, _cuda.THREADS)
-    _cuda.launch(kern, n * g, Ap, Aj, Ax, x, y, y.dtype.type(0), g)
+    _cuda.launch(kern, n * g, Ap, Aj, Ax, contiguous(x), y, y.dtype.type(0), g)
 
 
 @_cuda.kernel
@@ -172,13 +194,15 @@ def csr_spmv_t(Ap, Aj, Ax, x, y) -> None:
         Output, overwritten; sums are formed in ``y.dtype`` (int32, int64,
         float32, float64, complex64, complex128: the dtypes with atomics).
     """
+    if _via_contiguous(csr_spmv_t, Ap, Aj, Ax, x, y):
+        return
     y.fill(0)
     n = Ap.shape[0] - 1
     if n <= 0 or y.shape[0] == 0:
         return
     g = group_size(Aj.shape[0], n)
     kern = _csr_spmv_t_complex if y.dtype.kind == "c" else _csr_spmv_t_real
-    _cuda.launch(kern, n * g, Ap, Aj, Ax, x, real_view(y), g)
+    _cuda.launch(kern, n * g, Ap, Aj, Ax, contiguous(x), real_view(y), g)
 
 
 @_cuda.kernel
@@ -215,7 +239,7 @@ def bsr_spmv(R: int, C: int, Ap, Aj, Ax, x, y) -> None:
     y : device array, shape ((len(Ap) - 1) * R,)
         Output, overwritten; sums are formed in ``y.dtype``.
     """
-    if y.shape[0] == 0:
+    if y.shape[0] == 0 or _via_contiguous(functools.partial(bsr_spmv, R, C), Ap, Aj, Ax, x, y):
         return
-    _cuda.launch(_bsr_spmv, y.shape[0], np.int64(R), np.int64(C), Ap, Aj, Ax, x, y,
-                 y.dtype.type(0))
+    _cuda.launch(_bsr_spmv, y.shape[0], np.int64(R), np.int64(C), Ap, Aj, contiguous(Ax),
+                 contiguous(x), y, y.dtype.type(0))
