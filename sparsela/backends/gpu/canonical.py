@@ -67,13 +67,16 @@ def _unsorted_flag(Ap, Aj, strict, flag):
 
 
 @_cuda.kernel
-def _insertion_sort_rows(Ap, Aj, Ax):
-    """One thread per row, insertion sort in place (stable); for rows of at most
-    ``_INSERTION_MAX`` entries, where it beats any global sort."""
+def _insertion_sort_rows(Ap, Aj, Ax, limit):
+    """One thread per row, insertion sort in place (stable), for the rows of at
+    most ``limit`` entries, where it beats any global sort; longer rows are
+    left to the global sort."""
     i = cuda.grid(1)
     if i < Ap.shape[0] - 1:
         start = Ap[i]
         end = Ap[i + 1]
+        if end - start > limit:
+            return
         for a in range(start + 1, end):
             key = Aj[a]
             val = Ax[a]
@@ -188,30 +191,45 @@ def csr_has_canonical_format(Ap, Aj):
 def csr_sort_indices(Ap, Aj, Ax):
     """Sort each row's (index, value) pairs by index, in place, stably.
 
-    The longest row decides (one device -> host read): rows of at most 32
-    entries are insertion-sorted by one thread each, in place; otherwise a
-    segmented sort by two stable ``xp.argsort`` passes over the whole array
-    (by column, then by row id: least-significant key first), then one gather
-    of (index, value). Both keep equal columns in their stored order, as the
-    CPU's insertion sort and merge sort do.
+    Two tiers, chosen by row length: rows of at most 32 entries are
+    insertion-sorted by one thread each, in place (no allocation, no global
+    sort); the entries of longer rows (gathered with ``xp.flatnonzero``, so
+    one long row does not send every short row through the global sort) get a
+    segmented sort by two stable ``xp.argsort`` passes, by column then by row
+    id (least-significant key first), and are written back to their slots.
+    Both tiers keep equal columns in their stored order, as the CPU's
+    insertion sort and merge sort do. Host syncs: the longest row length, and
+    the size of the long-row selection when there is one.
     """
     xp = _cuda.array_module(Ap, Aj, Ax)
     n_row = Ap.shape[0] - 1
     nnz = Aj.shape[0]
     if n_row <= 0 or nnz < 2:
         return
-    longest = int(xp.max(Ap[1:] - Ap[:-1]))
+    lengths = Ap[1:] - Ap[:-1]
+    longest = int(xp.max(lengths))
     if longest < 2:
         return
-    if longest <= _INSERTION_MAX:
-        _cuda.launch(_insertion_sort_rows, n_row, Ap, Aj, Ax)
+    limit = _INSERTION_MAX
+    _cuda.launch(_insertion_sort_rows, n_row, Ap, Aj, Ax, limit)
+    if longest <= limit:
         return
-    by_col = xp.argsort(Aj, kind="stable")
     rows = xp.empty(nnz, dtype=Ap.dtype)
     _cuda.launch(_expand_rows, nnz, Ap, rows)
-    perm = by_col[xp.argsort(rows[by_col], kind="stable")]
-    Aj[...] = Aj[perm]
-    Ax[...] = Ax[perm]
+    sel = xp.flatnonzero(lengths[rows] > limit)  # entries of the long rows, in order
+    if sel.shape[0] == nnz:
+        sel = None  # every entry: skip the selection gathers
+    cols = Aj if sel is None else Aj[sel]
+    by_col = xp.argsort(cols, kind="stable")
+    keys = rows[by_col] if sel is None else rows[sel][by_col]
+    perm = by_col[xp.argsort(keys, kind="stable")]
+    if sel is None:
+        Aj[...] = Aj[perm]
+        Ax[...] = Ax[perm]
+    else:
+        src = sel[perm]
+        Aj[sel] = Aj[src]
+        Ax[sel] = Ax[src]
 
 
 def _run_heads(xp, Ap, Aj):
