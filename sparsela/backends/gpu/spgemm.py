@@ -501,7 +501,8 @@ def _numeric_global(kdtype: str, vdtype: str):
 # --------------------------------------------------------------------------
 def _flops(xp, n_row, Ap, Aj, Bp):
     flops = xp.empty(n_row, dtype=xp.int64)
-    _cuda.launch(_row_flops, n_row, Ap, Aj, Bp, flops)
+    if n_row:
+        _cuda.launch(_row_flops, n_row, Ap, Aj, Bp, flops)
     return flops
 
 
