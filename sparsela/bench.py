@@ -75,6 +75,12 @@ and the GPU's name), except:
   by during that call is its peak (the pool keeps every block it allocated;
   a small over-estimate through its rounding). cuSPARSE's work buffers
   come from the pool too (cupyx allocates them with ``cupy.empty``).
+* **Size:** A @ A of R-MAT 20 has 2.1e10 multiply-adds and about 9.5e9
+  nonzeros (estimated from 0.2% of its rows; R-MAT 18: 2.9e9 and 1.2e9), so C
+  alone needs ~150 GB with int64 indices: more than an 80 GB H100 or a
+  141 GB H200 holds. Those cells report the out-of-memory error; A @ X and
+  A @ x of R-MAT 20 fit. SpGEMM records carry ``flops`` (the multiply-adds)
+  for GFlop/s figures.
 * **Time budget:** a cell whose untimed call took long gets fewer timed
   runs (at least 1) so that it stays within ``GPU_CELL_BUDGET_S``; the
   number of runs is in ``times_s``.
@@ -915,6 +921,18 @@ def run_cell(adapter, cell: dict, operands: _Operands, runs: int, warmed: set) -
             "input_bytes": int(inputs), "peak_extra_bytes": int(extra), "mem_method": method}
 
 
+def spgemm_flops(S, op: str = "spgemm") -> int:
+    """Multiply-adds of ``S @ S`` (``op='spgemm'``) or ``S @ S.T`` (``'spgemm_at'``),
+    from the row and column counts: sum over k of nnz(A[:, k]) * nnz(B[k, :])."""
+    import numpy as np
+
+    rows = np.diff(S.indptr).astype(np.int64)
+    cols = np.bincount(S.indices, minlength=S.shape[1]).astype(np.int64)
+    if op == "spgemm_at":  # B = S.T: nnz(B[k, :]) = nnz(S[:, k])
+        return int(cols @ cols)
+    return int(cols @ rows)
+
+
 def worker(spec: dict, emit) -> int:
     """Run the cells of ``spec`` for one library, emitting one JSON object per event.
 
@@ -950,6 +968,8 @@ def worker(spec: dict, emit) -> int:
             record["nnz_A"] = int(S.nnz)
             if cell["op"] == "spgemm" and S.shape[0] != S.shape[1]:
                 raise ValueError(f"A @ A needs a square matrix, got {S.shape}")
+            if device == "gpu" and cell["op"] in ("spgemm", "spgemm_at"):
+                record["flops"] = spgemm_flops(S, cell["op"])  # for GFlop/s
             record.update(run_cell(adapter, cell, operands, int(spec["runs"]), warmed))
         except Exception as exc:  # reported in the table, the other cells go on
             record["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"

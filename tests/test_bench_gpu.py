@@ -333,6 +333,42 @@ def test_gpu_cells_in_process_on_simulated_device(simulated_device):
         assert rec["input_bytes"] > 0 and rec["output_bytes"] > 0
 
 
+def test_gpu_worker_in_process_on_simulated_device(simulated_device, monkeypatch):
+    S = _tiny_positive()
+    _device_api_or_skip(S)
+    monkeypatch.setattr(bench, "_tiny_matrix", lambda: S)  # simulator-sized warm-up
+    mats = bench.synthetic_matrices({"poisson": 3, "er": 3, "rmat": 3})[:1]
+    cells = bench.make_cells(mats, ["spgemm", "spmv"])
+    for i, c in enumerate(cells):
+        c["index"] = i
+    events = []
+    spec = {"library": "sparsela", "threads": 1, "runs": 1, "matrices": mats, "cells": cells,
+            "device": "gpu"}
+    assert bench.worker(spec, events.append) == 0
+    hello, *recs, done = events
+    assert hello["available"] is True and hello["threads"] is None
+    assert hello["device"]["simulated"] is True and hello["dense_order"] == "C"
+    assert done == {"type": "done"}
+    P = sl.generators.poisson2d(3).to_scipy()
+    assert [r["index"] for r in recs] == [0, 1, 2]
+    for r, c in zip(recs, cells):
+        assert "error" not in r, r
+        assert r["shape"] == [9, 9] and r["nnz_A"] == P.nnz
+        if c["op"] == "spgemm":
+            assert r["nnz"] == (P @ P).nnz and r["flops"] == bench.spgemm_flops(P)
+        else:
+            assert r["nnz"] == 9 and "flops" not in r
+
+
+def test_spgemm_flops():
+    S = sp.csr_array(np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0], [4.0, 0.0, 0.0]]))
+    dense = (S.toarray() != 0).astype(np.int64)
+    # multiply-adds of A @ B = sum over (i, k, j) of [A_ik != 0][B_kj != 0]
+    assert bench.spgemm_flops(S) == int((dense @ dense).sum())
+    assert bench.spgemm_flops(S, "spgemm_at") == int((dense @ dense.T).sum())
+    assert bench.spgemm_flops(sp.csr_array((0, 0))) == 0
+
+
 # ----------------------------------------------------------------------------
 # asv_benchmarks/bench_gpu.py
 # ----------------------------------------------------------------------------
