@@ -314,3 +314,20 @@ def test_random_against_cpu_and_scipy(xp, n_row, k, n_col, a_nnz, b_nnz, dtype, 
         mp.setattr(gpu, "SYMBOLIC_TABLE_SIZES", sizes[0])
         mp.setattr(gpu, "NUMERIC_TABLE_SIZES", sizes[1])
         _check(xp, n_row, k, n_col, A, B, sort_indices=sort_indices)
+
+
+@pytest.mark.parametrize("dtype,sort_indices", [(np.float64, True), (np.complex128, False)],
+                         ids=["float64-sorted", "complex128-unsorted"])
+def test_larger_default_bins(xp, dtype, sort_indices):
+    """Rows of 40..240 products over 500 columns: the shipped shared tables of
+    128, 256 and 512 slots (group = a warp or more), with hashing (n_col > S)."""
+    rng = np.random.default_rng(7)
+    k, n_col = 6, 500
+    br = np.repeat(np.arange(k), 40)
+    bc = np.concatenate([rng.permutation(n_col)[:40] for _ in range(k)])
+    B = _csr(br, bc, _values(rng, len(br), dtype), k)
+    a_rows = [[0], [0, 0], [2, 0, 1], [5, 3, 1, 0, 2, 4], [4, 1]]
+    ar = np.repeat(np.arange(len(a_rows)), [len(r) for r in a_rows])
+    ac = np.concatenate(a_rows)
+    A = _csr(ar, ac, _values(rng, len(ar), dtype) + 5, len(a_rows))
+    _check(xp, len(a_rows), k, n_col, A, B, sort_indices=sort_indices)

@@ -45,10 +45,12 @@ Thread grouping (``_cuda.THREADS`` = 256 threads a block on a GPU):
   ``Ap``/``flops``; the work per row is a short loop).
 - shared-memory bins: a *group* of ``G = clip(S // SLOTS_PER_THREAD,
   MIN_GROUP, THREADS)`` threads per row and ``THREADS // G`` rows a block,
-  so every block holds the same ``THREADS * SLOTS_PER_THREAD`` = 2048 table
-  slots (8 KiB of int32 keys, + 16 KiB of float64 / 32 KiB of complex128
-  values in the numeric pass). Short rows (S = 32: 4 threads, 64 rows a
-  block) get a partial warp, S = 256 a warp, S >= 2048 the whole block.
+  so every block up to S = 2048 holds the same ``THREADS * SLOTS_PER_THREAD``
+  = 2048 table slots (8 KiB of int32 keys, + 16 KiB of float64 / 32 KiB of
+  complex128 values in the numeric pass; the symbolic S = 4096 and 8192
+  take 16 and 32 KiB, one row a block). Short rows (S = 32: 4 threads, 64
+  rows a block) get a partial warp, S = 256 a warp, S >= 2048 the whole
+  block: about 8 slots, i.e. at most 4 products, a thread per row pass.
   Inside a group, the threads split into sub-groups of ``sw`` threads that
   walk one row of B together (coalesced reads of ``Bj``/``Bx``) while the
   sub-groups take different nonzeros of A; ``sw`` is chosen per row as the
@@ -718,8 +720,10 @@ def csr_spgemm(n_row: int, n_col: int, Ap, Aj, Ax, Bp, Bj, Bx, *, sort_indices: 
 
     Notes
     -----
-    Inputs are never modified. Two device->host transfers of a few values
-    (bin counts) per pass and one of nnz(C) for the allocation; none in loops.
+    Inputs are never modified. Device->host transfers, none in loops: the
+    bin counts (a few values) once per pass, the global-table offsets once
+    per pass when some row needs a global table, nnz(C) for the allocation,
+    and the entry count of the global rows before their sort.
     """
     xp = _cuda.array_module(Ap, Aj, Ax, Bp, Bj, Bx)
     n_row = int(n_row)
