@@ -364,7 +364,7 @@ def check_canonical(data, indices, indptr, shape):
 
 
 @SETTINGS
-@given(t=coo_triplets(dtypes=DTYPES, max_nnz=MAX_NNZ, bool_duplicates=True))
+@given(t=coo_triplets(dtypes=DTYPES + EXTRA_DTYPES, max_nnz=MAX_NNZ, bool_duplicates=True))
 def test_canonical_random(t):
     check_canonical(*csr_of(t), t.shape)
 
