@@ -685,9 +685,11 @@ class _GPUSparselaAdapter(_GPUAdapter):
         sl = self.sl
         if name in ("spgemm", "spgemm_at"):
             sort = variant == "sorted"
-            f = lambda A, B: sl.spgemm(A, B, sort_indices=sort)  # noqa: E731
+            def f(A, B):
+                return sl.spgemm(A, B, sort_indices=sort)
         else:
-            f = lambda A, X: A @ X  # noqa: E731
+            def f(A, X):
+                return A @ X
         return self._synced(self._within_backend(f))
 
 
@@ -1302,7 +1304,7 @@ def summarize(doc: dict) -> list[dict]:
     cupyx's (sparsela sorted, sparsela-cusparse).
     """
     device = doc.get("device", "cpu")
-    PEERS = peers_for(device)  # noqa: N806 - the module constant, per device
+    peer_names = peers_for(device)
     rows: dict = {}
     for r in doc["cells"]:
         key = (r["matrix"], r["op"], r["k"])
@@ -1322,9 +1324,9 @@ def summarize(doc: dict) -> list[dict]:
     for row in rows.values():
         med = row["median_s"]
         sl_t = med.get("sparsela")
-        row["ratio"] = {p: (sl_t / med[p] if sl_t and med.get(p) else None) for p in PEERS
+        row["ratio"] = {p: (sl_t / med[p] if sl_t and med.get(p) else None) for p in peer_names
                         if p in med or p in row["errors"]}
-        peers = {p: med[p] for p in PEERS if med.get(p)}
+        peers = {p: med[p] for p in peer_names if med.get(p)}
         fastest = min(peers, key=peers.get) if peers else None
         row["fastest_peer"] = fastest
         row["ratio_fastest_peer"] = sl_t / peers[fastest] if sl_t and fastest else None

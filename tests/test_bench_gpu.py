@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import GPU_MODE
 
 import sparsela as sl
-from conftest import GPU_MODE
 from sparsela import bench
 from sparsela.__main__ import _build_parser, main
 
