@@ -263,7 +263,7 @@ def test_empty_and_zero_size(xp, launches, shape):
 
 
 def test_row_nnz_and_index_dtype(xp, small_bins):
-    n_row, k, n_col, A, B = _binned_case(np.dtype(np.float64), seed=6)
+    n_row, _, n_col, A, B = _binned_case(np.dtype(np.float64), seed=6)
     nnz = gpu.spgemm_row_nnz(n_row, n_col, xp.asarray(A[0]), xp.asarray(A[1]),
                              xp.asarray(B[0]), xp.asarray(B[1]))
     ref = cpu.spgemm_row_nnz(n_row, n_col, A[0], A[1], B[0], B[1])

@@ -69,13 +69,14 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import cuda
-from numba import from_dtype, int32 as nb_int32, int64 as nb_int64
+from numba import cuda, from_dtype
+from numba import int32 as nb_int32
+from numba import int64 as nb_int64
 
 from ..._sputils import get_index_dtype
 from . import _cuda
 
-__all__ = ["csr_spgemm", "spgemm_row_nnz", "spgemm_index_dtype"]
+__all__ = ["csr_spgemm", "spgemm_index_dtype", "spgemm_row_nnz"]
 
 INT32_MAX = np.iinfo(np.int32).max
 INT64_MAX = np.iinfo(np.int64).max
@@ -225,7 +226,7 @@ def _copy_rows(rows, Ap, Aj, Ax, Bp, Bj, Bx, Cp, Cj, Cx, nv):
 # --------------------------------------------------------------------------
 # shared-memory bins: kernel factories (table size is a compile-time constant)
 # --------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _symbolic_shared(S: int, G: int, T: int):
     """Symbolic kernel for rows in a shared table of ``S`` slots, ``G``
     threads a row, ``T`` threads a block (``T // G`` rows a block)."""
@@ -282,7 +283,7 @@ def _symbolic_shared(S: int, G: int, T: int):
     return _cuda.kernel(symbolic_shared)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numeric_shared(S: int, G: int, T: int, vdtype: str):
     """Numeric kernel for rows in a shared table of ``S`` slots, ``G``
     threads a row, ``T`` threads a block; ``vdtype``: the value dtype of C
@@ -368,7 +369,7 @@ def _numeric_shared(S: int, G: int, T: int, vdtype: str):
 # --------------------------------------------------------------------------
 # GLOBAL bin: one block per row, tables in global memory
 # --------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _symbolic_global(kdtype: str):
     """Symbolic kernel for GLOBAL rows (one block a row); ``kdtype``: the
     key dtype of the tables (int32 while columns fit, else int64)."""
@@ -426,7 +427,7 @@ def _symbolic_global(kdtype: str):
     return _cuda.kernel(symbolic_global)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numeric_global(kdtype: str, vdtype: str):
     """Numeric kernel for GLOBAL rows (one block a row), rows written in
     table order (sorted afterwards when asked). ``vals`` is a float view for
