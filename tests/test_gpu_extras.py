@@ -152,3 +152,350 @@ def test_row_gather_edges(xp, dt):
     check_row_gather(xp, Ax, Aj, Ap, np.array([3, 1, 2, 0, 2, 1], dtype=np.int64))
     check_row_gather(xp, Ax, Aj, Ap, np.array([1, 3], dtype=np.int64))  # only empty rows
     check_row_gather(xp, Ax, Aj, Ap, np.zeros(0, dtype=np.int64))
+
+
+# --------------------------------------------------------------------------- #
+# semiring / masked / top-k products
+# --------------------------------------------------------------------------- #
+def _ops():
+    from sparsela.backends.cpu import semiring as sr
+
+    return sr
+
+
+SEMIRINGS = {  # name: (add code name, mul code name, python add, python mul)
+    "plus_times": ("PLUS", "TIMES", lambda x, y: x + y, lambda x, y: x * y),
+    "min_plus": ("MIN", "PLUS", lambda x, y: y if (y < x or x != x) else x, lambda x, y: x + y),
+    "max_plus": ("MAX", "PLUS", lambda x, y: y if (y > x or x != x) else x, lambda x, y: x + y),
+    "max_min": ("MAX", "MIN", lambda x, y: y if (y > x or x != x) else x,
+                lambda x, y: y if (y < x or x != x) else x),
+    "or_and": ("OR", "AND", lambda x, y: x | y, lambda x, y: x & y),
+}
+SEMIRING_DTYPES = {
+    "plus_times": (np.float32, np.float64, np.complex128, np.int64),
+    "min_plus": (np.float32, np.float64, np.int64),
+    "max_plus": (np.float64, np.int64, np.uint64),
+    "max_min": (np.float32, np.int64),
+    "or_and": (np.bool_,),
+}
+
+
+def canonical(t, dtype, idx):
+    """Canonical CSR arrays (sorted rows, duplicates summed) of the triplets' structure
+    with values cast to ``dtype`` (explicit zeros kept as stored entries)."""
+    import scipy.sparse as sp
+
+    m, n = t.shape
+    key = t.row.astype(np.int64) * max(n, 1) + t.col.astype(np.int64)
+    uniq, inv = np.unique(key, return_inverse=True)
+    vals = np.zeros(uniq.size, dtype=np.float64 if dtype != np.bool_ else np.int64)
+    np.add.at(vals, inv, np.abs(t.data.real) if dtype in (np.bool_, np.uint64) else t.data.real)
+    rows, cols = (uniq // max(n, 1)), (uniq % max(n, 1))
+    Ap = np.zeros(m + 1, dtype=idx)
+    np.cumsum(np.bincount(rows, minlength=m), out=Ap[1:])
+    x = vals.astype(dtype) if dtype != np.complex128 else vals + 0.5j * (vals % 3)
+    assert sp.csr_array((x, cols, Ap), shape=t.shape).has_canonical_format
+    return Ap, cols.astype(idx), np.asarray(x, dtype=dtype)
+
+
+def to_dense(n_row, n_col, Cp, Cj, Cx):
+    """Dense values and pattern of canonical CSR arrays (asserting no repeats)."""
+    vals = np.zeros((n_row, n_col), dtype=Cx.dtype)
+    pat = np.zeros((n_row, n_col), dtype=bool)
+    for i in range(n_row):
+        for p in range(Cp[i], Cp[i + 1]):
+            assert not pat[i, Cj[p]], "repeated column"
+            pat[i, Cj[p]] = True
+            vals[i, Cj[p]] = Cx[p]
+    return vals, pat
+
+
+def semiring_dense(m, n, A, B, name, excluded=None, mask=None):
+    """(values, pattern) of A (+).(x) B from the CSR arrays, folding over stored pairs."""
+    _, _, add, mul = SEMIRINGS[name]
+    Ap, Aj, Ax = A
+    Bp, Bj, Bx = B
+    vals = np.zeros((m, n), dtype=Ax.dtype)
+    pat = np.zeros((m, n), dtype=bool)
+    for i in range(m):
+        for p in range(Ap[i], Ap[i + 1]):
+            k = Aj[p]
+            for q in range(Bp[k], Bp[k + 1]):
+                j = Bj[q]
+                if excluded is not None and excluded[i, j]:
+                    continue
+                if mask is not None and not mask[i, j]:
+                    continue
+                v = mul(Ax[p], Bx[q])
+                vals[i, j] = add(vals[i, j], v) if pat[i, j] else v
+                pat[i, j] = True
+    return vals, pat
+
+
+def check_csr_equal(gpu_out, cpu_out, sorted_rows=True):
+    """The GPU result equals the CPU kernel's: same dtypes, same structure, same values."""
+    gCp, gCj, gCx = (a.get() for a in gpu_out)
+    Cp, Cj, Cx = cpu_out
+    assert gCp.dtype == Cp.dtype and gCj.dtype == Cj.dtype and gCx.dtype == Cx.dtype
+    np.testing.assert_array_equal(gCp, Cp)
+    if sorted_rows:
+        np.testing.assert_array_equal(gCj, Cj)
+        assert_close(gCx, Cx, Cx.dtype)
+    return gCp, gCj, gCx
+
+
+def pattern_of(m, n, Xp, Xj):
+    pat = np.zeros((m, n), dtype=bool)
+    for i in range(m):
+        pat[i, Xj[Xp[i]:Xp[i + 1]]] = True
+    return pat
+
+
+@st.composite
+def product_case(draw, names=tuple(SEMIRINGS)):
+    name = draw(st.sampled_from(names))
+    dtype = np.dtype(draw(st.sampled_from(SEMIRING_DTYPES[name])))
+    idx = np.dtype(draw(st.sampled_from([np.int32, np.int64])))
+    dim = st.one_of(st.integers(0, 2), st.integers(0, 9))
+    m, k, n = draw(dim), draw(dim), draw(dim)
+    ta = draw(coo_triplets(dtypes=(np.float64,), shape=(m, k), max_nnz=25))
+    tb = draw(coo_triplets(dtypes=(np.float64,), shape=(k, n), max_nnz=25))
+    tm = draw(coo_triplets(dtypes=(np.float64,), shape=(m, n), max_nnz=30))
+    return name, dtype, idx, (m, k, n), ta, tb, tm
+
+
+@SETTINGS
+@given(case=product_case(), complement=st.booleans())
+def test_semiring_random(xp, case, complement):
+    from sparsela.backends.cpu import semiring as cpu
+    from sparsela.backends.gpu import semiring as gpu
+
+    name, dtype, idx, (m, _, n), ta, tb, tm = case
+    A, B = canonical(ta, dtype, idx), canonical(tb, dtype, idx)
+    add_op, mul_op = (getattr(cpu, c) for c in SEMIRINGS[name][:2])
+    kw, gkw, excluded = {}, {}, None
+    if complement:
+        _, Xj, Xp = csr_of(tm)  # unsorted rows and repeats allowed here
+        Xp, Xj = Xp.astype(idx), Xj.astype(idx)
+        kw, gkw = {"Xp": Xp, "Xj": Xj}, dict(zip(("Xp", "Xj"), dev(xp, Xp, Xj)))
+        excluded = pattern_of(m, n, Xp, Xj)
+    out = gpu.csr_spgemm_semiring(m, n, *dev(xp, *A, *B), add_op, mul_op, **gkw)
+    ref = cpu.csr_spgemm_semiring(m, n, *A, *B, add_op, mul_op, **kw)
+    Cp, Cj, Cx = check_csr_equal(out, ref)
+    vals, pat = to_dense(m, n, Cp, Cj, Cx)
+    evals, epat = semiring_dense(m, n, A, B, name, excluded=excluded)
+    np.testing.assert_array_equal(pat, epat)
+    assert_close(vals, evals, dtype)
+
+
+def test_semiring_plus_times_keeps_duplicates_summed(xp):
+    # plus_times accepts non-canonical operands: unsorted rows, a repeated A[i, k]
+    from sparsela.backends.cpu import semiring as cpu
+    from sparsela.backends.gpu import semiring as gpu
+
+    Ap, Aj, Ax = np.array([0, 3, 3, 4]), np.array([1, 0, 1]).tolist(), None
+    Ap = np.array([0, 3, 3, 4], dtype=np.int32)
+    Aj = np.array([1, 0, 1, 2], dtype=np.int32)
+    Ax = np.array([1.0, 2.0, 0.5, 0.0])       # A[0, 1] twice, an explicit zero
+    Bp = np.array([0, 2, 3, 4], dtype=np.int32)
+    Bj = np.array([2, 0, 1, 0], dtype=np.int32)
+    Bx = np.array([1.0, -3.0, 4.0, 5.0])
+    args = (Ap, Aj, Ax, Bp, Bj, Bx)
+    out = gpu.csr_spgemm_semiring(3, 3, *dev(xp, *args), cpu.PLUS, cpu.TIMES)
+    Cp, Cj, Cx = check_csr_equal(out, cpu.csr_spgemm_semiring(3, 3, *args, cpu.PLUS, cpu.TIMES))
+    vals, pat = to_dense(3, 3, Cp, Cj, Cx)
+    Ad = np.zeros((3, 3))
+    np.add.at(Ad, (np.repeat(np.arange(3), np.diff(Ap)), Aj), Ax)
+    Bd = np.zeros((3, 3))
+    np.add.at(Bd, (np.repeat(np.arange(3), np.diff(Bp)), Bj), Bx)
+    np.testing.assert_array_equal(vals, Ad @ Bd)
+    # the explicit zero in row 2 still makes structural entries (0 * B[2, 0])
+    assert pat[2, 0] and vals[2, 0] == 0
+
+
+def test_min_max_ignore_nan(xp):
+    from sparsela.backends.cpu import semiring as cpu
+    from sparsela.backends.gpu import semiring as gpu
+
+    Ap = np.array([0, 3, 4], dtype=np.int64)
+    Aj = np.array([0, 1, 2, 0], dtype=np.int64)
+    Ax = np.array([np.nan, 1.0, 2.0, np.nan])
+    Bp = np.array([0, 1, 2, 3], dtype=np.int64)
+    Bj = np.array([0, 0, 0], dtype=np.int64)
+    Bx = np.array([0.0, 5.0, 1.0])
+    args = (Ap, Aj, Ax, Bp, Bj, Bx)
+    for add in (cpu.MIN, cpu.MAX):
+        out = gpu.csr_spgemm_semiring(2, 1, *dev(xp, *args), add, cpu.PLUS)
+        _, _, Cx = check_csr_equal(out, cpu.csr_spgemm_semiring(2, 1, *args, add, cpu.PLUS))
+        assert Cx[0] == (3.0 if add == cpu.MIN else 6.0)
+        assert np.isnan(Cx[1])  # only NaN products: NaN
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4), (3, 0, 4), (3, 4, 0), (0, 0, 0)])
+def test_semiring_empty_shapes(xp, shape):
+    from sparsela.backends.cpu import semiring as cpu
+    from sparsela.backends.gpu import semiring as gpu
+
+    m, k, n = shape
+    A = (np.zeros(m + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    B = (np.zeros(k + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    out = gpu.csr_spgemm_semiring(m, n, *dev(xp, *A, *B), cpu.MIN, cpu.PLUS)
+    check_csr_equal(out, cpu.csr_spgemm_semiring(m, n, *A, *B, cpu.MIN, cpu.PLUS))
+
+
+@SETTINGS
+@given(case=product_case())
+def test_masked_random(xp, case):
+    from sparsela.backends.cpu import masked as cpu
+    from sparsela.backends.cpu import semiring as sr
+    from sparsela.backends.gpu import masked as gpu
+
+    name, dtype, idx, (m, _, n), ta, tb, tm = case
+    A, B = canonical(ta, dtype, idx), canonical(tb, dtype, idx)
+    Mp, Mj, _ = canonical(tm, np.float64, idx)
+    add_op, mul_op = (getattr(sr, c) for c in SEMIRINGS[name][:2])
+    dMp, dMj = dev(xp, Mp, Mj)
+    out = gpu.csr_spgemm_masked(m, n, *dev(xp, *A, *B), dMp, dMj, add_op, mul_op)
+    ref = cpu.csr_spgemm_masked(m, n, *A, *B, Mp, Mj, add_op, mul_op)
+    Cp, Cj, Cx = check_csr_equal(out, ref)
+    np.testing.assert_array_equal(dMj.get(), Mj)  # the mask is not modified
+    vals, pat = to_dense(m, n, Cp, Cj, Cx)
+    evals, epat = semiring_dense(m, n, A, B, name, mask=pattern_of(m, n, Mp, Mj))
+    np.testing.assert_array_equal(pat, epat)
+    assert_close(vals, evals, dtype)
+
+
+def test_masked_edges(xp):
+    from sparsela.backends.cpu import masked as cpu
+    from sparsela.backends.cpu import semiring as sr
+    from sparsela.backends.gpu import masked as gpu
+
+    # A 3x2 (row 1 empty), B 2x4; mask: an empty row, a row the product misses,
+    # and a slot reached only by a zero product (structure, not value, counts)
+    Ap, Aj, Ax = (np.array([0, 2, 2, 3], np.int64), np.array([0, 1, 1], np.int64),
+                  np.array([1.0, 2.0, 0.0]))
+    Bp, Bj, Bx = (np.array([0, 2, 4], np.int64), np.array([0, 3, 1, 3], np.int64),
+                  np.array([1.0, 1.0, 5.0, 1.0]))
+    Mp, Mj = np.array([0, 2, 3, 5], np.int64), np.array([1, 3, 0, 1, 2], np.int64)
+    args = (Ap, Aj, Ax, Bp, Bj, Bx, Mp, Mj)
+    out = gpu.csr_spgemm_masked(3, 4, *dev(xp, *args), sr.PLUS, sr.TIMES)
+    Cp, Cj, Cx = check_csr_equal(out, cpu.csr_spgemm_masked(3, 4, *args, sr.PLUS, sr.TIMES))
+    np.testing.assert_array_equal(Cp, [0, 2, 2, 3])
+    np.testing.assert_array_equal(Cj, [1, 3, 1])
+    np.testing.assert_array_equal(Cx, [10.0, 3.0, 0.0])
+    # an empty mask, and a mask no product reaches
+    for Mp2, Mj2 in ((np.zeros(4, np.int64), np.zeros(0, np.int64)),
+                     (np.array([0, 1, 1, 1], np.int64), np.array([2], np.int64))):
+        args = (Ap, Aj, Ax, Bp, Bj, Bx, Mp2, Mj2)
+        out = gpu.csr_spgemm_masked(3, 4, *dev(xp, *args), sr.PLUS, sr.TIMES)
+        _, Cj, _ = check_csr_equal(out, cpu.csr_spgemm_masked(3, 4, *args, sr.PLUS, sr.TIMES))
+        assert Cj.size == 0
+
+
+def topk_dense(vals, pat, k, lower_bound):
+    """Per row: stored entries, NaN and values <= lower_bound dropped, best k by
+    (value desc, column asc)."""
+    out = []
+    for i in range(vals.shape[0]):
+        cand = [(vals[i, j], j) for j in np.flatnonzero(pat[i])
+                if vals[i, j] == vals[i, j] and (lower_bound is None or vals[i, j] > lower_bound)]
+        cand.sort(key=lambda e: (-float(e[0]), e[1]))
+        out.append(cand[:k])
+    return out
+
+
+@SETTINGS
+@given(case=product_case(names=("plus_times", "or_and")), k=st.sampled_from([1, 2, 3, 50]),
+       lb=st.sampled_from([None, 0, -1.5]))
+def test_topk_random(xp, case, k, lb):
+    from sparsela.backends.cpu import semiring as sr
+    from sparsela.backends.cpu import topk as cpu
+    from sparsela.backends.gpu import topk as gpu
+
+    name, dtype, idx, (m, _, n), ta, tb, _ = case
+    if dtype.kind == "c":
+        dtype = np.dtype(np.float32)
+    if dtype == np.bool_:
+        lb = None if lb is None else True if lb > 0 else False
+    # plus_times takes duplicates and unsorted rows: use the raw triplets
+    if name == "plus_times":
+        Ax, Aj, Ap = csr_of(ta)
+        Bx, Bj, Bp = csr_of(tb)
+        A = (Ap.astype(idx), Aj.astype(idx), Ax.astype(dtype))
+        B = (Bp.astype(idx), Bj.astype(idx), Bx.astype(dtype))
+    else:
+        A, B = canonical(ta, dtype, idx), canonical(tb, dtype, idx)
+    add_op, mul_op = (getattr(sr, c) for c in SEMIRINGS[name][:2])
+    out = gpu.csr_spgemm_topk(m, n, *dev(xp, *A, *B), k, lb, add_op=add_op, mul_op=mul_op)
+    ref = cpu.csr_spgemm_topk(m, n, *A, *B, k, lb, add_op=add_op, mul_op=mul_op)
+    Cp, Cj, Cx = check_csr_equal(out, ref)
+    vals, pat = semiring_dense(m, n, A, B, name)
+    expect = topk_dense(vals, pat, k, lb)
+    for i in range(m):
+        got = list(zip(Cx[Cp[i]:Cp[i + 1]].tolist(), Cj[Cp[i]:Cp[i + 1]].tolist()))
+        assert got == [(v.item(), int(j)) for v, j in expect[i]], i
+
+
+def test_topk_nan_ties_and_bounds(xp):
+    from sparsela.backends.cpu import topk as cpu
+    from sparsela.backends.gpu import topk as gpu
+
+    # C = A @ I: row 0 = [nan, 2, 2, 1, 2], row 1 empty, row 2 = [-1, 0 (explicit), ...]
+    Ap = np.array([0, 5, 5, 7], np.int32)
+    Aj = np.array([4, 0, 1, 2, 3, 1, 0], np.int32)
+    Ax = np.array([2.0, np.nan, 2.0, 2.0, 1.0, 0.0, -1.0], dtype=np.float32)
+    Bp = np.arange(6, dtype=np.int32)
+    Bj = np.arange(5, dtype=np.int32)
+    Bx = np.ones(5, dtype=np.float32)
+    args = (Ap, Aj, Ax, Bp, Bj, Bx)
+    for k, lb, exp_cols in ((2, None, [1, 2, 1, 0]), (5, 1.0, [1, 2, 4]), (1, -5, [1, 1])):
+        out = gpu.csr_spgemm_topk(3, 5, *dev(xp, *args), k, lb)
+        _, Cj, Cx = check_csr_equal(out, cpu.csr_spgemm_topk(3, 5, *args, k, lb))
+        np.testing.assert_array_equal(Cj, exp_cols)
+        assert not np.isnan(Cx).any()
+
+
+@pytest.mark.parametrize("name", list(SEMIRINGS))
+def test_products_fixed_dense_inputs(xp, name):
+    """Every semiring on inputs dense enough that entries fold many products,
+    plain, complemented and masked; one dtype each beyond the random tests."""
+    from sparsela.backends.cpu import masked as cpu_masked
+    from sparsela.backends.cpu import semiring as cpu
+    from sparsela.backends.gpu import masked as gpu_masked
+    from sparsela.backends.gpu import semiring as gpu
+
+    rng = np.random.default_rng(7)
+    dtype = np.dtype(SEMIRING_DTYPES[name][-1])
+    idx = np.int32 if name in ("plus_times", "max_min") else np.int64
+    m, k, n = 7, 6, 8
+
+    def rand(shape, density):
+        from conftest import Triplets
+
+        flat = rng.choice(shape[0] * shape[1], int(density * shape[0] * shape[1]), replace=False)
+        vals = rng.integers(-4, 5, flat.size) * 0.5
+        return Triplets(vals, (flat // shape[1]).astype(idx), (flat % shape[1]).astype(idx),
+                        shape, (1, 1))
+
+    A, B = canonical(rand((m, k), 0.6), dtype, idx), canonical(rand((k, n), 0.6), dtype, idx)
+    Mp, Mj, _ = canonical(rand((m, n), 0.5), np.float64, idx)
+    add_op, mul_op = (getattr(cpu, c) for c in SEMIRINGS[name][:2])
+    dA, dB = dev(xp, *A), dev(xp, *B)
+    mask = pattern_of(m, n, Mp, Mj)
+    runs = [
+        (gpu.csr_spgemm_semiring(m, n, *dA, *dB, add_op, mul_op),
+         cpu.csr_spgemm_semiring(m, n, *A, *B, add_op, mul_op), {}),
+        (gpu.csr_spgemm_semiring(m, n, *dA, *dB, add_op, mul_op, Xp=xp.asarray(Mp),
+                                 Xj=xp.asarray(Mj)),
+         cpu.csr_spgemm_semiring(m, n, *A, *B, add_op, mul_op, Xp=Mp, Xj=Mj),
+         {"excluded": mask}),
+        (gpu_masked.csr_spgemm_masked(m, n, *dA, *dB, *dev(xp, Mp, Mj), add_op, mul_op),
+         cpu_masked.csr_spgemm_masked(m, n, *A, *B, Mp, Mj, add_op, mul_op), {"mask": mask}),
+    ]
+    for out, ref, kw in runs:
+        Cp, Cj, Cx = check_csr_equal(out, ref)
+        vals, pat = to_dense(m, n, Cp, Cj, Cx)
+        evals, epat = semiring_dense(m, n, A, B, name, **kw)
+        np.testing.assert_array_equal(pat, epat)
+        assert_close(vals, evals, dtype)
+        assert pat.sum() >= 5  # the case is not trivially empty
