@@ -282,6 +282,130 @@ def test_gpu_adapter_plumbing_on_simulated_device(simulated_device):
     assert bench.gpu_unavailable_reason() is None
 
 
+def test_gpu_adapter_real_device_branches(monkeypatch):
+    """The branches only a real device takes (device name, synchronisation, the
+    memory pool, a lost context), on a stand-in for the cupy module."""
+    from sparsela import _device
+    from sparsela.backends.gpu._simulator import xp
+
+    calls = []
+
+    class Pool:
+        total = 1000
+
+        def free_all_blocks(self):
+            calls.append("free")
+
+        def total_bytes(self):
+            return Pool.total
+
+    class Device:
+        id = 0
+
+        def synchronize(self):
+            calls.append("sync")
+
+    class Runtime:
+        fail = False
+
+        @staticmethod
+        def getDeviceProperties(i):
+            assert i == 0
+            return {"name": b"Fake H100", "major": 9, "minor": 0, "totalGlobalMem": 80 * 2**30}
+
+        @staticmethod
+        def runtimeGetVersion():
+            return 12090
+
+        @staticmethod
+        def driverGetVersion():
+            return 12080
+
+        @staticmethod
+        def deviceSynchronize():
+            if Runtime.fail:
+                raise RuntimeError("cudaErrorIllegalAddress: an illegal memory access")
+
+    class Cuda:
+        pass
+
+    Cuda.Device, Cuda.runtime = Device, Runtime
+    pool = Pool()
+
+    class FakeCupy:
+        __version__ = "14.0.0"
+        cuda = Cuda
+
+        def get_default_memory_pool(self):
+            return pool
+
+        def __getattr__(self, name):
+            return getattr(xp, name)
+
+    monkeypatch.setattr(_device, "cupy", FakeCupy)
+    monkeypatch.setattr(_device, "simulated", lambda: False)
+    info = bench.gpu_info()
+    assert info == {"name": "Fake H100", "device_id": 0, "compute_capability": "9.0",
+                    "total_memory_bytes": 80 * 2**30, "cupy": "14.0.0", "simulated": False,
+                    "cuda_runtime": 12090, "cuda_driver": 12080}
+    ad = bench._GPUAdapter(1)
+    assert ad.hello()["device"] == info
+    f = ad._synced(lambda A, B: A + B)
+
+    def call():
+        Pool.total += 4096  # the call's allocations
+        return f(1, 2)
+
+    assert ad.measure_memory(call) == (3, 4096, "cupy-pool")
+    assert calls == ["sync", "free", "sync"]  # settle, empty the cache, the call's own sync
+    assert ad.alive()
+    Runtime.fail = True
+    assert not ad.alive()
+    ad.recover()
+    assert calls[-1] == "free"
+    try:
+        import cupyx.scipy.sparse  # noqa: F401
+    except ImportError:
+        with pytest.raises(bench.Unavailable, match="cupyx"):
+            bench.make_adapter("cupyx", 1, device="gpu")
+
+
+_LOST_CONTEXT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from sparsela import bench
+
+    class Lost:
+        threads = None
+        def version(self):
+            return "0"
+        def op(self, name, variant):
+            raise RuntimeError("cudaErrorIllegalAddress")
+        def alive(self):
+            return False
+
+    bench.make_adapter = lambda library, threads, device="cpu": Lost()
+    spec = {{"library": "sparsela", "threads": 1, "runs": 1, "device": "gpu",
+             "matrices": bench.synthetic_matrices({{"poisson": 3, "er": 3, "rmat": 3}})[:1],
+             "cells": [{{"index": 0, "matrix": "poisson3", "op": "spmv", "k": None,
+                        "variant": None}},
+                       {{"index": 1, "matrix": "poisson3", "op": "spmv", "k": None,
+                        "variant": None}}]}}
+    bench.worker(spec, lambda e: print(e["type"], flush=True))
+""")
+
+
+def test_worker_exits_when_the_cuda_context_is_lost():
+    # the parent then blames the first cell without a result and starts a fresh
+    # worker for the others (tests/test_bench.py::test_parent_survives_worker_crashes)
+    proc = subprocess.run([sys.executable, "-c", _LOST_CONTEXT.format(root=str(ROOT))],
+                          capture_output=True, text=True, env=_no_sim_env(), timeout=120,
+                          check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.split() == ["hello"]  # no record for the cell, no "done"
+    assert "CUDA context lost after RuntimeError: cudaErrorIllegalAddress" in proc.stderr
+
+
 def _tiny_positive() -> sp.csr_array:
     """12 x 12, ~40 entries, positive values (no cancellation): simulator-sized."""
     S = sp.random_array((12, 12), density=0.3, format="csr", dtype=np.float64, rng=3)
