@@ -131,7 +131,7 @@ def test_device_gpu_missing_piece_is_named(capsys, monkeypatch, exc, needle):
 
 def test_cpu_json_has_device_field_and_matrix_filter(tmp_path, capsys):
     rc = main(["bench", "--quick", "--sizes", TINY_ARG, "--runs", "1", "--threads", "1",
-               "--libraries", "sparsela,scipy", "--ops", "spmv", "--matrices", "poisson5",
+               "--libraries", "scipy", "--ops", "spmv", "--matrices", "poisson5",
                "--real-dir", str(tmp_path), "--json", "--no-progress"])
     out, err = capsys.readouterr()
     assert rc == 0, err
@@ -142,8 +142,8 @@ def test_cpu_json_has_device_field_and_matrix_filter(tmp_path, capsys):
     assert doc["config"]["matrices"] == ["poisson5"]
     assert "extra_rmat" not in doc["config"]  # GPU-only keys stay out of the CPU document
     assert [m["name"] for m in doc["matrices"]] == ["poisson5"]
-    (row,) = doc["rows"]
-    assert row["op"] == "spmv" and row["check"] == "ok"
+    (row,) = doc["rows"]  # one worker only (keeps the test short): no cross-check
+    assert row["op"] == "spmv" and row["median_s"].keys() == {"scipy"}
     assert set(row["ratio"]) == {"scipy"} and "ratio_cupyx" not in row
     for c in doc["cells"]:
         assert len(c["times_s"]) == 1 and c["mem_method"] in ("rss", "tracemalloc")
