@@ -241,7 +241,10 @@ def csr_todense(Ap, Aj, Ax, out):
     complex as two float atomics on a float view of ``out``); output dtypes
     without atomics (bool, 8/16-bit integers) use one thread per row adding in
     order, which is also what makes bool duplicates combine as a logical or,
-    as on the CPU. Values of another dtype than ``out`` are cast to it first.
+    as on the CPU. Float duplicates are added in whatever order the atomics
+    land, so they can differ from the CPU's in-order sum by rounding (integer
+    and bool results are exact). Values of another dtype than ``out`` are cast
+    to it first.
     ``out`` may be C- or F-ordered (any other layout goes through a
     contiguous copy).
     """
