@@ -6,7 +6,8 @@ one-line error of ``--device gpu`` on a machine without CuPy or a CUDA
 device is checked in a subprocess that sees the real absence of a GPU (the
 simulator variables removed), the GPU table is formatted from synthetic
 records, the GPU adapters run on the simulated device of ``conftest.py``,
-and the GPU cell code path runs in-process on a tiny matrix once the core's
+and the GPU cell and worker code paths run in-process on a tiny matrix (on
+the GPU when there is one, else on the simulated device) once the core's
 device model (``A.to_device("gpu")``) is there.
 """
 from __future__ import annotations
@@ -406,6 +407,17 @@ def test_worker_exits_when_the_cuda_context_is_lost():
     assert "CUDA context lost after RuntimeError: cudaErrorIllegalAddress" in proc.stderr
 
 
+@pytest.fixture
+def device_module():
+    """The device array module: CuPy on a GPU, else the simulated device's."""
+    from sparsela import _device
+
+    try:
+        return _device.cupy()
+    except (ImportError, RuntimeError) as exc:
+        pytest.skip(f"no device, real or simulated: {exc}")
+
+
 def _tiny_positive() -> sp.csr_array:
     """12 x 12, ~40 entries, positive values (no cancellation): simulator-sized."""
     S = sp.random_array((12, 12), density=0.3, format="csr", dtype=np.float64, rng=3)
@@ -427,7 +439,7 @@ def _device_api_or_skip(S):
                     "the core's device model is not there yet")
 
 
-def test_gpu_cells_in_process_on_simulated_device(simulated_device):
+def test_gpu_cells_in_process(device_module):
     S = _tiny_positive()
     _device_api_or_skip(S)
     ad = bench.make_adapter("sparsela", 1, device="gpu")
@@ -436,7 +448,7 @@ def test_gpu_cells_in_process_on_simulated_device(simulated_device):
              {"matrix": "t", "op": "spgemm", "k": None, "variant": "sorted"},
              {"matrix": "t", "op": "spmm", "k": 3, "variant": None},
              {"matrix": "t", "op": "spmv", "k": None, "variant": None}]
-    # the 64 x 64 warm-up is for real devices; the simulator compiles nothing
+    # no separate warm-up: the untimed call compiles (and the simulator compiles nothing)
     warmed = {(c["op"], c["variant"]) for c in cells}
     P = S @ S
     for cell in cells:
@@ -457,7 +469,7 @@ def test_gpu_cells_in_process_on_simulated_device(simulated_device):
         assert rec["input_bytes"] > 0 and rec["output_bytes"] > 0
 
 
-def test_gpu_worker_in_process_on_simulated_device(simulated_device, monkeypatch):
+def test_gpu_worker_in_process(device_module, monkeypatch):
     S = _tiny_positive()
     _device_api_or_skip(S)
     monkeypatch.setattr(bench, "_tiny_matrix", lambda: S)  # simulator-sized warm-up
@@ -471,7 +483,7 @@ def test_gpu_worker_in_process_on_simulated_device(simulated_device, monkeypatch
     assert bench.worker(spec, events.append) == 0
     hello, *recs, done = events
     assert hello["available"] is True and hello["threads"] is None
-    assert hello["device"]["simulated"] is True and hello["dense_order"] == "C"
+    assert hello["device"]["simulated"] is (GPU_MODE != "real") and hello["dense_order"] == "C"
     assert done == {"type": "done"}
     P = sl.generators.poisson2d(3).to_scipy()
     assert [r["index"] for r in recs] == [0, 1, 2]
