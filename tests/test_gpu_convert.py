@@ -13,10 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import assert_close, compressed_arrays, coo_triplets
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from conftest import assert_close, compressed_arrays, coo_triplets
 
 from sparsela._device import cupy
 from sparsela.backends.cpu import canonical as cpu_can
@@ -86,7 +85,7 @@ def make_csr(rng, shape, nnz, dtype, idx, *, dup=True, zeros=0.2, sort=False):
 # COO -> CSR
 # --------------------------------------------------------------------------- #
 def check_coo_tocsr(row, col, data, shape, ptr_dtype=None):
-    m, n = shape
+    m = shape[0]
     nnz = row.size
     dt = np.dtype(ptr_dtype or row.dtype)
     ref = np.zeros(m + 1, dt), np.empty(nnz, dt), np.empty(nnz, data.dtype)

@@ -22,9 +22,15 @@ from numba import cuda
 from . import _cuda
 from .convert import _row_of
 
-__all__ = ["csr_has_sorted_indices", "csr_has_canonical_format", "csr_sort_indices",
-           "csr_count_unique", "csr_sum_duplicates", "csr_count_nonzero_values",
-           "csr_eliminate_zeros"]
+__all__ = [
+    "csr_count_nonzero_values",
+    "csr_count_unique",
+    "csr_eliminate_zeros",
+    "csr_has_canonical_format",
+    "csr_has_sorted_indices",
+    "csr_sort_indices",
+    "csr_sum_duplicates",
+]
 
 # rows up to this long are sorted by insertion sort, one thread per row (no
 # allocation, no global sort); longer rows go through one global stable sort

@@ -23,8 +23,14 @@ from numba import cuda
 
 from . import _cuda
 
-__all__ = ["coo_tocsr", "csr_tocsc", "csr_todense", "csr_bsr_nnzb", "csr_tobsr",
-           "bsr_tocsr"]
+__all__ = [
+    "bsr_tocsr",
+    "coo_tocsr",
+    "csr_bsr_nnzb",
+    "csr_tobsr",
+    "csr_tocsc",
+    "csr_todense",
+]
 
 #: value dtypes ``cuda.atomic.add`` supports directly (complex goes through
 #: a float view, two atomics per entry; the rest is summed without atomics)
