@@ -216,6 +216,33 @@ def test_extremes_nan_and_full_rows(xp):
     check_extremes(xp, vals, cols, indptr, (4, 3))
 
 
+@pytest.mark.parametrize("take_max", [True, False])
+def test_row_extreme_long_rows_same_bits(xp, take_max):
+    """Groups of up to 32 threads per row keep the entry the CPU loop keeps:
+    the first of tied zeros (0.0 vs -0.0) and the first NaN (its payload)."""
+    from sparsela.backends.cpu import reduce as cpu
+    from sparsela.backends.gpu import reduce as gpu
+
+    rng = np.random.default_rng(7)
+    n_col = 80
+    lens = np.array([45, 0, 80, 37, 50])
+    indptr = np.concatenate(([0], np.cumsum(lens))).astype(np.int32)
+    indices = np.concatenate([rng.choice(n_col, k, replace=False) for k in lens]).astype(np.int32)
+    data = -rng.integers(1, 5, size=indptr[-1]).astype(np.float64)
+    data[indptr[0] + 5], data[indptr[0] + 30] = -0.0, 0.0  # row 0: tie of zeros
+    data[indptr[2] + 3], data[indptr[2] + 40] = 0.0, -0.0  # row 2 is full: no implicit 0
+    data[indptr[2] + 20] = 5.0
+    data[indptr[2] + 21] = 5.0
+    neg_nan = -np.float64(np.nan)
+    data[indptr[3] + 33], data[indptr[3] + 2] = np.nan, neg_nan  # row 3: first NaN is -nan
+    for n in (0, n_col):
+        out_cpu = np.zeros(5)
+        cpu.csr_row_extreme(indptr, data, n, take_max, out_cpu)
+        d_out = xp.zeros(5)
+        gpu.csr_row_extreme(xp.asarray(indptr), xp.asarray(data), n, take_max, d_out)
+        np.testing.assert_array_equal(d_out.get().view(np.int64), out_cpu.view(np.int64))
+
+
 @pytest.mark.parametrize("shape", [(0, 0), (0, 3), (3, 0), (2, 3)], ids=str)
 def test_extremes_empty(xp, shape):
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)

@@ -10,9 +10,10 @@ entries only. NaN propagates. Inputs to the max/min kernels must be
 canonical (no duplicates).
 
 Row reductions run a group of threads per row (the SpMV geometry, see
-``spmv.py``); column reductions one thread per nonzero with atomics. Float
-sums are formed in a different order than on the CPU, so they agree to
-rounding; integer sums and all max/min are exact.
+``spmv.py``); column reductions one thread per nonzero with atomics; the
+diagonal one thread per entry. Float sums are formed in a different order
+than on the CPU, so they agree to rounding; integer sums and all max/min
+are exact.
 """
 from __future__ import annotations
 
@@ -154,43 +155,97 @@ def csr_col_sums(Aj, Ax, out) -> None:
 # --------------------------------------------------------------------------
 # max / min
 # --------------------------------------------------------------------------
-@_cuda.kernel
-def _csr_row_extreme(Ap, Ax, n_col, take_max, out):
-    # one thread per row, the CPU kernel's loop: exact NaN and tie semantics
-    i = gid()
-    if i < out.shape[0]:
-        start = Ap[i]
-        end = Ap[i + 1]
-        if start == end:
-            return  # out[i] stays the caller's zero
-        zero = out[i]
-        best = Ax[start]
-        for jj in range(start + 1, end):
-            if best != best:  # NaN propagates, as in NumPy
-                break
-            v = Ax[jj]
-            if v != v or (take_max and v > best) or (not take_max and v < best):
-                best = v
-        if end - start < n_col:
-            if take_max:
-                if zero > best:
-                    best = zero
-            elif zero < best:
-                best = zero
-        out[i] = best
+@_cuda.device
+def _beats(v, p, w, q, take_max):
+    """Whether value ``w`` at position ``q`` replaces ``v`` at ``p`` (``p < 0``:
+    nothing yet). The CPU kernel's order, made associative: a NaN beats any
+    number, a strictly better number wins, and on ties (two NaNs, or equal
+    values such as 0.0 and -0.0) the earlier position wins, so a tree over
+    strided slices picks the very entry the sequential loop keeps."""
+    if q < 0:
+        return False
+    if p < 0:
+        return True
+    v_nan = v != v
+    w_nan = w != w
+    if v_nan or w_nan:
+        if v_nan and w_nan:
+            return q < p
+        return w_nan
+    if w == v:
+        return q < p
+    if take_max:
+        return w > v
+    return w < v
+
+
+@functools.lru_cache(maxsize=None)
+def _row_extreme_kernel(dtype: str, threads: int):
+    """Row max/min with ``g`` threads per row: the SpMV vector geometry, each
+    lane keeping (value, position) of its strided slice, merged in a
+    shared-memory tree with :func:`_beats` (``threads`` values and int64
+    positions in shared memory, hence one kernel per dtype)."""
+    vt = numba.from_dtype(np.dtype(dtype))
+
+    @_cuda.kernel
+    def _csr_row_extreme_vector(Ap, Ax, n_col, take_max, out, g):
+        sh_v = cuda.shared.array(threads, vt)
+        sh_p = cuda.shared.array(threads, numba.int64)
+        t = cuda.threadIdx.x
+        lane = t % g
+        row = gid() // g
+        n = out.shape[0]
+        best = vt(0)
+        pos = np.int64(-1)
+        if row < n:
+            for jj in range(Ap[row] + lane, Ap[row + 1], g):
+                v = Ax[jj]
+                if _beats(best, pos, v, jj, take_max):
+                    best = v
+                    pos = jj
+        if g > 1:  # uniform over the block
+            sh_v[t] = best
+            sh_p[t] = pos
+            cuda.syncthreads()
+            off = g >> 1
+            while off > 0:
+                if lane < off and _beats(sh_v[t], sh_p[t], sh_v[t + off], sh_p[t + off],
+                                         take_max):
+                    sh_v[t] = sh_v[t + off]
+                    sh_p[t] = sh_p[t + off]
+                cuda.syncthreads()
+                off >>= 1
+            best = sh_v[t]
+        if lane == 0 and row < n:
+            start = Ap[row]
+            end = Ap[row + 1]
+            if start != end:  # an empty row keeps the caller's zero
+                zero = out[row]
+                if end - start < n_col:  # an implicit zero is a candidate
+                    if take_max:
+                        if zero > best:
+                            best = zero
+                    elif zero < best:
+                        best = zero
+                out[row] = best
+
+    return _csr_row_extreme_vector
 
 
 def csr_row_extreme(Ap, Ax, n_col, take_max, out) -> None:
     """Row max (``take_max``) or min including implicit zeros; ``out`` zeroed, length n_row.
 
-    One thread per row (1-D grid over n_row) running the CPU kernel's loop,
-    so NaN propagation and ties give the same bits. A first version: rows
-    much longer than the mean are walked by one thread (no group per row
-    as in :func:`csr_row_sums`).
+    A group of ``g`` = :func:`~sparsela.backends.gpu.spmv.group_size`
+    threads per row (1-D grid over ``n_row * g`` threads), merged in shared
+    memory; ties and NaN resolve to the entry the CPU kernel's sequential
+    loop keeps (:func:`_beats`), so results are the same bits.
     """
-    if out.shape[0] == 0:
+    n = out.shape[0]
+    if n == 0:
         return
-    _cuda.launch(_csr_row_extreme, out.shape[0], Ap, Ax, np.int64(n_col), bool(take_max), out)
+    g = group_size(Ax.shape[0], n)
+    _cuda.launch(_row_extreme_kernel(out.dtype.str, _cuda.THREADS), n * g, Ap, Ax,
+                 np.int64(n_col), bool(take_max), out, g)
 
 
 @_cuda.kernel
