@@ -191,7 +191,8 @@ def _assert_every_bin(n_row, k, n_col, A, B):
     nnz = np.diff((Am @ Bm).tocsr().indptr)  # all-ones: nothing cancels
     assert {0, 1} <= set(flops.tolist())
     sym = np.searchsorted([2, 4, 8], flops[flops > 1])  # 3 = global
-    num = np.searchsorted([2, 4], nnz[flops > 1])  # 2 = global
+    metric = np.maximum(nnz, -(-flops // (gpu.LOAD_DIV * gpu.NUMERIC_PRODUCTS_PER_SLOT)))
+    num = np.searchsorted([2, 4], metric[flops > 1])  # 2 = global
     assert set(sym.tolist()) == {0, 1, 2, 3}
     assert set(num.tolist()) == {0, 1, 2}
 

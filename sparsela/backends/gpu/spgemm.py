@@ -28,8 +28,11 @@ nsparse/SMASH one (Nagasaka et al. 2017; Anh et al. 2016 for the binning):
    nnz(C) and n_col exactly as the CPU kernel, and ONE allocation of Cj, Cx
    (the single device->host sync for a size).
 5. *numeric* per bin, binned again by the exact nnz of the row
-   (``NUMERIC_TABLE_SIZES``, again load <= 1/2, so larger rows still fit in
-   shared memory than by flops): atomicCAS for the key, ``atomicAdd`` for the
+   (``NUMERIC_TABLE_SIZES``, again load <= 1/2, so rows with repeated
+   columns fit in smaller tables than by flops), or by flops / 4 when that
+   is larger (``NUMERIC_PRODUCTS_PER_SLOT``: enough threads for the row's
+   products); global tables are sized by nnz alone. atomicCAS for the key,
+   ``atomicAdd`` for the
    value (complex values: two float atomics on a float view of the
    accumulator and of Cx). Each row is then written out at ``Cp[i]``: with
    ``sort_indices`` every entry of a shared table writes itself at its rank
@@ -96,6 +99,14 @@ LOAD_DIV = 2
 SLOTS_PER_THREAD = 8
 #: Smallest group: a quarter warp per row for the shortest rows.
 MIN_GROUP = 4
+#: The numeric pass bins a row by ``max(nnz, flops / (LOAD_DIV *
+#: NUMERIC_PRODUCTS_PER_SLOT))``: a row with many products but few distinct
+#: columns (R-MAT rows repeat most of theirs) gets a table, and so a group of
+#: threads, large enough for at most 2 products a slot, i.e. 16 a thread,
+#: instead of a small table whose 4 threads would do all of its products.
+#: A larger table costs no more per thread (G grows with S): the same 8
+#: slots to clear and, for the rank sort, the same count per entry.
+NUMERIC_PRODUCTS_PER_SLOT = 2
 #: Slots of global-memory hash tables processed at once (keys + values of
 #: 2**25 slots: 384 MiB for float64); rows larger than this get a batch alone.
 GLOBAL_TABLE_SLOTS = 1 << 25
@@ -157,9 +168,11 @@ def _row_flops(Ap, Aj, Bp, flops):
 
 
 @_cuda.kernel
-def _bin_rows(metric, flops, Ap, limits, b_canonical, symbolic, bins, row_nnz):
-    """Bin id of every row (one thread per row); the symbolic pass also sets
-    ``row_nnz`` of the EMPTY and COPY rows, which need no table."""
+def _bin_rows(metric, flops, Ap, limits, b_canonical, symbolic, fdiv, bins, row_nnz):
+    """Bin id of every row (one thread per row): the first table with
+    ``limits[b] >= max(metric, ceil(flops / fdiv))`` (``fdiv`` = 0: metric
+    alone). The symbolic pass also sets ``row_nnz`` of the EMPTY and COPY
+    rows, which need no table."""
     i = cuda.grid(1)
     if i < flops.shape[0]:
         f = flops[i]
@@ -170,6 +183,9 @@ def _bin_rows(metric, flops, Ap, limits, b_canonical, symbolic, bins, row_nnz):
             b = _COPY_BIN
         else:
             m = metric[i]
+            if fdiv > 0:
+                # enough threads for the products, not only slots for the entries
+                m = max(m, (f + fdiv - 1) // fdiv)
             nb = limits.shape[0]
             b = _FIRST_TABLE_BIN + nb
             for t in range(nb):
@@ -516,14 +532,14 @@ def _table_sizes(n_col: int, symbolic: bool) -> tuple:
     return tuple(SYMBOLIC_TABLE_SIZES if symbolic else NUMERIC_TABLE_SIZES)
 
 
-def _bin(xp, metric, flops, Ap, sizes, b_canonical, symbolic, row_nnz):
+def _bin(xp, metric, flops, Ap, sizes, b_canonical, symbolic, fdiv, row_nnz):
     """Rows grouped by bin: (rows ordered by bin on the device, bin offsets on the host)."""
     n_row = flops.shape[0]
     nbins = _FIRST_TABLE_BIN + len(sizes) + 1
     limits = xp.asarray(np.array([S // LOAD_DIV for S in sizes], dtype=np.int64))
     bins = xp.empty(n_row, dtype=xp.int32)
     _cuda.launch(_bin_rows, n_row, metric, flops, Ap, limits, int(bool(b_canonical)),
-                 int(symbolic), bins, row_nnz)
+                 int(symbolic), int(fdiv), bins, row_nnz)
     counts = xp.bincount(bins, minlength=nbins).get()  # one small sync
     offs = np.zeros(nbins + 1, dtype=np.int64)
     np.cumsum(counts, out=offs[1:])
@@ -562,7 +578,7 @@ def _symbolic(xp, n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical):
     if n_row == 0:
         return row_nnz
     sizes = _table_sizes(n_col, True)
-    order, offs = _bin(xp, flops, flops, Ap, sizes, b_canonical, True, row_nnz)
+    order, offs = _bin(xp, flops, flops, Ap, sizes, b_canonical, True, 0, row_nnz)
     T = _cuda.THREADS
     for b, S in enumerate(sizes):
         lo, hi = int(offs[_FIRST_TABLE_BIN + b]), int(offs[_FIRST_TABLE_BIN + b + 1])
@@ -586,7 +602,8 @@ def _symbolic(xp, n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical):
 def _numeric(xp, n_row, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, row_nnz, Cp, Cj, Cx,
              sort_indices, b_canonical):
     sizes = _table_sizes(n_col, False)
-    order, offs = _bin(xp, row_nnz, flops, Ap, sizes, b_canonical, False, row_nnz)
+    order, offs = _bin(xp, row_nnz, flops, Ap, sizes, b_canonical, False,
+                       LOAD_DIV * NUMERIC_PRODUCTS_PER_SLOT, row_nnz)
     vdt = np.dtype(Cx.dtype)
     nv = 2 if vdt.kind == "c" else 1
     fdt = np.dtype(vdt.type(0).real.dtype)
