@@ -9,18 +9,18 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 __all__ = [
-    "get_config",
-    "set_config",
-    "config_context",
-    "set_num_threads",
-    "get_num_threads",
     "backend",
+    "config_context",
+    "get_config",
+    "get_num_threads",
+    "set_config",
+    "set_num_threads",
 ]
 
-_BACKENDS = ("cpu", "gpu")
+_BACKENDS = ("cpu", "gpu", "cusparse")
 
 
 def _default_threads() -> int:
@@ -56,7 +56,8 @@ def _check_backend(name) -> str:
         name = "cpu"
     if name not in _BACKENDS:
         raise ValueError(
-            f"backend must be one of 'cpu' (alias 'numba') or 'gpu' (alias 'cupy'), got {name!r}"
+            "backend must be one of 'cpu' (alias 'numba'), 'gpu' (alias 'cupy') or "
+            f"'cusparse', got {name!r}"
         )
     return name
 
@@ -79,7 +80,8 @@ def get_config() -> dict:
     Returns
     -------
     dict
-        Keys ``num_threads`` (int) and ``backend`` (``'cpu'`` or ``'gpu'``).
+        Keys ``num_threads`` (int) and ``backend`` (``'cpu'``, ``'gpu'`` or
+        ``'cusparse'``).
     """
     return dict(_current())
 
@@ -91,10 +93,14 @@ def set_config(*, num_threads: int | None = None, backend: str | None = None) ->
     ----------
     num_threads : int, optional
         Number of threads the CPU kernels use (1 .. ``NUMBA_NUM_THREADS``).
-    backend : {'cpu', 'gpu'}, optional
-        Default backend (aliases ``'numba'``/``'numpy'`` for ``'cpu'``,
-        ``'cupy'`` for ``'gpu'``). It is recorded in the configuration;
-        this build has only the CPU backend, so arrays stay on the CPU.
+    backend : {'cpu', 'gpu', 'cusparse'}, optional
+        Backend (aliases ``'numba'``/``'numpy'`` for ``'cpu'``, ``'cupy'``
+        for ``'gpu'``). Operations run where their arrays live whatever
+        this says: data is never moved implicitly. ``'cusparse'`` makes
+        products of arrays on the GPU (SpGEMM, SpMM, SpMV) run through
+        cuSPARSE (``cupyx.scipy.sparse``) instead of sparsela's own CUDA
+        kernels, as a baseline; ``'cpu'`` and ``'gpu'`` use sparsela's
+        kernels of the arrays' device.
 
     Raises
     ------
@@ -124,9 +130,9 @@ def config_context(*, num_threads: int | None = None, backend: str | None = None
     num_threads : int, optional
         Number of threads the CPU kernels use inside the block
         (1 .. ``NUMBA_NUM_THREADS``); unchanged when None.
-    backend : {'cpu', 'gpu'}, optional
-        Backend recorded inside the block (see :func:`set_config`);
-        unchanged when None.
+    backend : {'cpu', 'gpu', 'cusparse'}, optional
+        Backend inside the block (see :func:`set_config`); unchanged when
+        None.
 
     Yields
     ------
@@ -193,7 +199,7 @@ def backend(name: str):
 
     Parameters
     ----------
-    name : {'cpu', 'gpu', 'numba', 'numpy', 'cupy'}
+    name : {'cpu', 'gpu', 'cusparse', 'numba', 'numpy', 'cupy'}
         Backend name; ``'numba'`` and ``'numpy'`` are aliases of ``'cpu'``,
         ``'cupy'`` of ``'gpu'``.
 

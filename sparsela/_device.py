@@ -16,8 +16,16 @@ import os
 
 import numpy as np
 
-__all__ = ["check_device", "device_of", "is_gpu_array", "namespace", "namespace_of",
-           "to_device", "cupy", "simulated"]
+__all__ = [
+    "check_device",
+    "cupy",
+    "device_of",
+    "is_gpu_array",
+    "namespace",
+    "namespace_of",
+    "simulated",
+    "to_device",
+]
 
 CPU_NAMES = ("cpu", "numpy")
 GPU_NAMES = ("gpu", "cuda", "cupy")
@@ -34,7 +42,7 @@ def check_device(device, name: str = "device") -> str:
         low = device.lower()
         if low in CPU_NAMES:
             return "cpu"
-        if low in GPU_NAMES or low.startswith("cuda:") or low.startswith("gpu:"):
+        if low in GPU_NAMES or low.startswith(("cuda:", "gpu:")):
             return "gpu"
     raise ValueError(f"{name} must be 'cpu' or 'gpu' (aliases 'numpy'; 'cuda', 'cupy'), "
                      f"got {device!r}")
@@ -101,9 +109,14 @@ def same_device(name_a: str, a, name_b: str, b) -> str:
     """The device of ``a`` and ``b``; TypeError when they differ (no implicit moves)."""
     da, db = device_of(a), device_of(b)
     if da != db:
-        raise TypeError(
-            f"{name_a} is on the {da.upper()} and {name_b} on the {db.upper()}; sparsela never "
-            f"moves data implicitly: move one with .to_device({da!r}) / .to_device({db!r}) "
-            "(or .get() for a CuPy array)"
-        )
+        raise mismatch(name_a, da, name_b, db)
     return da
+
+
+def mismatch(name_a: str, device_a: str, name_b: str, device_b: str) -> TypeError:
+    """The error for operands on different devices."""
+    return TypeError(
+        f"{name_a} is on the {device_a.upper()} and {name_b} on the {device_b.upper()}; "
+        f"sparsela never moves data implicitly: move one with .to_device({device_a!r}) / "
+        f".to_device({device_b!r}) (or .get() for a CuPy array)"
+    )

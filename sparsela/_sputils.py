@@ -39,7 +39,8 @@ def get_index_dtype(*arrays, maxval: int | None = None, check_contents: bool = F
     for arr in arrays:
         if arr is None:
             continue
-        arr = np.asarray(arr)
+        if not hasattr(arr, "dtype"):
+            arr = np.asarray(arr)
         if arr.dtype.itemsize > 4 or arr.dtype == np.uint32:
             if check_contents and arr.size:
                 if arr.min() >= -INT32_MAX and arr.max() <= INT32_MAX:
@@ -96,16 +97,25 @@ def upcast(*dtypes) -> np.dtype:
     return check_dtype(dt)
 
 
-def as_index_array(arr, name: str, dtype=None) -> np.ndarray:
-    """Return ``arr`` as a 1-D integer index array, rejecting non-integers."""
-    reject_gpu(arr, name)
-    a = np.asarray(arr)
+def as_index_array(arr, name: str, dtype=None):
+    """Return ``arr`` as a 1-D integer index array, rejecting non-integers.
+
+    A CuPy (GPU) array stays on the GPU; anything else becomes a NumPy array.
+    """
+    if is_cupy_array(arr):
+        from ._device import cupy
+
+        xp = cupy()
+        a = arr
+    else:
+        xp = np
+        a = np.asarray(arr)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {a.shape}")
     if a.size and a.dtype.kind not in "iu":
         if a.dtype.kind == "b":
             raise TypeError(f"{name} must hold integers, got dtype bool")
-        if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+        if a.dtype.kind == "f" and bool(xp.all(xp.isfinite(a))) and bool(xp.all(a == xp.round(a))):
             raise TypeError(
                 f"{name} must hold integers, got dtype {a.dtype} (cast explicitly with astype)"
             )
@@ -116,7 +126,7 @@ def as_index_array(arr, name: str, dtype=None) -> np.ndarray:
         a = a.astype(np.int64 if a.dtype.itemsize >= 4 else np.int32)
     elif a.size == 0 and a.dtype.kind not in "iu":
         a = a.astype(np.int32)
-    return np.ascontiguousarray(a)  # (see formats._compressed._as_data)
+    return xp.ascontiguousarray(a)  # (see formats._compressed._as_data)
 
 
 def isscalarlike(x) -> bool:
@@ -128,8 +138,11 @@ def isdense(x) -> bool:
 
 
 def is_cupy_array(x) -> bool:
-    """True for a CuPy ndarray or cupyx sparse matrix, without importing CuPy."""
-    return type(x).__module__.split(".")[0] in ("cupy", "cupyx")
+    """True for a CuPy ndarray or cupyx sparse matrix (or a simulated device
+    array), without importing CuPy."""
+    from ._device import is_gpu_array
+
+    return is_gpu_array(x)
 
 
 def reject_gpu(x, name: str) -> None:

@@ -14,6 +14,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+
 # --------------------------------------------------------------------------- #
 # GPU: the real one when CuPy sees a device, else the simulated device
 # --------------------------------------------------------------------------- #
@@ -34,11 +35,11 @@ if GPU_MODE == "simulated":
     os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
     os.environ["SPARSELA_GPU_SIMULATOR"] = "1"
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-from hypothesis import HealthCheck, Phase, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 
 # --------------------------------------------------------------------------- #
 # hypothesis profiles
@@ -401,3 +402,39 @@ def force_parallel():
     finally:
         if old is not None:
             _jit.PARALLEL_MIN_WORK = old
+
+
+# --------------------------------------------------------------------------- #
+# devices
+# --------------------------------------------------------------------------- #
+#: the devices a test parametrised with the ``device`` fixture runs on
+DEVICES = ("cpu", "gpu")
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> str:
+    """``'cpu'``, then ``'gpu'``: a real CUDA device when CuPy sees one, else the
+    simulated device (``GPU_MODE``), whose kernels run in Numba's CUDA
+    simulator. Tests move their inputs with ``to_gpu``/``A.to_device(device)``
+    and bring results back with :func:`to_host`."""
+    return request.param
+
+
+def on_device(x, device: str):
+    """A dense NumPy array or sparsela array ``x`` on ``device`` (an explicit move)."""
+    import sparsela as sl
+
+    if isinstance(x, sl.SparseArray):
+        return x.to_device(device)
+    if device == "cpu":
+        return x
+    from sparsela._device import cupy
+
+    return cupy().asarray(x)
+
+
+def to_host(x):
+    """A result back on the host: sparsela arrays with ``.get()``, device arrays
+    with ``.get()``, everything else as it is."""
+    get = getattr(x, "get", None)
+    return get() if get is not None and not isinstance(x, dict) else x

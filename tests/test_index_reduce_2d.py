@@ -482,9 +482,9 @@ import sparsela as sl
 from sparsela.backends import lazy
 assert "numba" not in sys.modules
 names = {names!r}
-import sparsela.ops._canonical as c, sparsela.ops.index as ix, sparsela.ops.reduce as rd
-shared = {{"cpu.canonical": c._k, "cpu.convert": c._conv, "cpu.index": ix._k,
-          "cpu.reduce": rd._k}}
+from sparsela.ops._backend import kernels
+# the stand-ins sparsela.ops itself holds (kernels() caches one per module)
+shared = {{f"cpu.{{m}}": kernels(m) for m in ("canonical", "convert", "index", "reduce")}}
 errors = []
 n_threads = 16
 barrier = threading.Barrier(n_threads)

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+from .._device import check_device, cupy, device_of, is_gpu_array, same_device
 from .._sputils import check_dtype, isscalarlike
 
 __all__ = ["SparseArray", "SparseEfficiencyWarning", "issparse"]
@@ -44,12 +45,16 @@ class SparseArray:
 
     format: str = ""
     ndim = 2
-    device = "cpu"
     # numpy defers binary operators (``x @ A``, ``x * A``) to us
     __array_ufunc__ = None
     __array_priority__ = 10.1
 
     # -- basic attributes -------------------------------------------------
+    @property
+    def device(self) -> str:
+        """Where the arrays live: ``'cpu'`` (NumPy) or ``'gpu'`` (CuPy)."""
+        return device_of(self.data)
+
     @property
     def shape(self) -> tuple[int, int]:
         """The ``(M, N)`` shape, a tuple of two ints."""
@@ -62,7 +67,8 @@ class SparseArray:
 
     @data.setter
     def data(self, value):
-        value = np.asarray(value)
+        same_device("data", value, "the array", self._data)
+        value = value if is_gpu_array(value) else np.asarray(value)
         if value.shape != self._data.shape:
             raise ValueError(f"data must have shape {self._data.shape}, got {value.shape}")
         self._data = value
@@ -231,29 +237,54 @@ class SparseArray:
 
         Parameters
         ----------
-        device : str
-            ``'cpu'`` (alias ``'numpy'``). ``'gpu'`` (aliases ``'cuda'``,
-            ``'cupy'``) needs the CuPy backend, which this build does not
-            provide.
+        device : {'cpu', 'gpu'}
+            ``'cpu'`` (alias ``'numpy'``) or ``'gpu'`` (aliases ``'cuda'``,
+            ``'cupy'``; needs CuPy and a CUDA device).
 
         Returns
         -------
         SparseArray
-            ``self``, as sparsela arrays live on the CPU.
+            ``self`` when it is on ``device`` already; otherwise a new array
+            of the same format whose index and value arrays were copied to
+            ``device`` (one transfer per array, no conversion).
 
         Raises
         ------
         ValueError
-            If ``device`` is a GPU name or an unknown name.
+            If ``device`` is not a known name.
+        NotImplementedError
+            For a ``bsr_array`` to ``'gpu'`` (no BSR kernels on the GPU).
+        ImportError
+            If ``device`` is ``'gpu'`` and CuPy is not installed.
+        RuntimeError
+            If ``device`` is ``'gpu'`` and no CUDA device is usable.
         """
-        if device in ("cpu", "numpy"):
+        device = check_device(device)
+        if device == self.device:
             return self
-        if device in ("gpu", "cuda", "cupy"):
-            raise ValueError(
-                "device 'gpu' needs the CuPy backend, which this build of sparsela "
-                "does not provide yet; arrays stay on 'cpu'"
-            )
-        raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+        if device == "gpu" and self.format == "bsr":
+            raise NotImplementedError("bsr_array lives on the CPU only (the GPU backend has no "
+                                      "BSR kernels); convert with .tocsr() first")
+        if device == "gpu":
+            xp = cupy()
+            move = xp.asarray
+        else:
+            def move(a):
+                return a.get()
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__.update({k: move(v) if _is_buffer(v) else v
+                             for k, v in self.__dict__.items()})
+        return new
+
+    def get(self):
+        """Return the array on the CPU (as ``cupy.ndarray.get``).
+
+        Returns
+        -------
+        SparseArray
+            ``self`` for an array on the CPU, else a copy on the CPU.
+        """
+        return self.to_device("cpu")
 
     def _deduped(self):
         """Self when canonical, else a canonical copy (self is left as it is).
@@ -819,6 +850,11 @@ def _register_with_dask() -> None:
     """
     if "dask" in sys.modules and "sparsela.dask" not in sys.modules:
         importlib.import_module("sparsela.dask")
+
+
+def _is_buffer(value) -> bool:
+    """An index or value array of a format (NumPy or device array)."""
+    return isinstance(value, np.ndarray) or is_gpu_array(value)
 
 
 def _owned(value):

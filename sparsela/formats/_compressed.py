@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._device import cupy, same_device
 from .._sputils import (
     as_index_array,
     check_dtype,
@@ -19,13 +20,15 @@ from ..ops import _canonical as _c
 from ._base import SparseArray
 
 
-def _as_data(data, dtype, copy: bool, name: str = "data") -> np.ndarray:
+def _as_data(data, dtype, copy: bool, name: str = "data"):
+    """``data`` as a contiguous value array of a supported dtype, on its device
+    (a CuPy array stays on the GPU; anything else becomes a NumPy array)."""
     if is_cupy_array(data):
-        raise TypeError(
-            f"{name} is a CuPy (GPU) array; sparsela arrays built here live on the CPU. "
-            "Move it explicitly with .get() or use the GPU backend"
-        )
-    arr = np.asarray(data)
+        xp = cupy()
+        arr = data
+    else:
+        xp = np
+        arr = np.asarray(data)
     if arr.dtype == object:
         raise TypeError(f"{name} must be numeric, got dtype object")
     if dtype is not None:
@@ -41,7 +44,12 @@ def _as_data(data, dtype, copy: bool, name: str = "data") -> np.ndarray:
             arr = arr.copy()
     # kernels are compiled for contiguous buffers: a strided view would compile
     # (and run) a slower variant of each; SciPy's sparsetools copies on every call
-    return np.ascontiguousarray(arr)
+    return xp.ascontiguousarray(arr)
+
+
+def _is_cupyx_sparse(x) -> bool:
+    """A ``cupyx.scipy.sparse`` matrix (checked without importing CuPy)."""
+    return type(x).__module__.startswith("cupyx.scipy.sparse") and hasattr(x, "format")
 
 
 class _CompressedArray(SparseArray):
@@ -62,7 +70,7 @@ class _CompressedArray(SparseArray):
             if dtype is not None:
                 self.data = self.data.astype(check_dtype(dtype), copy=copy)
             return
-        if _is_scipy_sparse(arg1):
+        if _is_scipy_sparse(arg1) or _is_cupyx_sparse(arg1):
             self._from_scipy(arg1, shape, dtype, copy)
             return
         if arg1 is None or (isinstance(arg1, tuple) and _is_shape(arg1)):
@@ -92,10 +100,8 @@ class _CompressedArray(SparseArray):
                 f"cannot build a {self.format}_array from a tuple of length {len(arg1)}; "
                 "expected (data, (row, col)) or (data, indices, indptr)"
             )
-        # dense input
-        if is_cupy_array(arg1):
-            raise TypeError("arg1 is a CuPy (GPU) array; move it to the host explicitly")
-        dense = np.asarray(arg1)
+        # dense input (a CuPy array gives an array on the GPU)
+        dense = arg1 if is_cupy_array(arg1) else np.asarray(arg1)
         if dense.dtype == object:
             raise TypeError(
                 f"cannot build a {self.format}_array from {type(arg1).__name__}: expected a "
@@ -122,6 +128,7 @@ class _CompressedArray(SparseArray):
         self._canonical = canonical
 
     def _from_scipy(self, S, shape, dtype, copy):
+        # scipy.sparse (CPU) or cupyx.scipy.sparse (GPU): buffers stay where they are
         S = S.asformat(self.format)
         self._check_shape_arg(shape, S.shape)
         data = _as_data(S.data, dtype, copy)
@@ -131,6 +138,8 @@ class _CompressedArray(SparseArray):
 
     def _from_triplet(self, arg1, shape, dtype, copy):
         data, indices, indptr = arg1
+        same_device("data", data, "indices", indices)
+        same_device("data", data, "indptr", indptr)
         data = _as_data(data, dtype, copy)
         indices = as_index_array(indices, "indices")
         indptr = as_index_array(indptr, "indptr")
@@ -243,7 +252,7 @@ class _CompressedArray(SparseArray):
             self._data = data[:nnz]
             indices = self._indices
         if full_check:
-            if M and np.any(np.diff(indptr) < 0):
+            if M and bool((indptr[1:] < indptr[:-1]).any()):
                 raise ValueError("indptr must be non-decreasing")
             if nnz:
                 lo, hi = int(indices.min()), int(indices.max())

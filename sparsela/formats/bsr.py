@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._device import is_gpu_array
 from .._sputils import as_index_array, check_shape, get_index_dtype
 from ..backends import lazy
 from ..backends.cpu._jit import threads
@@ -58,6 +59,7 @@ class bsr_array(SparseArray):
 
         if shape is not None:
             shape = check_shape(shape)
+        _reject_device_input(arg1)
         if isinstance(arg1, tuple) and len(arg1) == 3:
             data, indices, indptr = arg1
             data = _as_data(data, dtype, copy)
@@ -304,3 +306,14 @@ class bsr_array(SparseArray):
         counts = np.bincount(brow, minlength=self.indptr.shape[0] - 1)
         indptr = _c.prefix_sum(counts, self.indptr.dtype)
         self._set(self._data[keep], self.indices[keep], indptr, self._shape)
+
+
+def _reject_device_input(arg1) -> None:
+    """TypeError for GPU input: BSR arrays live on the CPU only (no BSR kernels on the GPU)."""
+    parts = arg1 if isinstance(arg1, tuple) else (arg1,)
+    flat = []
+    for p in parts:
+        flat.extend(p if isinstance(p, (tuple, list)) else (p,))
+    if any(is_gpu_array(p) for p in flat) or getattr(arg1, "device", "cpu") == "gpu":
+        raise TypeError("bsr_array lives on the CPU only (the GPU backend has no BSR kernels); "
+                        "use csr_array for GPU (CuPy) input, or move the input with .get()")

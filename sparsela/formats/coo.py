@@ -3,10 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._sputils import as_index_array, check_dtype, check_shape, get_index_dtype, is_cupy_array
+from .._device import namespace_of, same_device
+from .._sputils import (
+    as_index_array,
+    check_dtype,
+    check_shape,
+    get_index_dtype,
+    is_cupy_array,
+)
 from ..ops import _canonical as _c
 from ._base import SparseArray
-from ._compressed import _as_data, _is_scipy_sparse
+from ._compressed import _as_data, _is_cupyx_sparse, _is_scipy_sparse
 
 __all__ = ["coo_array"]
 
@@ -43,9 +50,9 @@ class coo_array(SparseArray):
                 self._data = self._data.astype(check_dtype(dtype))
             _check_shape_match(shape, self._shape)
             return
-        if _is_scipy_sparse(arg1):
+        if _is_scipy_sparse(arg1) or _is_cupyx_sparse(arg1):
             S = arg1.tocoo()
-            if S.ndim != 2:
+            if getattr(S, "ndim", 2) != 2:
                 raise ValueError(f"sparsela arrays are 2-D, got a {S.ndim}-D scipy array")
             _check_shape_match(shape, S.shape)
             row, col = S.row, S.col
@@ -53,6 +60,8 @@ class coo_array(SparseArray):
                 row, col = row.copy(), col.copy()
             self._set(_as_data(S.data, dtype, copy), row, col, S.shape,
                       True if S.has_canonical_format else None)
+            if _is_cupyx_sparse(arg1) and row.dtype != col.dtype:
+                self.row = row.astype(col.dtype)
             return
         if arg1 is None or (isinstance(arg1, tuple) and len(arg1) == 2
                             and all(np.isscalar(d) for d in arg1)):
@@ -71,6 +80,8 @@ class coo_array(SparseArray):
                     "or a shape (M, N)"
                 )
             data, (row, col) = arg1
+            same_device("data", data, "row", row)
+            same_device("data", data, "col", col)
             data = _as_data(data, dtype, copy)
             row = as_index_array(row, "row")
             col = as_index_array(col, "col")
@@ -89,9 +100,8 @@ class coo_array(SparseArray):
             self._set(data, row.astype(idx, copy=copy), col.astype(idx, copy=copy), shape, None)
             self.check_format(full_check=True)
             return
-        if is_cupy_array(arg1):
-            raise TypeError("arg1 is a CuPy (GPU) array; move it to the host explicitly")
-        dense = np.asarray(arg1)
+        # dense input (a CuPy array gives an array on the GPU)
+        dense = arg1 if is_cupy_array(arg1) else np.asarray(arg1)
         if dense.dtype == object:
             raise TypeError(
                 f"cannot build a coo_array from {type(arg1).__name__}: expected a dense "
@@ -101,7 +111,7 @@ class coo_array(SparseArray):
             raise ValueError(f"dense input must be 2-D, got {dense.ndim}-D")
         _check_shape_match(shape, dense.shape)
         data = _as_data(dense, dtype, False)
-        row, col = np.nonzero(data)
+        row, col = namespace_of(data).nonzero(data)
         idx = get_index_dtype(maxval=max(max(dense.shape), row.size))
         # np.nonzero walks in row-major order: the result is canonical
         self._set(data[row, col], row.astype(idx), col.astype(idx), dense.shape, True)
@@ -139,8 +149,9 @@ class coo_array(SparseArray):
             if r.size < 2:
                 self._canonical = True
             else:
-                dr = np.diff(r)
-                self._canonical = bool(np.all((dr > 0) | ((dr == 0) & (np.diff(c) > 0))))
+                dr = r[1:] - r[:-1]
+                dc = c[1:] - c[:-1]
+                self._canonical = bool(((dr > 0) | ((dr == 0) & (dc > 0))).all())
         return self._canonical
 
     @property
@@ -228,6 +239,9 @@ class coo_array(SparseArray):
         return csc_array._from_arrays(data, indices, indptr, self._shape, True, True)
 
     def toarray(self, order: str | None = None, out=None) -> np.ndarray:
+        if self.device == "gpu":
+            # cupy.add.at has no complex or bool support: go through CSR
+            return self.tocsr().toarray(order=order, out=out)
         if out is None:
             out = np.zeros(self._shape, dtype=self.dtype, order=order or "C")
         else:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._device import namespace_of
 from ..ops import _canonical as _c
 from ._compressed import _CompressedArray
 
@@ -113,7 +114,9 @@ class csc_array(_CompressedArray):
             return out
         # the dense transpose in C order is this array in F order
         dense_t = _c.csr_to_dense(self._indptr, self._indices, self._data, (N, M))
-        return dense_t.T if order == "F" else np.ascontiguousarray(dense_t.T)
+        if order == "F":
+            return dense_t.T
+        return namespace_of(dense_t).ascontiguousarray(dense_t.T)
 
     def transpose(self, axes=None, copy: bool = False):
         """Return the transpose, a ``csr_array`` sharing this array's buffers.

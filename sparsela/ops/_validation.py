@@ -3,35 +3,40 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._device import device_of, mismatch
 from .._sputils import check_dtype, is_cupy_array
 from ..formats._base import SparseArray
-from ..formats._compressed import _is_scipy_sparse
+from ..formats._compressed import _is_cupyx_sparse, _is_scipy_sparse
 
 
 def as_sparse(x, name: str) -> SparseArray:
     """A sparsela array for ``x`` (a scipy.sparse input is wrapped without copying)."""
     if isinstance(x, SparseArray):
         return x
-    if _is_scipy_sparse(x):
+    if _is_scipy_sparse(x) or _is_cupyx_sparse(x):
         from ..formats import asarray
 
         return asarray(x)
     if is_cupy_array(x):
         raise TypeError(
-            f"{name} lives on the GPU (CuPy) while the other operand is on the CPU; "
-            "move one explicitly (A.to_device(...) or x.get())"
+            f"{name} is a dense CuPy (GPU) array where a sparse array is expected; "
+            "wrap it explicitly (sparsela.csr_array(x) keeps it on the GPU)"
         )
     raise TypeError(f"{name} must be a sparse array, got {type(x).__name__}")
 
 
-def as_dense(x, name: str) -> np.ndarray:
-    """``x`` as a numeric ndarray, rejecting GPU arrays and non-numeric dtypes."""
-    if is_cupy_array(x):
-        raise TypeError(
-            f"{name} is a CuPy (GPU) array but the sparse operand is on the CPU; "
-            "move one explicitly (x.get() or A.to_device('gpu'))"
-        )
-    arr = np.asarray(x)
+def as_dense(x, name: str, device: str = "cpu"):
+    """``x`` as a numeric dense array on ``device`` (the sparse operand's).
+
+    A NumPy array (or array_like) for ``'cpu'``, a CuPy array for ``'gpu'``:
+    an operand on the other device is a TypeError, never a silent transfer.
+    """
+    if device_of(x) != device:
+        if device == "gpu" and not hasattr(x, "dtype"):
+            raise TypeError(f"{name} must be a CuPy array (the sparse operand is on the "
+                            f"GPU), got {type(x).__name__}")
+        raise mismatch("the sparse operand", device, name, device_of(x))
+    arr = x if device == "gpu" else np.asarray(x)
     if arr.dtype == object or arr.dtype.kind not in "biufc":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     if arr.dtype == np.float16:

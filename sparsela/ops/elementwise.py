@@ -16,19 +16,22 @@ import warnings
 
 import numpy as np
 
+from .._device import same_device
 from .._sputils import get_index_dtype, is_number, isscalarlike
-from ..backends import lazy
 from ..backends.cpu._jit import threads
 from ..formats._base import SparseArray, SparseEfficiencyWarning
-from ..formats._compressed import _is_scipy_sparse
+from ..formats._compressed import _is_cupyx_sparse, _is_scipy_sparse
 from ..formats.csc import csc_array
 from ..formats.csr import csr_array
 from . import _canonical as _c
+from ._backend import kernels, xp_of
 from ._validation import as_dense, as_sparse, check_same_shape
 
-_binop = lazy("cpu.binop")
 
-__all__ = ["add", "multiply", "add_any", "divide_scalar", "extremum", "compare"]
+def _is_sparse(x) -> bool:
+    return isinstance(x, SparseArray) or _is_scipy_sparse(x) or _is_cupyx_sparse(x)
+
+__all__ = ["add", "add_any", "compare", "divide_scalar", "extremum", "multiply"]
 
 _COMPARE = {
     "eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
@@ -41,6 +44,7 @@ _SYMBOL = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
 
 def _pair(A: SparseArray, B: SparseArray):
     """Canonical arrays of A and B in one compressed layout, and its class."""
+    same_device("A", A.data, "B", B.data)
     cls = csc_array if isinstance(A, csc_array) and isinstance(B, csc_array) else csr_array
     A = A.asformat(cls.format)
     B = B.asformat(cls.format)
@@ -54,7 +58,7 @@ def _pair(A: SparseArray, B: SparseArray):
 
 def _gather(x: np.ndarray, pos: np.ndarray, dtype) -> np.ndarray:
     """``x[pos]`` with 0 where ``pos == -1``: one take from x with a zero appended."""
-    padded = np.empty(x.shape[0] + 1, dtype=dtype)
+    padded = xp_of(x).empty(x.shape[0] + 1, dtype=dtype)
     padded[:-1] = x
     padded[-1] = 0
     return padded.take(pos)
@@ -64,14 +68,15 @@ def _merge_apply(A: SparseArray, B: SparseArray, ufunc, intersect: bool):
     """``ufunc(A, B)`` on the union (or intersection) of the stored entries."""
     cls, (Ap, Aj, Ax), (Bp, Bj, Bx) = _pair(A, B)
     n = Ap.shape[0] - 1
-    counts = np.empty(n, dtype=np.int64)
+    xp, _binop = xp_of(Ap), kernels("binop", Ap)
+    counts = xp.empty(n, dtype=np.int64)
     with threads(work=Aj.shape[0] + Bj.shape[0]):
         _binop.csr_merge_count(Ap, Aj, Bp, Bj, intersect, counts)
         Cp = _c.prefix_sum(counts, get_index_dtype(Ap, maxval=int(counts.sum())))
         nnz = int(Cp[-1])
-        Cj = np.empty(nnz, dtype=Cp.dtype)
-        ia = np.empty(nnz, dtype=np.int64)
-        ib = np.empty(nnz, dtype=np.int64)
+        Cj = xp.empty(nnz, dtype=Cp.dtype)
+        ia = xp.empty(nnz, dtype=np.int64)
+        ib = xp.empty(nnz, dtype=np.int64)
         _binop.csr_merge_fill(Ap, Aj, Bp, Bj, intersect, Cp, Cj, ia, ib)
     dt = np.result_type(Ax.dtype, Bx.dtype)
     values = ufunc(_gather(Ax, ia, dt), _gather(Bx, ib, dt))
@@ -82,7 +87,9 @@ def _compress(cls, indptr, indices, values, shape):
     """Drop the zero values (SciPy keeps no zero results of elementwise ops)."""
     keep = values != 0
     if not keep.all():
-        kept = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+        xp = xp_of(values)
+        kept = xp.zeros(keep.shape[0] + 1, dtype=np.int64)
+        xp.cumsum(keep, dtype=np.int64, out=kept[1:])
         indptr = kept[indptr].astype(indptr.dtype)
         indices = indices[keep]
         values = values[keep]
@@ -171,7 +178,7 @@ def add_any(A: SparseArray, other, a, b):
     ValueError
         If the shapes do not match.
     """
-    if isinstance(other, SparseArray) or _is_scipy_sparse(other):
+    if _is_sparse(other):
         return add(A, other, a, b)
     if isscalarlike(other):
         if other == 0:
@@ -180,7 +187,7 @@ def add_any(A: SparseArray, other, a, b):
             "adding a nonzero scalar to a sparse array is not supported (it would make "
             "every implicit zero nonzero); use A.toarray() + s explicitly"
         )
-    X = as_dense(other, "other")
+    X = as_dense(other, "other", A.device)
     try:
         shape = np.broadcast_shapes(X.shape, A.shape)
     except ValueError:
@@ -188,14 +195,12 @@ def add_any(A: SparseArray, other, a, b):
     if shape != A.shape:
         raise ValueError(f"inconsistent shapes: sparse {A.shape} and dense {X.shape}")
     # the result is dense because the dense operand is: one allocation, sparse added in
-    out = np.empty(A.shape, dtype=np.result_type(A.dtype, X.dtype))
+    out = xp_of(X).empty(A.shape, dtype=np.result_type(A.dtype, X.dtype))
     out[...] = X if b == 1 else -X
     S = A.tocsr()
     data = S.data if a == 1 else -S.data
-    from ..backends.cpu.convert import csr_todense
-
     with threads(work=S.nnz):
-        csr_todense(S.indptr, S.indices, data, out)
+        kernels("convert", data).csr_todense(S.indptr, S.indices, data, out)
     return out
 
 
@@ -219,14 +224,14 @@ def multiply(A: SparseArray, other):
     """
     if isscalarlike(other):
         return A._with_data(A.data * other)
-    if isinstance(other, SparseArray) or _is_scipy_sparse(other):
+    if _is_sparse(other):
         other = as_sparse(other, "other")
         check_same_shape(A, other, "multiply")
         # 0 * inf and 0 * nan are nan: a stored non-finite value meets the other
         # operand's implicit zero, so the product needs the union of the patterns
         union = not (_all_finite(A.data) and _all_finite(other.data))
         return _merge_apply(A, other, np.multiply, intersect=not union)
-    X = as_dense(other, "other")
+    X = as_dense(other, "other", A.device)
     try:
         shape = np.broadcast_shapes(X.shape, A.shape)
     except ValueError:
@@ -239,13 +244,13 @@ def multiply(A: SparseArray, other):
     S = A.tocsr()
     rows = _c.expand_indptr(S.indptr)
     # a broadcast view: no dense copy of X is made
-    values = S.data * np.broadcast_to(X, A.shape)[rows, S.indices]
+    values = S.data * xp_of(X).broadcast_to(X, A.shape)[rows, S.indices]
     return csr_array._from_arrays(values, S.indices.copy(), S.indptr.copy(), A.shape,
                                   S._sorted, S._canonical)
 
 
 def _all_finite(x: np.ndarray) -> bool:
-    return x.dtype.kind not in "fc" or bool(np.isfinite(x).all())
+    return x.dtype.kind not in "fc" or bool(xp_of(x).isfinite(x).all())
 
 
 def divide_scalar(A: SparseArray, s):
@@ -266,8 +271,9 @@ def divide_scalar(A: SparseArray, s):
     return A._with_data(A.data / s)
 
 
-def _full(shape, value) -> csr_array:
-    """Every entry stored; for results that are dense by nature (warns)."""
+def _full(shape, value, like) -> csr_array:
+    """Every entry stored, on the device of array ``like``; for results that
+    are dense by nature (warns)."""
     M, N = shape
     warnings.warn(
         f"this operation stores all {M * N} entries of a {M}x{N} array; "
@@ -275,16 +281,17 @@ def _full(shape, value) -> csr_array:
         SparseEfficiencyWarning, stacklevel=4,
     )
     idx = get_index_dtype(maxval=max(M * N, M, N))
-    indptr = np.arange(M + 1, dtype=idx) * N
-    indices = np.tile(np.arange(N, dtype=idx), M)
-    data = np.full(M * N, value)
+    xp = xp_of(like)
+    indptr = xp.arange(M + 1, dtype=idx) * N
+    indices = xp.tile(xp.arange(N, dtype=idx), M)
+    data = xp.full(M * N, value)
     return csr_array._from_arrays(data, indices, indptr, (M, N), True, True)
 
 
 def _scalar_pattern(A: SparseArray, mask_fn) -> csr_array:
     """Bool array True at the stored entries of canonical A where ``mask_fn(data)``."""
     indptr, indices, data = A.tocsr()._canonical_arrays()
-    return _compress(csr_array, indptr, indices, np.asarray(mask_fn(data), dtype=bool), A.shape)
+    return _compress(csr_array, indptr, indices, mask_fn(data).astype(bool, copy=False), A.shape)
 
 
 def compare(A: SparseArray, other, op: str):
@@ -316,7 +323,7 @@ def compare(A: SparseArray, other, op: str):
         If a sparse ``other`` has another shape.
     """
     fn = _COMPARE[op]
-    if isinstance(other, SparseArray) or _is_scipy_sparse(other):
+    if _is_sparse(other):
         other = as_sparse(other, "other")
         check_same_shape(A, other, _SYMBOL[op])
         if A.dtype.kind == "c" and op not in ("eq", "ne"):
@@ -325,7 +332,7 @@ def compare(A: SparseArray, other, op: str):
             # implicit zeros compare True: store every entry but those that
             # compare False (``not a <= b``, not ``a > b``: both are False for NaN)
             false_at = _merge_apply(A, other, lambda a, b: ~fn(a, b), intersect=False)
-            return _merge_apply(_full(A.shape, True), false_at, np.not_equal, intersect=False)
+            return _merge_apply(_full(A.shape, True, A.data), false_at, np.not_equal, intersect=False)
         return _merge_apply(A, other, fn, intersect=False)
     if isscalarlike(other):
         if A.dtype.kind == "c" and op not in ("eq", "ne"):
@@ -335,8 +342,8 @@ def compare(A: SparseArray, other, op: str):
         # implicit zeros compare True: the result is the complement of the
         # stored entries that compare False
         false_at = _scalar_pattern(A, lambda d: ~fn(d, other))
-        return _merge_apply(_full(A.shape, True), false_at, np.not_equal, intersect=False)
-    X = as_dense(other, "other")
+        return _merge_apply(_full(A.shape, True, A.data), false_at, np.not_equal, intersect=False)
+    X = as_dense(other, "other", A.device)
     # comparing with a dense array gives a dense result, as in SciPy
     return fn(A.toarray(), X)
 
@@ -373,7 +380,7 @@ def extremum(A: SparseArray, other, name: str):
             S = A.tocsr()
             indptr, indices, data = S._canonical_arrays()
             return _compress(csr_array, indptr, indices, ufunc(data, other), A.shape)
-        return _merge_apply(A, _full(A.shape, other), ufunc, intersect=False)
+        return _merge_apply(A, _full(A.shape, other, A.data), ufunc, intersect=False)
     other = as_sparse(other, "other")
     check_same_shape(A, other, name)
     return _merge_apply(A, other, ufunc, intersect=False)

@@ -24,15 +24,14 @@ import operator
 
 import numpy as np
 
+from .._device import is_gpu_array
 from .._sputils import get_index_dtype
-from ..backends import lazy
 from ..backends.cpu._jit import threads
 from ..formats._base import SparseArray
 from ..formats.csc import csc_array
 from ..formats.csr import csr_array
 from . import _canonical as _c
-
-_k = lazy("cpu.index")
+from ._backend import kernels, xp_of
 
 __all__ = ["getitem"]
 
@@ -81,31 +80,53 @@ def _expand_key(key) -> tuple:
     return key + (slice(None),) * (2 - len(key))
 
 
-def _axis_key(key, n: int, name: str):
+def _axis_key(key, n: int, name: str, xp=np):
     """Normalise one axis's key to ``int``, ``slice`` (start, stop, step) or an int64 array.
 
     Integers come back non-negative; a slice is returned in the form
     ``slice.indices`` gives; arrays are checked and made non-negative (a
-    boolean mask becomes the positions of its True entries).
+    boolean mask becomes the positions of its True entries). Arrays come
+    back in ``xp``, the array module of the indexed array: a host key of a
+    GPU array is copied to the device (a key, not data, as CuPy does); a
+    device key of a CPU array is refused.
     """
     if _is_scalar_key(key):
         return _index(key, n, name)
     if isinstance(key, slice):
         return slice(*key.indices(n))
-    arr = np.asarray(key)
+    if is_gpu_array(key):
+        if xp is np:
+            raise TypeError(f"the {name} key is a GPU array but the indexed array is on the "
+                            "CPU; move one explicitly (key.get() or A.to_device('gpu'))")
+        arr = key
+    else:
+        arr = xp.asarray(np.asarray(key))
     if arr.dtype == np.bool_:
         if arr.shape != (n,):
             raise IndexError(f"boolean {name} mask must have shape ({n},), got {arr.shape}")
-        return np.flatnonzero(arr)
+        return xp.flatnonzero(arr)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise IndexError(f"{name} indices must be a 1-D integer array, got {arr.dtype} "
                          f"{arr.shape}")
     arr = arr.astype(np.int64, copy=True)
-    if arr.size and (arr.min() < -n or arr.max() >= n):
-        bad = arr[(arr < -n) | (arr >= n)][0]
+    if arr.size and (int(arr.min()) < -n or int(arr.max()) >= n):
+        bad = int(arr[(arr < -n) | (arr >= n)][0])
         raise IndexError(f"{name} index {bad} is out of range for {n} {name}s")
     arr[arr < 0] += n
     return arr
+
+
+def _is_array(k) -> bool:
+    return isinstance(k, np.ndarray) or is_gpu_array(k)
+
+
+def _repeat(xp, values, counts):
+    """``np.repeat(values, counts)``; CuPy's repeat takes host counts only."""
+    if xp is np:
+        return np.repeat(values, counts)
+    ends = xp.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    return values[xp.searchsorted(ends, xp.arange(total), side="right")]
 
 
 def _is_full(k, n: int) -> bool:
@@ -123,14 +144,15 @@ def _select_rows(A: csr_array, rows) -> csr_array:
         start, stop, step = rows.start, rows.stop, rows.step
         if step == 1:
             return A._row_slice(start, max(start, stop))
-        rows = np.arange(start, stop, step, dtype=np.int64)
+        rows = xp_of(A.indptr).arange(start, stop, step, dtype=np.int64)
+    xp = xp_of(A.indptr)
     counts = (A.indptr[rows + 1] - A.indptr[rows]).astype(np.int64)
     Bp = _c.prefix_sum(counts, A.indptr.dtype)
     nnz = int(Bp[-1])
-    Bj = np.empty(nnz, dtype=A.indices.dtype)
-    Bx = np.empty(nnz, dtype=A.dtype)
+    Bj = xp.empty(nnz, dtype=A.indices.dtype)
+    Bx = xp.empty(nnz, dtype=A.dtype)
     with threads(work=nnz):
-        _k.csr_row_gather(A.indptr, A.indices, A.data, rows, Bp, Bj, Bx)
+        kernels("index", A.indptr).csr_row_gather(A.indptr, A.indices, A.data, rows, Bp, Bj, Bx)
     return csr_array._from_arrays(Bx, Bj, Bp, (rows.shape[0], A.shape[1]), A._sorted,
                                   A._canonical)
 
@@ -141,7 +163,7 @@ def _kept_indptr(indptr: np.ndarray, kept: np.ndarray, dtype) -> np.ndarray:
     A binary search per row (O(M log nnz)) is cheaper than a prefix sum over
     all the stored entries.
     """
-    return np.searchsorted(kept, indptr).astype(dtype, copy=False)
+    return xp_of(kept).searchsorted(kept, indptr).astype(dtype, copy=False)
 
 
 def _cols_strided(A: csr_array, start: int, stop: int, step: int) -> csr_array:
@@ -150,8 +172,9 @@ def _cols_strided(A: csr_array, start: int, stop: int, step: int) -> csr_array:
     n_out = len(range(start, stop, step))
     nnz = A.nnz
     j = A.indices[:nnz]
+    xp = xp_of(j)
     if n_out == 0:
-        return csr_array._from_arrays(A.data[:0], j[:0], np.zeros(M + 1, dtype=A.indptr.dtype),
+        return csr_array._from_arrays(A.data[:0], j[:0], xp.zeros(M + 1, dtype=A.indptr.dtype),
                                       (M, 0), True, True)
     if n_out == 1:
         # one column (also keeps a huge step out of the index dtype below)
@@ -160,14 +183,14 @@ def _cols_strided(A: csr_array, start: int, stop: int, step: int) -> csr_array:
     lo, hi = min(start, last), max(start, last)
     keep = (j >= lo) & (j <= hi)
     if step == 1:
-        kept = np.flatnonzero(keep)
+        kept = xp.flatnonzero(keep)
         new_j = j.take(kept)
         if lo:
             new_j -= j.dtype.type(lo)
     else:
         off = (j - j.dtype.type(lo)) if step > 0 else (j.dtype.type(hi) - j)
         keep &= (off % abs(step)) == 0
-        kept = np.flatnonzero(keep)
+        kept = xp.flatnonzero(keep)
         new_j = (off.take(kept) // abs(step)).astype(j.dtype, copy=False)
     indptr = _kept_indptr(A.indptr, kept, A.indptr.dtype)
     # increasing columns keep sorted rows sorted (and canonical ones canonical)
@@ -186,28 +209,29 @@ def _cols_array(A: csr_array, cols: np.ndarray) -> csr_array:
     K = cols.shape[0]
     nnz = A.nnz
     j = A.indices[:nnz]
+    xp = xp_of(j)
     # positions of every column in cols, grouped by column (CSR-like map)
-    counts = np.bincount(cols, minlength=N)
-    where = np.argsort(cols, kind="stable")
-    wptr = np.zeros(N + 1, dtype=np.int64)
-    np.cumsum(counts, out=wptr[1:])
+    counts = xp.bincount(cols, minlength=N)
+    where = xp.argsort(cols, kind="stable")
+    wptr = xp.zeros(N + 1, dtype=np.int64)
+    xp.cumsum(counts, out=wptr[1:])
     mult = counts[j]                           # copies of each stored entry
-    if not nnz or mult.max() <= 1:
+    if not nnz or int(mult.max()) <= 1:
         # no repeated column among the stored ones: each entry kept at most once
-        src = np.flatnonzero(mult)
+        src = xp.flatnonzero(mult)
         idx = get_index_dtype(A.indptr, A.indices, maxval=max(src.size, K, M))
         indptr = _kept_indptr(A.indptr, src, idx)
         new_j = where[wptr[j.take(src)]]
     else:
-        csum = np.zeros(nnz + 1, dtype=np.int64)
-        np.cumsum(mult, out=csum[1:])
+        csum = xp.zeros(nnz + 1, dtype=np.int64)
+        xp.cumsum(mult, out=csum[1:])
         total = int(csum[-1])
         idx = get_index_dtype(A.indptr, A.indices, maxval=max(total, K, M))
         indptr = csum[A.indptr].astype(idx, copy=False)
-        src = np.repeat(np.arange(nnz), mult)
-        rank = np.arange(total) - np.repeat(csum[:-1], mult)
+        src = _repeat(xp, xp.arange(nnz), mult)
+        rank = xp.arange(total) - _repeat(xp, csum[:-1], mult)
         new_j = where[wptr[j[src]] + rank]
-    increasing = K <= 1 or bool(np.all(cols[1:] > cols[:-1]))
+    increasing = K <= 1 or bool((cols[1:] > cols[:-1]).all())
     flags = (A._sorted, A._canonical) if increasing else (None, None)
     return csr_array._from_arrays(A.data[:nnz].take(src, axis=0), new_j.astype(idx, copy=False),
                                   indptr, (M, K), *flags)
@@ -281,9 +305,10 @@ def getitem(A: SparseArray, key):
     r, c = _expand_key(key)
     if _is_scalar_key(r) and _is_scalar_key(c):
         return _scalar(A, _index(r, M, "row"), _index(c, N, "column"))
-    rows = _axis_key(r, M, "row")
-    cols = _axis_key(c, N, "column")
-    if isinstance(rows, np.ndarray) and isinstance(cols, np.ndarray):
+    xp = xp_of(A.data)
+    rows = _axis_key(r, M, "row", xp)
+    cols = _axis_key(c, N, "column", xp)
+    if _is_array(rows) and _is_array(cols):
         raise IndexError(_PAIRED)
     if isinstance(A, csc_array):
         # the transpose of a CSC array is a CSR view of the same buffers

@@ -10,19 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from .._sputils import isscalarlike
-from ..backends import lazy
 from ..formats._base import SparseArray
-from ..formats._compressed import _is_scipy_sparse
+from ..formats._compressed import _is_cupyx_sparse, _is_scipy_sparse
 from ..formats.bsr import bsr_array
 from ..formats.csc import csc_array
 from ..formats.csr import csr_array
+from . import _cusparse
+from ._backend import kernels, xp_of
 from ._validation import as_dense, as_sparse, from_kernel, kernel_dtype, to_kernel
 from .spgemm import spgemm
 
-_spmm = lazy("cpu.spmm")
-_spmv = lazy("cpu.spmv")
-
-__all__ = ["spmv", "spmm", "matmul", "rmatmul"]
+__all__ = ["matmul", "rmatmul", "spmm", "spmv"]
 
 
 def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray:
@@ -30,13 +28,19 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
     A = A._bool_deduped()
     out_dt = np.result_type(A.dtype, X.dtype)
     kdt = kernel_dtype(out_dt)
+    if _cusparse.active(A):
+        return _cusparse.dense_product(A, X, transpose, out_dt)
+    xp = xp_of(A.data)
+    _spmv, _spmm = kernels("spmv", A.data), kernels("spmm", A.data)
+    if isinstance(A, bsr_array) and xp is not np:
+        A = A.tocsr()  # the GPU has no BSR kernels
     M, N = A.shape
     if transpose:
         M, N = N, M
     if X.ndim == 1:
-        Y = np.empty(M, dtype=kdt)
+        Y = xp.empty(M, dtype=kdt)
     else:
-        Y = np.empty((M, X.shape[1]), dtype=kdt)
+        Y = xp.empty((M, X.shape[1]), dtype=kdt)
     Xk = to_kernel(X, kdt)
     vec = X.ndim == 1
     if isinstance(A, bsr_array) and not transpose:
@@ -59,7 +63,7 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
         # it is not C-ordered; for ``X @ A`` with C-ordered X, a copy of X.T.
         # csr_spmm takes X with any strides (it reads non-C X in C-ordered
         # column panels), so A @ X never copies X whole.
-        Xk = np.ascontiguousarray(Xk)
+        Xk = xp.ascontiguousarray(Xk)
     # the kernel entry points pick the thread count (sparsela.config_context)
     if vec:
         kern = _spmv.csr_spmv_t if flip else _spmv.csr_spmv
@@ -98,7 +102,7 @@ def spmv(A, x) -> np.ndarray:
     array([1., 2.])
     """
     A = as_sparse(A, "A")
-    x = as_dense(x, "x")
+    x = as_dense(x, "x", A.device)
     if x.ndim != 1:
         raise ValueError(f"x must be 1-D for spmv, got shape {x.shape} (use spmm for 2-D)")
     if x.shape[0] != A.shape[1]:
@@ -131,7 +135,7 @@ def spmm(A, X) -> np.ndarray:
         If ``X`` is not 2-D or ``X.shape[0]`` is not ``A.shape[1]``.
     """
     A = as_sparse(A, "A")
-    X = as_dense(X, "X")
+    X = as_dense(X, "X", A.device)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D for spmm, got shape {X.shape} (use spmv for 1-D)")
     if X.shape[0] != A.shape[1]:
@@ -163,9 +167,9 @@ def matmul(A: SparseArray, other):
     """
     if isscalarlike(other):
         raise ValueError("Scalar operands are not allowed, use '*' instead")
-    if isinstance(other, SparseArray) or _is_scipy_sparse(other):
+    if isinstance(other, SparseArray) or _is_scipy_sparse(other) or _is_cupyx_sparse(other):
         return spgemm(A, other)
-    X = as_dense(other, "other")
+    X = as_dense(other, "other", A.device)
     if X.ndim == 1:
         return spmv(A, X)
     if X.ndim == 2:
@@ -198,9 +202,9 @@ def rmatmul(A: SparseArray, other):
     """
     if isscalarlike(other):
         raise ValueError("Scalar operands are not allowed, use '*' instead")
-    if _is_scipy_sparse(other):
+    if _is_scipy_sparse(other) or _is_cupyx_sparse(other):
         return spgemm(other, A)
-    X = as_dense(other, "other")
+    X = as_dense(other, "other", A.device)
     if X.ndim not in (1, 2):
         raise ValueError(f"matmul needs a 1-D or 2-D operand, got shape {X.shape}")
     if X.shape[-1] != A.shape[0]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backends import lazy
+from .._device import device_of, mismatch
 from ..backends.cpu._jit import threads
 from ..formats._base import SparseArray
 from ..formats.csc import csc_array
 from ..formats.csr import csr_array
-
-_k = lazy("cpu.reduce")
+from ._backend import kernels, on_gpu, xp_of
 
 __all__ = ["count_nonzero", "diagonal", "extreme", "mean", "sum"]
 
@@ -61,8 +60,9 @@ def _finish(result, out, reduced=None, keepdims: bool = False):
     ``out`` must be an ndarray of exactly the result's shape (NumPy's rule);
     its dtype may differ (the values are cast, as NumPy's reductions do).
     """
+    gpu = on_gpu(result)
     if keepdims:
-        res = np.asarray(result)
+        res = result if gpu else np.asarray(result)
         if reduced == (0, 1):
             result = res.reshape(1, 1)
         elif reduced == (0,):
@@ -71,11 +71,13 @@ def _finish(result, out, reduced=None, keepdims: bool = False):
             result = res.reshape(-1, 1)
     if out is None:
         return result
-    if not isinstance(out, np.ndarray):
+    if gpu != on_gpu(out):
+        raise mismatch("the result", "gpu" if gpu else "cpu", "out", device_of(out))
+    if not gpu and not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
-    if out.shape != np.shape(result):
-        raise ValueError(f"out has shape {out.shape}, but the result has shape "
-                         f"{np.shape(result)}")
+    shape = result.shape if gpu else np.shape(result)
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, but the result has shape {shape}")
     out[...] = result
     return out
 
@@ -128,16 +130,19 @@ def sum(A: SparseArray, axis=None, dtype=None, out=None, keepdims: bool = False)
     axis, reduced = _check_axis(axis)
     A = A._bool_deduped()
     acc = np.dtype(dtype) if dtype is not None else _sum_dtype(A.dtype)
+    xp, _k = xp_of(A.data), kernels("reduce", A.data)
     if axis is None:
-        return _finish(A.data.sum(dtype=acc) if A.nnz else acc.type(0), out, reduced, keepdims)
+        # (on the GPU a 0-d device array, as CuPy's reductions give: no sync)
+        total = A.data.sum(dtype=acc) if A.nnz or xp is not np else acc.type(0)
+        return _finish(total, out, reduced, keepdims)
     A, (n_major, n_minor), along_rows = _major(A, axis)
     data = A.data
     with threads(work=A.nnz):
         if along_rows:
-            res = np.zeros(n_major, dtype=acc)
+            res = xp.zeros(n_major, dtype=acc)
             _k.csr_row_sums(A.indptr, data, res)
         else:
-            res = np.zeros(n_minor, dtype=acc)
+            res = xp.zeros(n_minor, dtype=acc)
             _k.csr_col_sums(A.indices, data, res)
     return _finish(res, out, reduced, keepdims)
 
@@ -174,6 +179,9 @@ def mean(A: SparseArray, axis=None, dtype=None, out=None, keepdims: bool = False
         dtype = np.zeros(1, dtype=A.dtype).mean().dtype
     s = sum(A, axis=axis, dtype=dtype)
     n = A.shape[0] * A.shape[1] if axis is None else A.shape[axis]
+    if on_gpu(s):
+        res = (s / n if n else xp_of(s).full_like(s, np.nan)).astype(dtype, copy=False)
+        return _finish(res, out, reduced, keepdims)
     with np.errstate(invalid="ignore", divide="ignore"):
         res = np.true_divide(s, n, dtype=dtype) if n else np.full_like(s, np.nan)
     return _finish(res.astype(dtype, copy=False) if axis is not None else np.dtype(dtype).type(res),
@@ -226,23 +234,27 @@ def extreme(A: SparseArray, axis, take_max: bool, explicit: bool = False, out=No
         S = A.tocsr()
         _, _, data = S._canonical_arrays()
         if data.size == 0:
-            return _finish(A.dtype.type(0), out, reduced, keepdims)
+            zero = A.dtype.type(0)
+            return _finish(xp_of(data).asarray(zero) if on_gpu(data) else zero,
+                           out, reduced, keepdims)
         best = data.max() if take_max else data.min()
         if not explicit and data.size < M * N:
-            best = (np.maximum if take_max else np.minimum)(best, A.dtype.type(0))
+            best = (xp_of(data).maximum if take_max else xp_of(data).minimum)(
+                best, A.dtype.type(0))
         return _finish(best, out, reduced, keepdims)
     if A.shape[axis] == 0:
         raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
     S, (n_major, n_minor), along_rows = _major(A, axis)
     indptr, indices, data = S._canonical_arrays()
     kdata = data.view(np.uint8) if data.dtype == np.bool_ else data
+    xp, _k = xp_of(data), kernels("reduce", data)
     with threads(work=data.shape[0]):
         if along_rows:
-            res = np.zeros(n_major, dtype=kdata.dtype)
+            res = xp.zeros(n_major, dtype=kdata.dtype)
             _k.csr_row_extreme(indptr, kdata, 0 if explicit else n_minor, take_max, res)
         else:
-            res = np.zeros(n_minor, dtype=kdata.dtype)
-            count = np.zeros(n_minor, dtype=np.int64)
+            res = xp.zeros(n_minor, dtype=kdata.dtype)
+            count = xp.zeros(n_minor, dtype=np.int64)
             _k.csr_col_extreme(indices, kdata, 0 if explicit else n_major, take_max, count, res)
     return _finish(res.view(np.bool_) if data.dtype == np.bool_ else res, out, reduced, keepdims)
 
@@ -272,6 +284,9 @@ def count_nonzero(A: SparseArray, axis=None, *, keepdims: bool = False):
     S = A if isinstance(A, (csr_array, csc_array)) else A.tocsr()
     indptr, indices, data = S._canonical_arrays()
     nz = data != 0
+    if axis is None and on_gpu(nz):
+        total = nz.sum(dtype=np.intp)
+        return total.reshape(1, 1) if keepdims else total
     if axis is None:
         return _finish(np.intp(np.count_nonzero(nz)), None, reduced, True) if keepdims \
             else int(np.count_nonzero(nz))
@@ -311,8 +326,8 @@ def diagonal(A: SparseArray, k: int = 0) -> np.ndarray:
         A = A.tocsr()
     length = max(0, min(M + min(k, 0), N - max(k, 0)))
     data = A.data.view(np.uint8) if A.dtype == np.bool_ else A.data
-    res = np.zeros(length, dtype=data.dtype)
+    res = xp_of(data).zeros(length, dtype=data.dtype)
     if length:
         with threads(work=A.nnz):
-            _k.csr_diagonal(A.indptr, A.indices, data, k, res)
+            kernels("reduce", data).csr_diagonal(A.indptr, A.indices, data, k, res)
     return res.astype(np.bool_) if A.dtype == np.bool_ else res

@@ -1,14 +1,10 @@
 """Sampled dense-dense matrix product: ``sddmm(M, X, Y)`` = (X @ Y.T) at M's pattern."""
 from __future__ import annotations
 
-import numpy as np
-
 from .._sputils import upcast
-from ..backends import lazy
 from ..formats.csr import csr_array
+from ._backend import kernels, xp_of
 from ._validation import as_dense, as_sparse, from_kernel, kernel_dtype
-
-_sddmm = lazy("cpu.sddmm")
 
 __all__ = ["sddmm"]
 
@@ -50,8 +46,8 @@ def sddmm(M, X, Y) -> csr_array:
         ``X``/``Y`` not 2-D, or shapes not matching ``M`` and each other.
     """
     M = as_sparse(M, "M")
-    X = as_dense(X, "X")
-    Y = as_dense(Y, "Y")
+    X = as_dense(X, "X", M.device)
+    Y = as_dense(Y, "Y", M.device)
     m, n = M.shape
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of shape (m, k) = ({m}, k), "
@@ -74,7 +70,8 @@ def sddmm(M, X, Y) -> csr_array:
     if Mc.has_canonical_format:
         # the result must not share index buffers with the caller's M
         Mp, Mj = Mp.copy(), Mj.copy()
-    Xk = np.ascontiguousarray(X, dtype=kdt)
-    Yk = np.ascontiguousarray(Y, dtype=kdt)
-    vals = _sddmm.csr_sddmm(Mp, Mj, Xk, Yk)
+    xp = xp_of(Mp)
+    Xk = xp.ascontiguousarray(X.astype(kdt, copy=False))
+    Yk = xp.ascontiguousarray(Y.astype(kdt, copy=False))
+    vals = kernels("sddmm", Mp).csr_sddmm(Mp, Mj, Xk, Yk)
     return csr_array._from_arrays(from_kernel(vals, out_dt), Mj, Mp, (m, n), True, True)

@@ -15,18 +15,15 @@ import numbers
 
 import numpy as np
 
+from .._device import same_device
 from .._sputils import upcast
-from ..backends import lazy
 from ..formats._base import SparseArray
 from ..formats.csc import csc_array
 from ..formats.csr import csr_array
 from . import _canonical as _c
+from . import _cusparse
+from ._backend import kernels, xp_of
 from ._validation import as_sparse, from_kernel, kernel_dtype, to_kernel
-
-_masked = lazy("cpu.masked")
-_sr = lazy("cpu.semiring")
-_spgemm = lazy("cpu.spgemm")
-_topk = lazy("cpu.topk")
 
 __all__ = ["SEMIRINGS", "spgemm", "spgemm_topk"]
 
@@ -145,6 +142,7 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
     name = _semiring_name(semiring)
     A = as_sparse(A, "A")
     B = as_sparse(B, "B")
+    same_device("A", A.data, "B", B.data)
     if A.shape[1] != B.shape[0]:
         raise ValueError(f"dimension mismatch: A has shape {A.shape}, B has shape {B.shape}")
     if not isinstance(complement, (bool, np.bool_)):
@@ -162,6 +160,8 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
     shape = (A.shape[0], B.shape[1])
     both_csc = isinstance(A, csc_array) and isinstance(B, csc_array)
     M = None if mask is None else _mask_csr(mask, shape, both_csc)
+    if M is not None:
+        same_device("A", A.data, "mask", M.data)
     if both_csc:
         # C.T = B.T (+).(x) A.T, as (x) commutes; the CSC arrays are the
         # CSR arrays of the transposes
@@ -183,6 +183,7 @@ def _plain_product(A, B, out_dt, sort_indices):
 def _extra_product(A: csr_array, B: csr_array, out_dt, name: str, M: csr_array | None,
                    complement: bool, sort_indices: bool) -> csr_array:
     """A (+).(x) B for CSR operands: a semiring other than plus_times, or a mask."""
+    _sr, _masked = kernels("semiring", A.data), kernels("masked", A.data)
     add_op, mul_op = (getattr(_sr, op) for op in SEMIRINGS[name])
     if name == "or_and":
         out_dt = np.dtype(np.bool_)
@@ -227,7 +228,13 @@ def _csr_product(A: csr_array, B: csr_array, out_dt, sort_indices: bool) -> csr_
     kdt = kernel_dtype(out_dt)
     idx = np.promote_types(A.indices.dtype, B.indices.dtype)
     M, N = A.shape[0], B.shape[1]
-    Cp, Cj, Cx = _spgemm.csr_spgemm(
+    if _cusparse.active(A, B):
+        Cp, Cj, Cx = _cusparse.spgemm(A, B, out_dt)
+        C = csr_array._from_arrays(Cx, Cj, Cp, (M, N))
+        if sort_indices:
+            C.sort_indices()
+        return C
+    Cp, Cj, Cx = kernels("spgemm", A.data).csr_spgemm(
         M, N,
         A.indptr.astype(idx, copy=False), A.indices.astype(idx, copy=False),
         to_kernel(A.data, kdt),
@@ -278,6 +285,7 @@ def spgemm_topk(A, B, k: int, *, lower_bound: float | None = None,
     """
     A = as_sparse(A, "A")
     B = as_sparse(B, "B")
+    same_device("A", A.data, "B", B.data)
     if A.shape[1] != B.shape[0]:
         raise ValueError(f"dimension mismatch: A has shape {A.shape}, B has shape {B.shape}")
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
@@ -299,6 +307,7 @@ def spgemm_topk(A, B, k: int, *, lower_bound: float | None = None,
             else int(lower_bound)
     A, B = A._bool_deduped().tocsr(), B._bool_deduped().tocsr()
     n_row, n_col = A.shape[0], B.shape[1]
+    _sr, _topk = kernels("semiring", A.data), kernels("topk", A.data)
     if out_dt == np.bool_:
         kdt = out_dt
         add_op, mul_op = _sr.OR, _sr.AND
@@ -308,8 +317,9 @@ def spgemm_topk(A, B, k: int, *, lower_bound: float | None = None,
     lb, empty = _kernel_lower_bound(lower_bound, out_dt, kdt)
     idx = np.promote_types(A.indices.dtype, B.indices.dtype)
     if empty:
-        Cp = np.zeros(n_row + 1, dtype=np.int32 if n_col < 2**31 else np.int64)
-        return csr_array._from_arrays(np.zeros(0, dtype=out_dt), Cp[:0].copy(), Cp,
+        xp = xp_of(A.data)
+        Cp = xp.zeros(n_row + 1, dtype=np.int32 if n_col < 2**31 else np.int64)
+        return csr_array._from_arrays(xp.zeros(0, dtype=out_dt), Cp[:0].copy(), Cp,
                                       (n_row, n_col), True, True)
     Cp, Cj, Cx = _topk.csr_spgemm_topk(
         n_row, n_col, A.indptr.astype(idx, copy=False), A.indices.astype(idx, copy=False),

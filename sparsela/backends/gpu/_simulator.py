@@ -145,6 +145,9 @@ class DeviceArray:
 
 def _binary(op, reflected=False):
     def method(self, other):
+        if not isinstance(other, (DeviceArray, np.ndarray, np.generic, int, float, complex,
+                                  bool)):
+            return NotImplemented  # let the other operand's reflected method decide
         other = _unwrap(other)
         return _wrap(op(other, self._a) if reflected else op(self._a, other))
     return method
@@ -157,9 +160,14 @@ for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "
     setattr(DeviceArray, f"__r{_name}__", _binary(_op, reflected=True))
 for _name in ("lt", "le", "eq", "ne", "gt", "ge"):
     setattr(DeviceArray, f"__{_name}__", _binary(getattr(operator, _name)))
+def _unary(op):
+    def method(self):
+        return _wrap(op(self._a))
+    return method
+
+
 for _name in ("neg", "pos", "abs", "invert"):
-    setattr(DeviceArray, f"__{_name}__",
-            (lambda op: lambda self: _wrap(op(self._a)))(getattr(operator, _name)))
+    setattr(DeviceArray, f"__{_name}__", _unary(getattr(operator, _name)))
 DeviceArray.__hash__ = None
 
 
