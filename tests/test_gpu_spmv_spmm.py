@@ -143,6 +143,17 @@ def test_spmv_strided_vectors(xp, name):
     assert (d_y.get()[::2] == GARBAGE).all()
 
 
+@pytest.mark.parametrize("nparts", [1, 2, 3, 7])
+@pytest.mark.parametrize("lens", [[], [0, 0], [5, 0, 1, 9, 2, 2, 0, 30]], ids=str)
+def test_row_parts(xp, lens, nparts):
+    from sparsela.backends.cpu import spmv as cpu
+    from sparsela.backends.gpu import spmv as gpu
+
+    Ap = np.concatenate(([3], 3 + np.cumsum(lens, dtype=np.int64))).astype(np.int32)
+    np.testing.assert_array_equal(gpu.row_parts(xp.asarray(Ap), nparts).get(),
+                                  cpu.row_parts(Ap, nparts))
+
+
 def test_group_size():
     from sparsela.backends.gpu.spmv import group_size
 

@@ -22,7 +22,7 @@ from numba import cuda
 
 from . import _cuda
 
-__all__ = ["csr_spmv", "csr_spmv_t", "bsr_spmv"]
+__all__ = ["csr_spmv", "csr_spmv_t", "bsr_spmv", "row_parts"]
 
 #: Most threads that share one row (one warp; the reduction is in shared
 #: memory, not warp shuffles, which the CUDA simulator lacks).
@@ -44,6 +44,27 @@ def group_size(nnz: int, n_rows: int) -> int:
     while g < mean and g < MAX_GROUP:
         g *= 2
     return g
+
+
+def row_parts(Ap, nparts: int):
+    """Row bounds of ``nparts`` chunks of about equal ``nnz + rows``, as the
+    CPU function (there it splits rows over threads; the GPU kernels do not
+    need it, it is here so the module mirrors the CPU one name for name).
+
+    Chunk ``t`` starts at the first row ``i`` with ``Ap[i] - Ap[0] + i >=
+    (nnz + n) * t // nparts``: one ``searchsorted`` on the device, no sync.
+    Returns an int64 device array of length ``nparts + 1``.
+    """
+    xp = _cuda.array_module(Ap)
+    n = Ap.shape[0] - 1
+    cost = (Ap - Ap[0]).astype(np.int64) + xp.arange(n + 1, dtype=np.int64)
+    rb = xp.empty(nparts + 1, dtype=np.int64)
+    rb[0] = 0
+    rb[nparts] = n
+    if nparts > 1:
+        targets = (cost[n] * xp.arange(1, nparts, dtype=np.int64)) // nparts
+        rb[1:nparts] = xp.searchsorted(cost, targets, side="left")
+    return rb
 
 
 @_cuda.device
