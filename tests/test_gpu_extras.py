@@ -251,16 +251,35 @@ def pattern_of(m, n, Xp, Xj):
     return pat
 
 
+def rand_triplets(rng, shape, density, idx, nan=False):
+    """Random COO triplets: repeated positions, shuffled order, explicit zeros
+    (and a few NaN when ``nan``), small dyadic values (exact sums)."""
+    from conftest import Triplets
+
+    m, n = shape
+    flat = rng.choice(m * n, int(round(density * m * n)), replace=False) if m * n else \
+        np.zeros(0, np.int64)
+    flat = rng.permutation(np.concatenate([flat, rng.choice(flat, flat.size // 4)]))
+    vals = rng.integers(-4, 5, flat.size) * 0.5
+    if nan:
+        vals[rng.random(flat.size) < 0.05] = np.nan
+    n_ = max(n, 1)
+    return Triplets(vals, (flat // n_).astype(idx), (flat % n_).astype(idx), shape, (1, 1))
+
+
 @st.composite
 def product_case(draw, names=tuple(SEMIRINGS)):
     name = draw(st.sampled_from(names))
     dtype = np.dtype(draw(st.sampled_from(SEMIRING_DTYPES[name])))
     idx = np.dtype(draw(st.sampled_from([np.int32, np.int64])))
-    dim = st.one_of(st.integers(0, 2), st.integers(0, 9))
-    m, k, n = draw(dim), draw(dim), draw(dim)
-    ta = draw(coo_triplets(dtypes=(np.float64,), shape=(m, k), max_nnz=25))
-    tb = draw(coo_triplets(dtypes=(np.float64,), shape=(k, n), max_nnz=25))
-    tm = draw(coo_triplets(dtypes=(np.float64,), shape=(m, n), max_nnz=30))
+    # nontrivial products: zero and one-sized shapes have their own tests
+    m, k, n = (draw(st.integers(2, 9)) for _ in range(3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    dens = st.sampled_from([0.4, 0.2, 0.7, 0.05])
+    nan = dtype.kind in "fc"
+    ta = rand_triplets(rng, (m, k), draw(dens), idx, nan)
+    tb = rand_triplets(rng, (k, n), draw(dens), idx, nan)
+    tm = rand_triplets(rng, (m, n), draw(dens), idx)
     return name, dtype, idx, (m, k, n), ta, tb, tm
 
 
