@@ -12,8 +12,11 @@ complex plus, bool or) with the same two kernels:
    ``nnz(B[k, :])`` over A's entries, and its row by binary search in
    ``Ap``; consecutive threads read consecutive entries of the same row of
    B and write consecutive slots (coalesced), and a long row is spread
-   over as many threads as it has products (no load imbalance). The same
-   thread looks its column up in the (row-sorted) mask row by binary search.
+   over as many threads as it has products (no load imbalance). With a
+   mask (or an excluded pattern) a first pass of the same geometry looks
+   each product's column up in its (row-sorted) mask row by binary search
+   and writes a 1-byte keep flag; only the kept products are expanded, so
+   the scratch is 1 byte per product plus the kept products.
 2. *sort* — a stable sort of the kept products by (row, column) (CuPy's
    radix sort); stability keeps each entry's products in generation order.
 3. *reduce* — one thread per distinct (row, column) folds ⊕ over its run in
@@ -21,7 +24,7 @@ complex plus, bool or) with the same two kernels:
    it bit for bit (min/max/or trivially, plus including its rounding).
 
 C comes out with sorted rows whether or not ``sort_indices`` asks for it.
-Memory is O(flops) for the expanded products (a row-wise hash kernel would
+Memory is O(kept products) for the expanded products (a row-wise hash kernel would
 need O(nnz(C)); that is the plain-product ``spgemm.py``'s job). Also holds
 the helpers ``masked.py`` and ``topk.py`` share (operator device functions,
 the ESC pipeline).
@@ -115,22 +118,42 @@ def find_sorted(a, lo, hi, v):
 
 
 @_cuda.kernel
-def _expand_kernel(Ap, Aj, Ax, Bp, Bj, Bx, offs, Mp, Mj, use_mask, mul_op, prow, pcol, pval,
-                   pslot):
+def _flag_kernel(Ap, Aj, Bp, Bj, offs, Mp, Mj, keep_in, flags):
+    # flags[t] = 1 when product t is kept: its column is (keep_in) or is not
+    # (not keep_in) stored in its mask row; 1 byte a product instead of the
+    # expanded product's ~24
     t = cuda.grid(1)
-    if t >= pval.shape[0]:
+    if t >= flags.shape[0]:
         return
+    jj = last_le(offs, offs.shape[0] - 1, t)       # entry of A
+    i = last_le(Ap, Ap.shape[0] - 1, jj)           # its row
+    j = Bj[Bp[Aj[jj]] + (t - offs[jj])]
+    hi = Mp[i + 1]
+    q = find_sorted(Mj, Mp[i], hi, j)
+    found = q < hi and Mj[q] == j
+    flags[t] = 1 if found == (keep_in != 0) else 0
+
+
+@_cuda.kernel
+def _expand_kernel(Ap, Aj, Ax, Bp, Bj, Bx, offs, sel, use_sel, Mp, Mj, use_mask, mul_op, prow,
+                   pcol, pval, pslot):
+    # product u of the expansion is product sel[u] of A ⊕.⊗ B (all of them,
+    # in order, without sel)
+    u = cuda.grid(1)
+    if u >= pval.shape[0]:
+        return
+    t = sel[u] if use_sel else u
     jj = last_le(offs, offs.shape[0] - 1, t)       # entry of A
     i = last_le(Ap, Ap.shape[0] - 1, jj)           # its row
     kk = Bp[Aj[jj]] + (t - offs[jj])               # entry of B
     j = Bj[kk]
-    prow[t] = i
-    pcol[t] = j
-    pval[t] = sr_mul(mul_op, Ax[jj], Bx[kk])
+    prow[u] = i
+    pcol[u] = j
+    pval[u] = sr_mul(mul_op, Ax[jj], Bx[kk])
     if use_mask:
         hi = Mp[i + 1]
         q = find_sorted(Mj, Mp[i], hi, j)
-        pslot[t] = q if (q < hi and Mj[q] == j) else -1
+        pslot[u] = q if (q < hi and Mj[q] == j) else -1
 
 
 @_cuda.kernel
@@ -204,37 +227,37 @@ def expand_sort_reduce(xp, n_row: int, n_col: int, Ap, Aj, Ax, Bp, Bj, Bx, add_o
     total = int(offs[-1])
     if total == 0:
         return None, None, None, None
-    use_mask = keep != "all"
+    sel = xp.zeros(1, dtype=_I64)
+    if keep != "all":
+        # count pass: which products the mask keeps, then expand only those
+        flags = xp.empty(total, dtype=np.int8)
+        _cuda.launch(_flag_kernel, total, Ap, Aj, Bp, Bj, offs, Mp, Mj,
+                     np.int8(keep == "in"), flags)
+        sel = xp.flatnonzero(flags)
+        total = int(sel.shape[0])
+        if total == 0:
+            return None, None, None, None
+    use_mask = keep == "in"  # slots are the masked product's sort key
     prow = xp.empty(total, dtype=_I64)
     pcol = xp.empty(total, dtype=Bj.dtype)
     pval = xp.empty(total, dtype=Ax.dtype)
     pslot = xp.empty(total if use_mask else 1, dtype=_I64)
-    if not use_mask:
+    if Mp is None:
         Mp = xp.zeros(2, dtype=Ap.dtype)
         Mj = xp.zeros(1, dtype=Aj.dtype)
-    _cuda.launch(_expand_kernel, total, Ap, Aj, Ax, Bp, Bj, Bx, offs, Mp, Mj,
-                 np.int8(use_mask), _I64(mul_op), prow, pcol, pval, pslot)
-    if keep == "in":
-        order = xp.flatnonzero(pslot >= 0)
-        if order.shape[0] == 0:
-            return None, None, None, None
+    _cuda.launch(_expand_kernel, total, Ap, Aj, Ax, Bp, Bj, Bx, offs, sel,
+                 np.int8(keep != "all"), Mp, Mj, np.int8(use_mask), _I64(mul_op), prow, pcol,
+                 pval, pslot)
+    head = xp.empty(total, dtype=bool)
+    head[0] = True
+    if use_mask:
         # slots run in row-major order over the (canonical) mask
-        order = order[xp.argsort(pslot[order], kind="stable")]
+        order = xp.argsort(pslot, kind="stable")
         srt = pslot[order]
-        head = xp.empty(order.shape[0], dtype=bool)
-        head[0] = True
         head[1:] = srt[1:] != srt[:-1]
     else:
-        if keep == "out":
-            order = xp.flatnonzero(pslot < 0)
-            if order.shape[0] == 0:
-                return None, None, None, None
-            order = order[lex_order(xp, prow[order], pcol[order], n_row, n_col)]
-        else:
-            order = lex_order(xp, prow, pcol, n_row, n_col)
+        order = lex_order(xp, prow, pcol, n_row, n_col)
         sr, sc = prow[order], pcol[order]
-        head = xp.empty(order.shape[0], dtype=bool)
-        head[0] = True
         head[1:] = (sr[1:] != sr[:-1]) | (sc[1:] != sc[:-1])
     starts = xp.flatnonzero(head)
     vals = xp.empty(starts.shape[0], dtype=Ax.dtype)
