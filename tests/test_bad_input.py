@@ -486,9 +486,6 @@ def _dev(x):
 @FMT
 def test_device_arrays_mixed_with_host_arrays_in_constructors(fmt):
     cls = SL_CLASS[fmt]
-    if fmt == "bsr":
-        with pytest.raises(TypeError, match=GPU):
-            cls(_dev(np.eye(3)))
     with pytest.raises(TypeError, match=GPU):
         cls((_dev(np.ones(2)), (np.array([0, 1]), np.array([0, 1]))), shape=(2, 2))
 

@@ -335,3 +335,60 @@ def test_sddmm_masked_semiring_topk(device):
     P = to_host(sl.spgemm(Ad, Bd, semiring="min_plus"))
     Q = sl.spgemm(A, B, semiring="min_plus")
     np.testing.assert_allclose(P.toarray(), Q.toarray())
+
+
+def test_cg(device):
+    n = 12
+    rng = np.random.default_rng(3)
+    B = sp.random(n, n, density=0.3, random_state=4, format="csr")
+    S = (B @ B.T + sp.eye(n) * n).tocsr()
+    b = rng.standard_normal(n)
+    A = sl.csr_array(S).to_device(device)
+    x, info = sl.linalg.cg(A, on_device(b, device), rtol=1e-10)
+    assert info == 0
+    np.testing.assert_allclose(to_host(x), np.linalg.solve(S.toarray(), b), rtol=1e-7)
+    if device == "gpu":
+        with pytest.raises(TypeError, match=GPU):
+            sl.linalg.cg(A, b)
+
+
+def test_to_scipy_and_to_cupyx():
+    A, S = _pair("csr")
+    G = A.to_device("gpu")
+    with pytest.raises(TypeError, match=r"\.get\(\)"):
+        G.to_scipy()
+    with pytest.raises(TypeError, match="to_device"):
+        A.to_cupyx()
+    if GPU_MODE != "real":
+        with pytest.raises(RuntimeError, match="simulated"):
+            G.to_cupyx()
+        return
+    for fmt in ("csr", "csc", "coo"):
+        X = G.asformat(fmt).to_cupyx()
+        np.testing.assert_array_equal(X.toarray().get(), S.toarray())
+
+
+def test_bsr(device):
+    A, S = _pair("csr", 6, 4, 14, seed=13)
+    B = sl.bsr_array(A, blocksize=(3, 2)).to_device(device)
+    assert B.device == device and B.blocksize == (3, 2)
+    a = S.toarray()
+    np.testing.assert_array_equal(to_host(B).toarray(), a)
+    np.testing.assert_array_equal(to_host(B.tocsr()).toarray(), a)
+    np.testing.assert_array_equal(to_host(B.T).toarray(), a.T)
+    x = np.arange(4.0)
+    X = np.arange(8.0).reshape(4, 2)
+    np.testing.assert_allclose(to_host(B @ on_device(x, device)), a @ x)
+    np.testing.assert_allclose(to_host(B @ on_device(X, device)), a @ X)
+    np.testing.assert_allclose(to_host((B @ B.T)).toarray(), a @ a.T)
+    C = B.copy()
+    C.eliminate_zeros()
+    C.sort_indices()
+    np.testing.assert_array_equal(to_host(C).toarray(), a)
+    # a BSR array from device arrays stays on the device
+    H = sl.bsr_array(A, blocksize=(3, 2))
+    xp = cupy() if device == "gpu" else np
+    D = sl.bsr_array((xp.asarray(H.data), xp.asarray(H.indices), xp.asarray(H.indptr)),
+                     shape=H.shape)
+    assert D.device == device
+    np.testing.assert_array_equal(to_host(D).toarray(), a)

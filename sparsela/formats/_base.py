@@ -252,8 +252,6 @@ class SparseArray:
         ------
         ValueError
             If ``device`` is not a known name.
-        NotImplementedError
-            For a ``bsr_array`` to ``'gpu'`` (no BSR kernels on the GPU).
         ImportError
             If ``device`` is ``'gpu'`` and CuPy is not installed.
         RuntimeError
@@ -262,9 +260,6 @@ class SparseArray:
         device = check_device(device)
         if device == self.device:
             return self
-        if device == "gpu" and self.format == "bsr":
-            raise NotImplementedError("bsr_array lives on the CPU only (the GPU backend has no "
-                                      "BSR kernels); convert with .tocsr() first")
         if device == "gpu":
             xp = cupy()
             move = xp.asarray
@@ -285,6 +280,47 @@ class SparseArray:
             ``self`` for an array on the CPU, else a copy on the CPU.
         """
         return self.to_device("cpu")
+
+    def _require_cpu(self, what: str) -> None:
+        """TypeError when this array is on the GPU (``what`` needs host buffers)."""
+        if self.device != "cpu":
+            raise TypeError(f"{what} needs an array on the CPU, but this one is on the GPU; "
+                            f"move it explicitly with .get() (or use to_cupyx())")
+
+    def to_cupyx(self):
+        """Return the equivalent ``cupyx.scipy.sparse`` matrix of an array on the GPU.
+
+        Returns
+        -------
+        cupyx.scipy.sparse.spmatrix
+            A ``csr_matrix``, ``csc_matrix`` or ``coo_matrix`` sharing this
+            array's buffers (no copy; cupyx takes int32 indices, so int64
+            ones are cast).
+
+        Raises
+        ------
+        TypeError
+            If the array is on the CPU (use :meth:`to_device` first) or is a
+            ``bsr_array``.
+        RuntimeError
+            On the simulated device (there is no cupyx there).
+        """
+        if self.device != "gpu":
+            raise TypeError("to_cupyx needs an array on the GPU; this one is on the CPU "
+                            "(move it with .to_device('gpu'), or use to_scipy())")
+        from .._device import simulated
+
+        if simulated():
+            raise RuntimeError("cupyx.scipy.sparse is not available on the simulated device")
+        import cupyx.scipy.sparse as csp
+
+        if self.format == "coo":
+            return csp.coo_matrix((self.data, (self.row, self.col)), shape=self.shape)
+        if self.format not in ("csr", "csc"):
+            raise TypeError(f"cupyx has no {self.format} format; convert with tocsr() first")
+        cls = csp.csr_matrix if self.format == "csr" else csp.csc_matrix
+        return cls((self.data, self.indices.astype("int32", copy=False),
+                    self.indptr.astype("int32", copy=False)), shape=self.shape, copy=False)
 
     def _deduped(self):
         """Self when canonical, else a canonical copy (self is left as it is).

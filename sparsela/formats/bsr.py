@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._device import is_gpu_array
+from .._device import same_device
 from .._sputils import as_index_array, check_shape, get_index_dtype
-from ..backends import lazy
 from ..backends.cpu._jit import threads
 from ..ops import _canonical as _c
+from ..ops._backend import kernels, xp_of
 from ._base import SparseArray
 from ._compressed import _as_data, _is_scipy_sparse
-
-_conv = lazy("cpu.convert")
 
 __all__ = ["bsr_array"]
 
@@ -59,9 +57,10 @@ class bsr_array(SparseArray):
 
         if shape is not None:
             shape = check_shape(shape)
-        _reject_device_input(arg1)
         if isinstance(arg1, tuple) and len(arg1) == 3:
             data, indices, indptr = arg1
+            same_device("data", data, "indices", indices)
+            same_device("data", data, "indptr", indptr)
             data = _as_data(data, dtype, copy)
             if data.ndim != 3:
                 raise ValueError(f"data must be 3-D (nnzb, R, C), got shape {data.shape}")
@@ -111,15 +110,17 @@ class bsr_array(SparseArray):
         M, N = A.shape
         R, C = _check_blocksize(blocksize if blocksize is not None else (1, 1), (M, N))
         n_brow, n_bcol = M // R, N // C
-        nnzb = _conv.csr_bsr_nnzb(n_brow, n_bcol, R, C, A.indptr, A.indices)
+        xp, conv = xp_of(A.indptr), kernels("convert", A.indptr)
+        nnzb = conv.csr_bsr_nnzb(n_brow, n_bcol, R, C, A.indptr, A.indices)
         idx = get_index_dtype(A.indptr, maxval=max(nnzb, n_brow, n_bcol))
-        Bp = np.zeros(n_brow + 1, dtype=idx)
-        Bj = np.empty(nnzb, dtype=idx)
-        Bx = np.zeros((nnzb, R, C), dtype=A.dtype)
-        _conv.csr_tobsr(n_brow, n_bcol, R, C, A.indptr, A.indices, A.data, Bp, Bj, Bx)
+        Bp = xp.zeros(n_brow + 1, dtype=idx)
+        Bj = xp.empty(nnzb, dtype=idx)
+        Bx = xp.zeros((nnzb, R, C), dtype=A.dtype)
+        conv.csr_tobsr(n_brow, n_bcol, R, C, A.indptr, A.indices, A.data, Bp, Bj, Bx)
         # the kernel emits blocks in first-touch order; sort them within block rows
-        order = np.lexsort((Bj, _c.expand_indptr(Bp)))
-        if np.any(order != np.arange(nnzb)):
+        # (keys as one 2-D array: cupy.lexsort takes no tuple)
+        order = xp.lexsort(xp.stack([Bj, _c.expand_indptr(Bp)]))
+        if bool((order != xp.arange(nnzb)).any()):
             Bj, Bx = Bj[order], Bx[order]
         out = cls.__new__(cls)
         out._set(Bx, Bj, Bp, (M, N))
@@ -177,9 +178,9 @@ class bsr_array(SparseArray):
                 f"{self.indices.shape[0]} and {self._data.shape[0]}"
             )
         if full_check:
-            if np.any(np.diff(self.indptr) < 0):
+            if bool((self.indptr[1:] < self.indptr[:-1]).any()):
                 raise ValueError("indptr must be non-decreasing")
-            if nnzb and (self.indices.min() < 0 or self.indices.max() >= N // C):
+            if nnzb and (int(self.indices.min()) < 0 or int(self.indices.max()) >= N // C):
                 raise ValueError(f"indices hold a block column out of range for shape {self._shape}")
 
     def _with_data(self, data, copy: bool = True):
@@ -215,15 +216,16 @@ class bsr_array(SparseArray):
 
         R, C = self.blocksize
         M, N = self._shape
-        counts = np.repeat(np.diff(self.indptr) * C, R)
+        xp = xp_of(self.indptr)
+        counts = xp.repeat((self.indptr[1:] - self.indptr[:-1]) * C, R)
         indptr = _c.prefix_sum(counts)
         nnz = int(indptr[-1])
         idx = get_index_dtype(indptr, maxval=max(nnz, M, N))
         indptr = indptr.astype(idx, copy=False)
-        indices = np.empty(nnz, dtype=idx)
-        data = np.empty(nnz, dtype=self.dtype)
+        indices = xp.empty(nnz, dtype=idx)
+        data = xp.empty(nnz, dtype=self.dtype)
         with threads(work=nnz):
-            _conv.bsr_tocsr(R, C, self.indptr, self.indices, self._data, indptr, indices, data)
+            kernels("convert", indptr).bsr_tocsr(R, C, self.indptr, self.indices, self._data, indptr, indices, data)
         return csr_array._from_arrays(data, indices, indptr, self._shape)
 
     def tocoo(self, copy: bool = False):
@@ -277,6 +279,7 @@ class bsr_array(SparseArray):
         scipy.sparse.bsr_array
             An array sharing this array's buffers (no copy).
         """
+        self._require_cpu("to_scipy")
         import scipy.sparse as sp
 
         return sp.bsr_array((self._data, self.indices, self.indptr), shape=self._shape,
@@ -293,27 +296,19 @@ class bsr_array(SparseArray):
         """Sort blocks by block column within each block row, in place (no merging)."""
         if self.has_sorted_indices:
             return
-        order = np.lexsort((self.indices, _c.expand_indptr(self.indptr)))
+        xp = xp_of(self.indptr)
+        order = xp.lexsort(xp.stack([self.indices, _c.expand_indptr(self.indptr)]))
         self._set(self._data[order], self.indices[order], self.indptr, self._shape)
 
     def eliminate_zeros(self) -> None:
         """Remove blocks whose entries are all zero, in place."""
         R, C = self.blocksize
-        keep = np.any(self._data.reshape(self._data.shape[0], R * C) != 0, axis=1)
-        if keep.all():
+        xp = xp_of(self.indptr)
+        keep = (self._data.reshape(self._data.shape[0], R * C) != 0).any(axis=1)
+        if bool(keep.all()):
             return
         brow = _c.expand_indptr(self.indptr)[keep]
-        counts = np.bincount(brow, minlength=self.indptr.shape[0] - 1)
+        counts = xp.bincount(brow, minlength=self.indptr.shape[0] - 1)
         indptr = _c.prefix_sum(counts, self.indptr.dtype)
         self._set(self._data[keep], self.indices[keep], indptr, self._shape)
 
-
-def _reject_device_input(arg1) -> None:
-    """TypeError for GPU input: BSR arrays live on the CPU only (no BSR kernels on the GPU)."""
-    parts = arg1 if isinstance(arg1, tuple) else (arg1,)
-    flat = []
-    for p in parts:
-        flat.extend(p if isinstance(p, (tuple, list)) else (p,))
-    if any(is_gpu_array(p) for p in flat) or getattr(arg1, "device", "cpu") == "gpu":
-        raise TypeError("bsr_array lives on the CPU only (the GPU backend has no BSR kernels); "
-                        "use csr_array for GPU (CuPy) input, or move the input with .get()")

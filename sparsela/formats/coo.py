@@ -259,6 +259,7 @@ class coo_array(SparseArray):
         scipy.sparse.coo_array
             An array sharing this array's buffers (no copy).
         """
+        self._require_cpu("to_scipy")
         import scipy.sparse as sp
 
         return sp.coo_array((self._data, (self.row, self.col)), shape=self._shape, copy=False)

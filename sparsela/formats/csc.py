@@ -156,6 +156,7 @@ class csc_array(_CompressedArray):
         scipy.sparse.csc_array
             An array sharing this array's buffers (no copy).
         """
+        self._require_cpu("to_scipy")
         import scipy.sparse as sp
 
         return self._to_scipy(sp.csc_array)

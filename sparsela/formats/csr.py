@@ -137,6 +137,7 @@ class csr_array(_CompressedArray):
         scipy.sparse.csr_array
             An array sharing this array's buffers (no copy).
         """
+        self._require_cpu("to_scipy")
         import scipy.sparse as sp
 
         return self._to_scipy(sp.csr_array)

@@ -32,8 +32,6 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
         return _cusparse.dense_product(A, X, transpose, out_dt)
     xp = xp_of(A.data)
     _spmv, _spmm = kernels("spmv", A.data), kernels("spmm", A.data)
-    if isinstance(A, bsr_array) and xp is not np:
-        A = A.tocsr()  # the GPU has no BSR kernels
     M, N = A.shape
     if transpose:
         M, N = N, M
@@ -44,7 +42,7 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
     Xk = to_kernel(X, kdt)
     vec = X.ndim == 1
     if isinstance(A, bsr_array) and not transpose:
-        Xk = np.ascontiguousarray(Xk)
+        Xk = xp.ascontiguousarray(Xk)
         R, C = A.blocksize
         data = to_kernel(A.data, kdt)
         if vec:
