@@ -70,7 +70,8 @@ def check_sddmm(xp, Mp, Mj, X, Y):
 @SETTINGS
 @given(t=coo_triplets(dtypes=(np.float64,), max_dim=12, max_nnz=30),
        k=st.sampled_from([0, 1, 3, 5]),
-       dt=st.sampled_from([np.float32, np.float64, np.complex128, np.int64]),
+       dt=st.sampled_from([np.float32, np.float64, np.complex128, np.int64, np.complex64,
+                           np.int32]),
        seed=st.integers(0, 2**16))
 def test_sddmm_random(xp, t, k, dt, seed):
     rng = np.random.default_rng(seed)
@@ -511,6 +512,8 @@ def test_products_fixed_dense_inputs(xp, name):
         (gpu_masked.csr_spgemm_masked(m, n, *dA, *dB, *dev(xp, Mp, Mj), add_op, mul_op),
          cpu_masked.csr_spgemm_masked(m, n, *A, *B, Mp, Mj, add_op, mul_op), {"mask": mask}),
     ]
+    for before, after in zip(A + B, host(*dA, *dB)):  # inputs never modified
+        np.testing.assert_array_equal(after, before)
     for out, ref, kw in runs:
         Cp, Cj, Cx = check_csr_equal(out, ref)
         vals, pat = to_dense(m, n, Cp, Cj, Cx)

@@ -223,7 +223,7 @@ def expand_sort_reduce(xp, n_row: int, n_col: int, Ap, Aj, Ax, Bp, Bj, Bx, add_o
     blen = xp.diff(Bp).astype(_I64)
     offs = xp.zeros(n_a + 1, dtype=_I64)
     if n_a:
-        xp.cumsum(blen[Aj[:n_a]], out=offs[1:])
+        offs[1:] = xp.cumsum(blen[Aj[:n_a]])
     total = int(offs[-1])
     if total == 0:
         return None, None, None, None
