@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import assert_close, compressed_arrays, coo_triplets
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from conftest import assert_close, compressed_arrays, coo_triplets
 
 from sparsela._device import cupy
 
@@ -166,10 +165,10 @@ def _ops():
 
 SEMIRINGS = {  # name: (add code name, mul code name, python add, python mul)
     "plus_times": ("PLUS", "TIMES", lambda x, y: x + y, lambda x, y: x * y),
-    "min_plus": ("MIN", "PLUS", lambda x, y: y if (y < x or x != x) else x, lambda x, y: x + y),
-    "max_plus": ("MAX", "PLUS", lambda x, y: y if (y > x or x != x) else x, lambda x, y: x + y),
-    "max_min": ("MAX", "MIN", lambda x, y: y if (y > x or x != x) else x,
-                lambda x, y: y if (y < x or x != x) else x),
+    "min_plus": ("MIN", "PLUS", lambda x, y: y if (y < x or x != x) else x, lambda x, y: x + y),  # noqa: PLR0124
+    "max_plus": ("MAX", "PLUS", lambda x, y: y if (y > x or x != x) else x, lambda x, y: x + y),  # noqa: PLR0124
+    "max_min": ("MAX", "MIN", lambda x, y: y if (y > x or x != x) else x,  # noqa: PLR0124
+                lambda x, y: y if (y < x or x != x) else x),  # noqa: PLR0124
     "or_and": ("OR", "AND", lambda x, y: x | y, lambda x, y: x & y),
 }
 SEMIRING_DTYPES = {
@@ -258,7 +257,7 @@ def rand_triplets(rng, shape, density, idx, nan=False):
     from conftest import Triplets
 
     m, n = shape
-    flat = rng.choice(m * n, int(round(density * m * n)), replace=False) if m * n else \
+    flat = rng.choice(m * n, round(density * m * n), replace=False) if m * n else \
         np.zeros(0, np.int64)
     flat = rng.permutation(np.concatenate([flat, rng.choice(flat, flat.size // 4)]))
     vals = rng.integers(-4, 5, flat.size) * 0.5
@@ -313,7 +312,6 @@ def test_semiring_plus_times_keeps_duplicates_summed(xp):
     from sparsela.backends.cpu import semiring as cpu
     from sparsela.backends.gpu import semiring as gpu
 
-    Ap, Aj, Ax = np.array([0, 3, 3, 4]), np.array([1, 0, 1]).tolist(), None
     Ap = np.array([0, 3, 3, 4], dtype=np.int32)
     Aj = np.array([1, 0, 1, 2], dtype=np.int32)
     Ax = np.array([1.0, 2.0, 0.5, 0.0])       # A[0, 1] twice, an explicit zero
@@ -436,7 +434,7 @@ def test_topk_random(xp, case, k, lb):
     if dtype.kind == "c":
         dtype = np.dtype(np.float32)
     if dtype == np.bool_:
-        lb = None if lb is None else True if lb > 0 else False
+        lb = None if lb is None else lb > 0
     # plus_times takes duplicates and unsorted rows: use the raw triplets
     if name == "plus_times":
         Ax, Aj, Ap = csr_of(ta)

@@ -64,7 +64,7 @@ def csr_spgemm_topk(n_row: int, n_col: int, Ap, Aj, Ax, Bp, Bj, Bx, k: int,
                                              mul_op)
     if rows is None:
         return empty_csr(xp, n_row, n_col, Ax.dtype)
-    keep = vals == vals  # NaN is never selected
+    keep = ~xp.isnan(vals) if vals.dtype.kind == "f" else xp.ones(vals.shape[0], dtype=bool)
     if lower_bound is not None:
         keep &= vals > Ax.dtype.type(lower_bound)
     sel = xp.flatnonzero(keep)
