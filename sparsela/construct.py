@@ -10,6 +10,13 @@ Everything is built with vectorised NumPy on the index arrays (no Python loop
 over stored entries). Index arrays are int32 while the shape and the number of
 stored entries fit, int64 otherwise.
 
+On the GPU (issue 4): ``hstack``, ``vstack``, ``block_diag`` and ``kron`` of
+arrays that live on the GPU compute with CuPy where the arrays live and
+return arrays on the GPU, without moving data to the host (a few host reads
+of sizes for allocations). All operands must live on one device: a TypeError
+names the ones that do not. ``eye``, ``identity``, ``diags`` and ``random``
+take ``device=``. BSR output is CPU-only.
+
 Default output formats differ from SciPy in two places, because sparsela has
 no DIA format and its BSR format is a secondary one:
 
@@ -29,8 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from ._device import check_device, device_of, is_gpu_array, mismatch, namespace
 from ._sputils import check_dtype, check_shape, get_index_dtype, isscalarlike, upcast
 from .formats import SparseArray, asarray, bsr_array, coo_array, csc_array, csr_array
+from .ops._backend import xp_of
 
 __all__ = [
     "eye", "identity", "diags", "random", "kron", "hstack", "vstack", "block_diag",
@@ -68,10 +77,41 @@ def _check_format(format, default: str) -> str:
     return format
 
 
+def _check_gpu_format(fmt: str) -> None:
+    """BSR has no GPU kernels: say so naming the argument."""
+    if fmt == "bsr":
+        raise NotImplementedError(
+            "format='bsr' is not available on the GPU (bsr_array lives on the CPU only); "
+            "use format='csr', 'csc' or 'coo', or move the inputs with .get()"
+        )
+
+
+def _block_device(x) -> str:
+    """Where a block lives: sparsela arrays by their buffers, else by their type."""
+    return x.device if isinstance(x, SparseArray) else device_of(x)
+
+
+def _as_gpu_sparse(x, name: str, promote_1d: bool) -> SparseArray:
+    """A cupyx sparse matrix or dense CuPy array as a sparsela array on the GPU."""
+    if type(x).__module__.split(".")[0] == "cupyx":   # cupyx.scipy.sparse
+        if x.ndim != 2:
+            raise ValueError(f"{name} must be 2-D, got a {x.ndim}-D sparse array")
+        return asarray(x)
+    if x.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be numeric, got dtype {x.dtype}")
+    if promote_1d and x.ndim < 2:
+        x = x.reshape(1, -1)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got an array of shape {x.shape}")
+    return csr_array(x)
+
+
 def _as_sparse(x, name: str, *, promote_1d: bool = False) -> SparseArray:
     """``x`` as a sparsela array: sparse inputs share buffers, dense ones become CSR."""
     if isinstance(x, SparseArray):
         return x
+    if is_gpu_array(x):
+        return _as_gpu_sparse(x, name, promote_1d)
     import scipy.sparse as sp
 
     if sp.issparse(x):
@@ -95,27 +135,66 @@ def _as_sparse(x, name: str, *, promote_1d: bool = False) -> SparseArray:
 
 def _finish_csr(data, indices, indptr, shape, format: str) -> SparseArray:
     """Wrap CSR arrays and convert them to ``format``."""
+    if is_gpu_array(data):
+        # built here, valid by construction: the constructor's checks would
+        # each read device values back to the host
+        return csr_array._from_arrays(data, indices, indptr, shape).asformat(format)
     A = csr_array((data, indices, indptr), shape=shape)
     return A.asformat(format)
 
 
+def _make_csc(data, indices, indptr, shape, sorted_=None, canonical=None) -> csc_array:
+    if is_gpu_array(data):
+        return csc_array._from_arrays(data, indices, indptr, shape, sorted_, canonical)
+    return csc_array((data, indices, indptr), shape=shape)
+
+
+def _make_coo(data, row, col, shape, canonical=None) -> coo_array:
+    if is_gpu_array(data):
+        return coo_array._from_arrays(data, row, col, shape, canonical)
+    return coo_array((data, (row, col)), shape=shape)
+
+
+def _repeat(xp, values, counts, total: int):
+    """``np.repeat(values, counts)`` where ``counts`` sums to ``total``.
+
+    CuPy's ``repeat`` takes host counts only: on the GPU each output
+    position finds its source by a binary search in the running counts.
+    """
+    if xp is np:
+        return np.repeat(values, counts)
+    ends = xp.cumsum(counts)
+    return values[xp.searchsorted(ends, xp.arange(total, dtype=ends.dtype), side="right")]
+
+
+def _bounds(xp, indptr, indices) -> tuple[int, int]:
+    """First and end position of the stored entries of compressed arrays.
+
+    On the GPU they are 0 and ``len(indices)`` (sparsela keeps
+    ``indptr[0] == 0`` and trims unused space), so nothing is read back.
+    """
+    if xp is np:
+        return int(indptr[0]), int(indptr[-1])
+    return 0, int(indices.shape[0])
+
+
 # -- eye / identity ---------------------------------------------------------------
-def _eye_csr_arrays(m: int, n: int, k: int, dtype: np.dtype):
-    """CSR arrays of the ``m x n`` array with ones on diagonal ``k``."""
+def _eye_csr_arrays(m: int, n: int, k: int, dtype: np.dtype, xp=np):
+    """CSR arrays of the ``m x n`` array with ones on diagonal ``k``, made by ``xp``."""
     idx = get_index_dtype(maxval=max(m, n))
     i0 = max(0, -k)
     length = max(0, min(m, n - k) - i0)
     # rows before i0 are empty, rows i0 .. i0 + length - 1 hold one entry each
-    indptr = np.empty(m + 1, dtype=idx)
+    indptr = xp.empty(m + 1, dtype=idx)
     indptr[:i0 + 1] = 0
-    indptr[i0 + 1:i0 + length + 1] = np.arange(1, length + 1, dtype=idx)
+    indptr[i0 + 1:i0 + length + 1] = xp.arange(1, length + 1, dtype=idx)
     indptr[i0 + length + 1:] = length
-    indices = np.arange(i0 + k, i0 + k + length, dtype=idx)
-    return np.ones(length, dtype=dtype), indices, indptr
+    indices = xp.arange(i0 + k, i0 + k + length, dtype=idx)
+    return xp.ones(length, dtype=dtype), indices, indptr
 
 
 def eye(m: int, n: int | None = None, *, k: int = 0, dtype: Any = float,
-        format: str | None = None) -> SparseArray:
+        format: str | None = None, device: str = "cpu") -> SparseArray:
     """Sparse array with ones on the ``k``-th diagonal, as ``scipy.sparse.eye_array``.
 
     Parameters
@@ -132,13 +211,21 @@ def eye(m: int, n: int | None = None, *, k: int = 0, dtype: Any = float,
         Value dtype.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format; default 'csr' (SciPy's default is DIA, which sparsela
-        does not have).
+        does not have). 'bsr' is CPU-only.
+    device : {'cpu', 'gpu'}, default 'cpu'
+        Where the result lives. On the GPU its arrays are built there
+        directly (``cupy.arange``/``ones``), nothing is copied from the host.
 
     Returns
     -------
     SparseArray
         The ``(m, n)`` array in ``format``, with ``dtype`` ones stored on
         diagonal ``k`` only (canonical).
+
+    Raises
+    ------
+    NotImplementedError
+        For ``format='bsr'`` with ``device='gpu'``.
 
     Examples
     --------
@@ -152,23 +239,27 @@ def eye(m: int, n: int | None = None, *, k: int = 0, dtype: Any = float,
     k = _check_int(k, "k")
     dt = check_dtype(dtype)
     fmt = _check_format(format, "csr")
+    xp = namespace(device)
+    if xp is not np:
+        _check_gpu_format(fmt)
     if fmt == "csc":
         # the CSC arrays of this array are the CSR arrays of its transpose
-        data, indices, indptr = _eye_csr_arrays(n, m, -k, dt)
-        return csc_array((data, indices, indptr), shape=(m, n))
+        data, indices, indptr = _eye_csr_arrays(n, m, -k, dt, xp)
+        return _make_csc(data, indices, indptr, (m, n), True, True)
     if fmt == "coo":
         # no row pointers: O(length of the diagonal) whatever the shape
         idx = get_index_dtype(maxval=max(m, n))
         i0 = max(0, -k)
         length = max(0, min(m, n - k) - i0)
-        row = np.arange(i0, i0 + length, dtype=np.int64)
-        return coo_array((np.ones(length, dtype=dt), (row.astype(idx), (row + k).astype(idx))),
-                         shape=(m, n))
-    data, indices, indptr = _eye_csr_arrays(m, n, k, dt)
+        row = xp.arange(i0, i0 + length, dtype=np.int64)
+        return _make_coo(xp.ones(length, dtype=dt), row.astype(idx), (row + k).astype(idx),
+                         (m, n), True)
+    data, indices, indptr = _eye_csr_arrays(m, n, k, dt, xp)
     return _finish_csr(data, indices, indptr, (m, n), fmt)
 
 
-def identity(n: int, dtype: Any = "d", format: str | None = None) -> SparseArray:
+def identity(n: int, dtype: Any = "d", format: str | None = None, *,
+             device: str = "cpu") -> SparseArray:
     """The ``n x n`` identity, as ``scipy.sparse.identity``.
 
     Parameters
@@ -178,7 +269,10 @@ def identity(n: int, dtype: Any = "d", format: str | None = None) -> SparseArray
     dtype : dtype, default float64
         Value dtype.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
-        Output format; default 'csr' (SciPy: DIA).
+        Output format; default 'csr' (SciPy: DIA). 'bsr' is CPU-only.
+    device : {'cpu', 'gpu'}, default 'cpu'
+        Where the result lives; on the GPU it is built there directly (as
+        :func:`eye`).
 
     Returns
     -------
@@ -193,12 +287,17 @@ def identity(n: int, dtype: Any = "d", format: str | None = None) -> SparseArray
            [0, 1]])
     """
     n = _check_size(n, "n")
-    return eye(n, n, dtype=dtype, format=format)
+    return eye(n, n, dtype=dtype, format=format, device=device)
 
 
 # -- diags ----------------------------------------------------------------------
-def _diagonal_array(d, j: int) -> np.ndarray:
-    arr = np.asarray(d)
+def _diagonal_array(d, j: int, device: str) -> np.ndarray:
+    if is_gpu_array(d):
+        if device != "gpu":
+            raise mismatch(f"diagonals[{j}]", "gpu", "device", device)
+        arr = d
+    else:
+        arr = np.asarray(d)
     if arr.dtype == object or arr.dtype.kind not in "biufc":
         raise TypeError(f"diagonals[{j}] must be numeric, got dtype {arr.dtype}")
     if arr.ndim == 0:
@@ -209,7 +308,8 @@ def _diagonal_array(d, j: int) -> np.ndarray:
 
 
 def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
-          format: str | None = None, dtype: Any = None) -> SparseArray:
+          format: str | None = None, dtype: Any = None, *,
+          device: str = "cpu") -> SparseArray:
     """Sparse array from diagonals, as ``scipy.sparse.diags_array``.
 
     Parameters
@@ -218,7 +318,8 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
         The diagonals. With a scalar ``offsets``, a single 1-D diagonal (or a
         scalar) may be given directly. A diagonal of length 1 (or a scalar) is
         broadcast along its whole length; a longer one than the diagonal of
-        the array is truncated, as SciPy does.
+        the array is truncated, as SciPy does. With ``device='gpu'`` a
+        diagonal may also be a CuPy array.
     offsets : int or sequence of int, default 0
         Diagonal of each entry of ``diagonals``: 0 the main one, ``k > 0``
         above it, ``k < 0`` below it. Offsets must be distinct.
@@ -232,12 +333,24 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
         Value dtype; by default the common dtype of the diagonals (SciPy 1.17
         still casts integer diagonals to float64 when ``dtype`` is omitted,
         with a FutureWarning announcing this behaviour).
+    device : {'cpu', 'gpu'}, default 'cpu'
+        Where the result lives. On the GPU it is built there directly: the
+        values of each host diagonal are copied to the device once (CuPy
+        diagonals stay where they are), positions, the zero filter and the
+        format conversion run on the device.
 
     Returns
     -------
     SparseArray
         Zero values of the diagonals are not stored (as SciPy's conversion
         of a DIA array to other formats).
+
+    Raises
+    ------
+    TypeError
+        If a diagonal is a CuPy array and ``device`` is 'cpu'.
+    NotImplementedError
+        For ``format='bsr'`` with ``device='gpu'``.
 
     Examples
     --------
@@ -248,6 +361,10 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
            [ 0,  1, -2]])
     """
     fmt = _check_format(format, "csr")
+    device = check_device(device)
+    xp = namespace(device)
+    if xp is not np:
+        _check_gpu_format(fmt)
     if isinstance(diagonals, SparseArray):
         raise TypeError("diagonals must be array_like, got a sparse array")
     if np.ndim(offsets) == 0:
@@ -271,7 +388,7 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
                 "diagonals must be a sequence of diagonals when offsets is a sequence"
             )
         diag_list = list(diagonals)
-    diag_arrays = [_diagonal_array(d, j) for j, d in enumerate(diag_list)]
+    diag_arrays = [_diagonal_array(d, j, device) for j, d in enumerate(diag_list)]
     offs = np.asarray(offsets)
     if offs.ndim != 1:
         raise ValueError(f"offsets must be an integer or a 1-D sequence, got shape {offs.shape}")
@@ -308,7 +425,7 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
         if length < 0:
             raise ValueError(f"offsets[{j}] = {k} is out of bounds for shape {(m, n)}")
         if d.shape[0] == 1:
-            v = np.broadcast_to(d, (length,))
+            v = xp_of(d).broadcast_to(d, (length,))
         elif d.shape[0] >= length:
             v = d[:length]
         else:
@@ -316,20 +433,21 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
                 f"diagonals[{j}] has length {d.shape[0]}, expected {length} (or 1) for "
                 f"offset {k} in shape {(m, n)}"
             )
-        r = np.arange(length, dtype=np.int64) + max(0, -k)
+        r = xp.arange(length, dtype=np.int64) + max(0, -k)
         rows.append(r)
         cols.append(r + k)
-        vals.append(v.astype(dt))
+        # host diagonals go to the device here, each once (asarray: no copy on the CPU)
+        vals.append(xp.asarray(v.astype(dt)))
     if rows:
-        row, col, data = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        row, col, data = xp.concatenate(rows), xp.concatenate(cols), xp.concatenate(vals)
     else:
-        row = col = np.zeros(0, dtype=np.int64)
-        data = np.zeros(0, dtype=dt)
+        row = col = xp.zeros(0, dtype=np.int64)
+        data = xp.zeros(0, dtype=dt)
     keep = data != 0
     if not keep.all():
         row, col, data = row[keep], col[keep], data[keep]
     idx = get_index_dtype(maxval=max(m, n, data.shape[0]))
-    A = coo_array((data, (row.astype(idx), col.astype(idx))), shape=(m, n))
+    A = _make_coo(data, row.astype(idx), col.astype(idx), (m, n))
     if fmt == "csc":
         return A.tocsc()
     # COO -> CSR is a stable counting sort: canonical CSR, and COO back from it
@@ -447,7 +565,8 @@ def _random_values(k: int, dt: np.dtype, rng: np.random.Generator) -> np.ndarray
 
 def random(m: int, n: int, density: float = 0.01, format: str = "coo", dtype: Any = None,
            rng: Any = None,
-           data_sampler: Callable[..., Any] | None = None) -> SparseArray:
+           data_sampler: Callable[..., Any] | None = None, *,
+           device: str = "cpu") -> SparseArray:
     """Random sparse array, as ``scipy.sparse.random_array((m, n), ...)``.
 
     Exactly ``round(density * m * n)`` distinct positions are drawn uniformly
@@ -471,7 +590,12 @@ def random(m: int, n: int, density: float = 0.01, format: str = "coo", dtype: An
         the same seed gives the same array.
     data_sampler : callable, optional
         Called as ``data_sampler(size=nnz)``; returns the ``nnz`` stored
-        values, cast to ``dtype``.
+        values (host array_like), cast to ``dtype``.
+    device : {'cpu', 'gpu'}, default 'cpu'
+        Where the result lives. The positions and values are always drawn
+        on the host with ``rng`` (so a seed gives the same array on every
+        device), the array is built there in ``format``, then moved to the
+        device once (one copy of each of its arrays).
 
     Returns
     -------
@@ -479,6 +603,11 @@ def random(m: int, n: int, density: float = 0.01, format: str = "coo", dtype: An
         Entries in row-major order without duplicates. Stored values may be
         zero (for an integer dtype or a custom sampler); they still count in
         ``nnz``.
+
+    Raises
+    ------
+    NotImplementedError
+        For ``format='bsr'`` with ``device='gpu'``.
 
     Examples
     --------
@@ -491,6 +620,9 @@ def random(m: int, n: int, density: float = 0.01, format: str = "coo", dtype: An
     n = _check_size(n, "n")
     density = _check_density(density)
     fmt = _check_format(format, "coo")
+    device = check_device(device)
+    if device == "gpu":
+        _check_gpu_format(fmt)
     dt = np.dtype(np.float64) if dtype is None else check_dtype(dtype)
     if data_sampler is not None and not callable(data_sampler):
         raise TypeError(f"data_sampler must be callable, got {type(data_sampler).__name__}")
@@ -510,7 +642,7 @@ def random(m: int, n: int, density: float = 0.01, format: str = "coo", dtype: An
         data = data.astype(dt)
     idx = get_index_dtype(maxval=max(m, n, k))
     A = coo_array((data, (row.astype(idx), col.astype(idx))), shape=(m, n))
-    return A.asformat(fmt)
+    return A.asformat(fmt).to_device(device)
 
 
 # -- kron ---------------------------------------------------------------------------
@@ -526,10 +658,13 @@ def _canonical_compressed(A: SparseArray, fmt: str):
     return C.indptr, C.indices, C.data
 
 
-def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
-    out = np.zeros(counts.shape[0], dtype=np.int64)
+def _exclusive_cumsum(counts: np.ndarray, xp=np) -> np.ndarray:
+    out = xp.zeros(counts.shape[0], dtype=np.int64)
     if counts.shape[0] > 1:
-        np.cumsum(counts[:-1], out=out[1:])
+        if xp is np:
+            np.cumsum(counts[:-1], out=out[1:])
+        else:
+            out[1:] = xp.cumsum(counts[:-1])
     return out
 
 
@@ -544,33 +679,45 @@ def _kron_arrays(Ap, Aj, Ax, Bp, Bj, Bx, mB: int, nB: int, dtype, want_rows: boo
     row ``i`` of A in order, a "segment": the entries of row ``p`` of B scaled
     by ``A[e]``. Segments are laid out with np.repeat, entries within a
     segment with one arange.
+
+    The arrays may live on the GPU (all of them): the same steps then run
+    with CuPy, repeats by a searchsorted expansion (``_repeat``), and the
+    sizes come from the canonical inputs' lengths instead of device reads.
     """
-    ca = np.diff(Ap).astype(np.int64)
-    cb = np.diff(Bp).astype(np.int64)
-    ia = np.flatnonzero(ca)
-    pb = np.flatnonzero(cb)
+    xp = xp_of(Ap)
+    ca = xp.diff(Ap).astype(np.int64)
+    cb = xp.diff(Bp).astype(np.int64)
+    ia = xp.flatnonzero(ca)
+    pb = xp.flatnonzero(cb)
     # nonempty output rows: pairs (i, p), row-major
-    I = np.repeat(ia, pb.shape[0])
-    P = np.tile(pb, ia.shape[0])
+    I = xp.repeat(ia, pb.shape[0])
+    P = xp.tile(pb, ia.shape[0])
     out_rows = I * mB + P
     counts = ca[I] * cb[P]
-    nnz = int(counts.sum())
     # segments: (pair, A entry), with the length of B's row
     seg_per_pair = ca[I]
-    n_seg = int(seg_per_pair.sum())
-    seg_pair = np.repeat(np.arange(I.shape[0], dtype=np.int64), seg_per_pair)
-    seg_a = (np.arange(n_seg, dtype=np.int64)
-             - np.repeat(_exclusive_cumsum(seg_per_pair) - Ap[I].astype(np.int64), seg_per_pair))
+    if xp is np:
+        nnz = int(counts.sum())
+        n_seg = int(seg_per_pair.sum())
+    else:
+        # canonical compressed arrays hold exactly indptr[-1] entries: every
+        # entry of A meets every nonempty row (every entry) of B
+        n_seg = int(Aj.shape[0]) * int(pb.shape[0])
+        nnz = int(Aj.shape[0]) * int(Bj.shape[0])
+    seg_pair = _repeat(xp, xp.arange(I.shape[0], dtype=np.int64), seg_per_pair, n_seg)
+    seg_a = (xp.arange(n_seg, dtype=np.int64)
+             - _repeat(xp, _exclusive_cumsum(seg_per_pair, xp) - Ap[I].astype(np.int64),
+                       seg_per_pair, n_seg))
     seg_p = P[seg_pair]
     seg_len = cb[seg_p]
-    seg_first = _exclusive_cumsum(seg_len)
+    seg_first = _exclusive_cumsum(seg_len, xp)
     # entry t of segment s takes B entry Bp[p] + (t - seg_first[s])
-    b_idx = (np.arange(nnz, dtype=np.int64)
-             + np.repeat(Bp[seg_p].astype(np.int64) - seg_first, seg_len))
-    row = np.repeat(out_rows, counts) if want_rows else None
-    col = np.repeat(Aj[seg_a].astype(np.int64) * nB, seg_len)
+    b_idx = (xp.arange(nnz, dtype=np.int64)
+             + _repeat(xp, Bp[seg_p].astype(np.int64) - seg_first, seg_len, nnz))
+    row = _repeat(xp, out_rows, counts, nnz) if want_rows else None
+    col = _repeat(xp, Aj[seg_a].astype(np.int64) * nB, seg_len, nnz)
     col += Bj[b_idx]
-    data = np.multiply(np.repeat(Ax[seg_a], seg_len), Bx[b_idx], dtype=dtype)
+    data = xp.multiply(_repeat(xp, Ax[seg_a], seg_len, nnz), Bx[b_idx], dtype=dtype)
     return row, col, data, out_rows, counts
 
 
@@ -581,11 +728,14 @@ def kron(A, B, format: str | None = None) -> SparseArray:
     ----------
     A, B : sparse array or array_like
         The factors: sparsela or ``scipy.sparse`` arrays/matrices, or dense
-        2-D arrays.
+        2-D arrays; on the GPU, sparsela arrays there, ``cupyx.scipy.sparse``
+        matrices or dense CuPy arrays. Both must live on one device; the
+        product is computed and returned there.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format; default 'csr' (SciPy returns BSR when ``B`` is
         dense-ish and COO otherwise). With 'bsr' and a dense-ish ``B`` (at
         least half its entries stored) the blocks are ``B``-shaped, as SciPy.
+        'bsr' is CPU-only.
 
     Returns
     -------
@@ -593,7 +743,14 @@ def kron(A, B, format: str | None = None) -> SparseArray:
         Of shape ``(A.shape[0] * B.shape[0], A.shape[1] * B.shape[1])`` and
         dtype the common dtype of ``A`` and ``B``; explicit zeros are kept.
         Indices are int64 when the shape or the number of stored entries
-        exceeds int32.
+        exceeds int32. On the device of ``A`` and ``B``.
+
+    Raises
+    ------
+    TypeError
+        If ``A`` and ``B`` live on different devices.
+    NotImplementedError
+        For ``format='bsr'`` on the GPU.
 
     Examples
     --------
@@ -605,6 +762,11 @@ def kron(A, B, format: str | None = None) -> SparseArray:
     fmt = _check_format(format, "csr")
     A = _as_sparse(A, "A")
     B = _as_sparse(B, "B")
+    if A.device != B.device:
+        raise mismatch("A", A.device, "B", B.device)
+    xp = xp_of(A.data)
+    if xp is not np:
+        _check_gpu_format(fmt)
     (mA, nA), (mB, nB) = A.shape, B.shape
     M, N = mA * mB, nA * nB
     if max(M, N) > _INT64_MAX // 2:
@@ -634,12 +796,15 @@ def kron(A, B, format: str | None = None) -> SparseArray:
     nnz = data.shape[0]
     idx = get_index_dtype(maxval=max(M, N, nnz))
     if fmt == "coo":
-        return coo_array((data, (row.astype(idx), minor_idx.astype(idx))), shape=(M, N))
-    indptr = np.zeros(n_major + 1, dtype=idx)
+        return _make_coo(data, row.astype(idx), minor_idx.astype(idx), (M, N))
+    indptr = xp.zeros(n_major + 1, dtype=idx)
     indptr[out_major + 1] = counts
-    np.cumsum(indptr, out=indptr)
+    if xp is np:
+        np.cumsum(indptr, out=indptr)
+    else:
+        indptr = xp.cumsum(indptr, dtype=idx)
     if fmt == "csc":
-        return csc_array((data, minor_idx.astype(idx), indptr), shape=(M, N))
+        return _make_csc(data, minor_idx.astype(idx), indptr, (M, N))
     return _finish_csr(data, minor_idx.astype(idx), indptr, (M, N), fmt)
 
 
@@ -649,7 +814,8 @@ def _block_list(blocks, fname: str, allow_none: bool, promote_1d: bool = False):
 
     Returns the (position, sparsela array) of every block, ``None`` skipped,
     and the format the output takes by default: 'csr' ('csc') when every
-    block is a CSR (CSC) sparse array, else 'coo' (as SciPy).
+    block is a CSR (CSC) sparse array, else 'coo' (as SciPy). All blocks must
+    live on one device (TypeError naming two that do not).
     """
     import scipy.sparse as sp
 
@@ -666,12 +832,19 @@ def _block_list(blocks, fname: str, allow_none: bool, promote_1d: bool = False):
         raise ValueError(f"{fname}: {name} must not be empty")
     out = []
     formats = set()
+    first = None  # (position, device) of the first block
     for i, b in enumerate(items):
         if b is None:
             if allow_none:
                 continue
             raise TypeError(f"{name}[{i}] is None; {fname} needs arrays")
-        is_sparse = isinstance(b, SparseArray) or sp.issparse(b)
+        dev = _block_device(b)
+        if first is None:
+            first = (i, dev)
+        elif dev != first[1]:
+            raise mismatch(f"{name}[{first[0]}]", first[1], f"{name}[{i}]", dev)
+        is_sparse = (isinstance(b, SparseArray) or sp.issparse(b)
+                     or type(b).__module__.split(".")[0] == "cupyx")
         formats.add(b.format if is_sparse else None)
         out.append((i, _as_sparse(b, f"{name}[{i}]", promote_1d=promote_1d)))
     if not out:
@@ -692,21 +865,22 @@ def _concat_major(parts, minor_offsets, n_major: int, n_minor: int, dt):
     ``parts`` holds (indptr, indices, data); the indices of part ``i`` are
     shifted by ``minor_offsets[i]`` (nonzero for ``block_diag``).
     """
-    nnz = sum(int(p[-1]) - int(p[0]) for p, _, _ in parts)
+    xp = xp_of(parts[0][0])
+    bounds = [_bounds(xp, p, ind) for p, ind, _ in parts]
+    nnz = sum(p1 - p0 for p0, p1 in bounds)
     idx = get_index_dtype(maxval=max(nnz, n_major, n_minor))
     # every value fits ``idx``: offsets arithmetic runs in it directly
-    ptrs = [np.zeros(1, dtype=idx)]
+    ptrs = [xp.zeros(1, dtype=idx)]
     inds, vals = [], []
     done = 0
-    for (p, ind, d), off in zip(parts, minor_offsets):
-        p0, p1 = int(p[0]), int(p[-1])
-        ptrs.append(np.add(p[1:], done - p0, dtype=idx, casting="unsafe"))
-        inds.append(np.add(ind[p0:p1], off, dtype=idx, casting="unsafe") if off else ind[p0:p1])
+    for (p, ind, d), off, (p0, p1) in zip(parts, minor_offsets, bounds):
+        ptrs.append(xp.add(p[1:], done - p0, dtype=idx, casting="unsafe"))
+        inds.append(xp.add(ind[p0:p1], off, dtype=idx, casting="unsafe") if off else ind[p0:p1])
         vals.append(d[p0:p1])
         done += p1 - p0
-    indptr = np.concatenate(ptrs)
-    indices = np.concatenate(inds, dtype=idx, casting="unsafe")
-    data = np.concatenate(vals, dtype=dt, casting="unsafe")
+    indptr = xp.concatenate(ptrs)
+    indices = xp.concatenate(inds, dtype=idx, casting="unsafe")
+    data = xp.concatenate(vals, dtype=dt, casting="unsafe")
     return data, indices, indptr
 
 
@@ -717,23 +891,28 @@ def _concat_minor(parts, minor_offsets, n_major: int, n_minor: int, dt):
     order; each part's entries are scattered to their place in one vectorised
     step.
     """
-    counts = [np.diff(p).astype(np.int64) for p, _, _ in parts]
-    total = np.zeros(n_major, dtype=np.int64)
+    xp = xp_of(parts[0][0])
+    counts = [xp.diff(p).astype(np.int64) for p, _, _ in parts]
+    bounds = [_bounds(xp, p, ind) for p, ind, _ in parts]
+    total = xp.zeros(n_major, dtype=np.int64)
     for c in counts:
         total += c
-    out_ptr = np.zeros(n_major + 1, dtype=np.int64)
-    np.cumsum(total, out=out_ptr[1:])
-    nnz = int(out_ptr[-1])
+    out_ptr = xp.zeros(n_major + 1, dtype=np.int64)
+    if xp is np:
+        np.cumsum(total, out=out_ptr[1:])
+        nnz = int(out_ptr[-1])
+    else:
+        out_ptr[1:] = xp.cumsum(total)
+        nnz = sum(p1 - p0 for p0, p1 in bounds)   # no device read
     idx = get_index_dtype(maxval=max(nnz, n_major, n_minor))
-    indices = np.empty(nnz, dtype=idx)
-    data = np.empty(nnz, dtype=dt)
-    placed = np.zeros(n_major, dtype=np.int64)
-    for (p, ind, d), c, off in zip(parts, counts, minor_offsets):
-        p0, p1 = int(p[0]), int(p[-1])
+    indices = xp.empty(nnz, dtype=idx)
+    data = xp.empty(nnz, dtype=dt)
+    placed = xp.zeros(n_major, dtype=np.int64)
+    for (p, ind, d), c, off, (p0, p1) in zip(parts, counts, minor_offsets, bounds):
         if p1 > p0:
             # destination of entry e of major row r: out_ptr[r] + placed[r] + (e - p[r])
             shift = out_ptr[:-1] + placed - p[:-1].astype(np.int64)
-            dest = np.repeat(shift, c) + np.arange(p0, p1, dtype=np.int64)
+            dest = _repeat(xp, shift, c, p1 - p0) + xp.arange(p0, p1, dtype=np.int64)
             indices[dest] = ind[p0:p1].astype(np.int64) + off
             data[dest] = d[p0:p1]
         placed += c
@@ -742,14 +921,15 @@ def _concat_minor(parts, minor_offsets, n_major: int, n_minor: int, dt):
 
 def _concat_coo(arrays, row_offsets, col_offsets, shape, dt):
     cooz = [a.tocoo() for a in arrays]
+    xp = xp_of(cooz[0].data)
     nnz = sum(c.nnz for c in cooz)
     idx = get_index_dtype(maxval=max(nnz, *shape))
-    row = np.concatenate([np.zeros(0, dtype=np.int64)] +
+    row = xp.concatenate([xp.zeros(0, dtype=np.int64)] +
                          [c.row.astype(np.int64) + r for c, r in zip(cooz, row_offsets)])
-    col = np.concatenate([np.zeros(0, dtype=np.int64)] +
+    col = xp.concatenate([xp.zeros(0, dtype=np.int64)] +
                          [c.col.astype(np.int64) + o for c, o in zip(cooz, col_offsets)])
-    data = np.concatenate([np.zeros(0, dtype=dt)] + [c.data.astype(dt) for c in cooz])
-    return coo_array((data, (row.astype(idx), col.astype(idx))), shape=shape)
+    data = xp.concatenate([xp.zeros(0, dtype=dt)] + [c.data.astype(dt) for c in cooz])
+    return _make_coo(data, row.astype(idx), col.astype(idx), shape)
 
 
 def _stack(blocks, format, dtype, axis: int, fname: str) -> SparseArray:
@@ -767,6 +947,8 @@ def _stack(blocks, format, dtype, axis: int, fname: str) -> SparseArray:
                 f"(as blocks[{first_pos}])"
             )
     arrays = [a for _, a in items]
+    if arrays[0].device != "cpu":
+        _check_gpu_format(fmt)
     dt = _result_dtype(arrays, dtype)
     sizes = [a.shape[axis] for a in arrays]
     offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])[:-1].tolist()
@@ -783,7 +965,7 @@ def _stack(blocks, format, dtype, axis: int, fname: str) -> SparseArray:
             data, indices, indptr = _concat_major(parts, zeros, shape[1], shape[0], dt)
         else:
             data, indices, indptr = _concat_minor(parts, offsets, shape[1], shape[0], dt)
-        return csc_array((data, indices, indptr), shape=shape)
+        return _make_csc(data, indices, indptr, shape)
     parts = [(c.indptr, c.indices, c.data) for c in (a.tocsr() for a in arrays)]
     if axis == 0:       # rows follow one another: CSR major axis
         data, indices, indptr = _concat_major(parts, zeros, shape[0], shape[1], dt)
@@ -799,9 +981,11 @@ def hstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
     ----------
     blocks : sequence of sparse arrays or 2-D array_likes
         All with the same number of rows; ``None`` entries are skipped.
+        All on one device: on the GPU, sparsela arrays there,
+        ``cupyx.scipy.sparse`` matrices or dense CuPy arrays.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format. By default CSR when every block is CSR, CSC when every
-        block is CSC, COO otherwise (as SciPy).
+        block is CSC, COO otherwise (as SciPy). 'bsr' is CPU-only.
     dtype : dtype, optional
         Value dtype; by default the common dtype of the blocks.
 
@@ -809,7 +993,14 @@ def hstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
     -------
     SparseArray
         The stacked array in ``format``, holding every stored entry of the
-        blocks (explicit zeros included).
+        blocks (explicit zeros included), on the blocks' device.
+
+    Raises
+    ------
+    TypeError
+        If two blocks live on different devices.
+    NotImplementedError
+        For ``format='bsr'`` on the GPU.
 
     Examples
     --------
@@ -828,9 +1019,11 @@ def vstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
     ----------
     blocks : sequence of sparse arrays or 2-D array_likes
         All with the same number of columns; ``None`` entries are skipped.
+        All on one device: on the GPU, sparsela arrays there,
+        ``cupyx.scipy.sparse`` matrices or dense CuPy arrays.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format. By default CSR when every block is CSR, CSC when every
-        block is CSC, COO otherwise (as SciPy).
+        block is CSC, COO otherwise (as SciPy). 'bsr' is CPU-only.
     dtype : dtype, optional
         Value dtype; by default the common dtype of the blocks.
 
@@ -838,7 +1031,14 @@ def vstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
     -------
     SparseArray
         The stacked array in ``format``, holding every stored entry of the
-        blocks (explicit zeros included).
+        blocks (explicit zeros included), on the blocks' device.
+
+    Raises
+    ------
+    TypeError
+        If two blocks live on different devices.
+    NotImplementedError
+        For ``format='bsr'`` on the GPU.
 
     Examples
     --------
@@ -858,9 +1058,11 @@ def block_diag(mats: Sequence[Any], format: str | None = None, dtype: Any = None
     ----------
     mats : sequence of sparse arrays or array_likes
         The diagonal blocks, in order; scalars and 1-D arrays count as one
-        row. Blocks may have zero rows or columns.
+        row. Blocks may have zero rows or columns. All on one device: on the
+        GPU, sparsela arrays there, ``cupyx.scipy.sparse`` matrices or dense
+        CuPy arrays (Python scalars and lists are host data).
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
-        Output format; default 'coo' (as SciPy).
+        Output format; default 'coo' (as SciPy). 'bsr' is CPU-only.
     dtype : dtype, optional
         Value dtype; by default the common dtype of the blocks.
 
@@ -869,7 +1071,14 @@ def block_diag(mats: Sequence[Any], format: str | None = None, dtype: Any = None
     SparseArray
         The array of shape ``(sum of the rows, sum of the columns)`` of the
         blocks, in ``format``, with block ``i`` at the rows and columns
-        following block ``i - 1``.
+        following block ``i - 1``, on the blocks' device.
+
+    Raises
+    ------
+    TypeError
+        If two blocks live on different devices.
+    NotImplementedError
+        For ``format='bsr'`` on the GPU.
 
     Examples
     --------
@@ -881,6 +1090,8 @@ def block_diag(mats: Sequence[Any], format: str | None = None, dtype: Any = None
     items, _ = _block_list(mats, "block_diag", allow_none=False, promote_1d=True)
     fmt = _check_format(format, "coo")
     arrays = [a for _, a in items]
+    if arrays[0].device != "cpu":
+        _check_gpu_format(fmt)
     dt = _result_dtype(arrays, dtype)
     rows = [a.shape[0] for a in arrays]
     cols = [a.shape[1] for a in arrays]
@@ -892,7 +1103,7 @@ def block_diag(mats: Sequence[Any], format: str | None = None, dtype: Any = None
     if fmt == "csc":
         parts = [(c.indptr, c.indices, c.data) for c in (a.tocsc() for a in arrays)]
         data, indices, indptr = _concat_major(parts, row_off, shape[1], shape[0], dt)
-        return csc_array((data, indices, indptr), shape=shape)
+        return _make_csc(data, indices, indptr, shape)
     parts = [(c.indptr, c.indices, c.data) for c in (a.tocsr() for a in arrays)]
     data, indices, indptr = _concat_major(parts, col_off, shape[0], shape[1], dt)
     return _finish_csr(data, indices, indptr, shape, fmt)
