@@ -230,6 +230,11 @@ def test_b_canonical_copy_rows(xp, small_bins, sort_indices):
     A = _random_csr(rng, 12, 8, 18, np.float64)
     assert (np.diff(A[0]) == 1).sum() >= 2
     _check(xp, 12, 8, 25, A, B, sort_indices=sort_indices, b_canonical=True)
+    if sort_indices:
+        nnz = gpu.spgemm_row_nnz(12, 25, *(xp.asarray(a) for a in (A[0], A[1], B[0], B[1])),
+                                 b_canonical=True)
+        np.testing.assert_array_equal(
+            nnz.get(), cpu.spgemm_row_nnz(12, 25, A[0], A[1], B[0], B[1], b_canonical=True))
 
 
 @pytest.mark.parametrize("bins", ["default", "small"])

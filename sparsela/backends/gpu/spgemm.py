@@ -82,7 +82,6 @@ from . import _cuda
 __all__ = ["csr_spgemm", "spgemm_index_dtype", "spgemm_row_nnz"]
 
 INT32_MAX = np.iinfo(np.int32).max
-INT64_MAX = np.iinfo(np.int64).max
 
 #: Shared-memory hash-table sizes (slots) of the symbolic bins, by flops.
 #: 8192 int32 keys = 32 KiB, under the 48 KiB of static shared memory.
@@ -91,8 +90,8 @@ SYMBOLIC_TABLE_SIZES = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 #: row. 2048 slots of int32 key + complex128 value = 40 KiB.
 NUMERIC_TABLE_SIZES = (32, 64, 128, 256, 512, 1024, 2048)
 #: A row goes to a table of ``S`` slots when ``LOAD_DIV * metric <= S``
-#: (metric = flops in the symbolic pass, nnz in the numeric pass): a load
-#: factor of at most 1/2 keeps linear probing short.
+#: (metric = flops in the symbolic pass, nnz -- or more, see below -- in the
+#: numeric pass): a load factor of at most 1/2 keeps linear probing short.
 LOAD_DIV = 2
 #: Table slots per thread of a group; with the clip below it fixes the
 #: threads per row of each shared bin (see the module docstring).
@@ -104,8 +103,8 @@ MIN_GROUP = 4
 #: columns (R-MAT rows repeat most of theirs) gets a table, and so a group of
 #: threads, large enough for at most 2 products a slot, i.e. 16 a thread,
 #: instead of a small table whose 4 threads would do all of its products.
-#: A larger table costs no more per thread (G grows with S): the same 8
-#: slots to clear and, for the rank sort, the same count per entry.
+#: Up to S = 2048 a larger table costs no more per thread (G grows with S):
+#: the same 8 slots to clear and, for the rank sort, the same count per entry.
 NUMERIC_PRODUCTS_PER_SLOT = 2
 #: Slots of global-memory hash tables processed at once (keys + values of
 #: 2**25 slots: 384 MiB for float64); rows larger than this get a batch alone.
