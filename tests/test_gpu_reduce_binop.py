@@ -352,3 +352,43 @@ def test_merge_disjoint_and_equal_rows(xp):
     a = (A.data, A.indices.astype(np.int64), A.indptr.astype(np.int64))
     b = (B.data, B.indices, B.indptr)
     check_merge(xp, a, b, A.shape)
+
+
+def test_merge_long_rows_and_offset_pointers(xp):
+    """A long row against a short one and an interleaved one; pointers that start
+    past leading entries (positions are absolute, as on the CPU)."""
+    rng = np.random.default_rng(5)
+    rows_a = [np.arange(0, 60), np.sort(rng.choice(60, 7, replace=False)), np.arange(0, 60, 2),
+              np.array([], dtype=int)]
+    rows_b = [np.sort(rng.choice(60, 9, replace=False)), np.arange(60), np.arange(1, 60, 2),
+              np.arange(3)]
+
+    def arrays(rows, lead):
+        Aj = np.concatenate([np.array([59] * lead)] + rows).astype(np.int32)
+        Ap = lead + np.concatenate(([0], np.cumsum([r.size for r in rows]))).astype(np.int32)
+        return np.ones(Aj.size), Aj, Ap
+
+    a, b = arrays(rows_a, 2), arrays(rows_b, 0)
+    check_merge_offsets(xp, a, b, 4)
+
+
+def check_merge_offsets(xp, a, b, m):
+    """GPU == CPU for count and fill (pointers need not start at 0)."""
+    from sparsela.backends.cpu import binop as cpu
+    from sparsela.backends.gpu import binop as gpu
+
+    (_, Aj, Ap), (_, Bj, Bp) = a, b
+    for intersect in (False, True):
+        counts_cpu = np.empty(m, dtype=np.int64)
+        cpu.csr_merge_count(Ap, Aj, Bp, Bj, intersect, counts_cpu)
+        d_counts = xp.zeros(m, dtype=np.int64)
+        gpu.csr_merge_count(*dev(xp, Ap, Aj, Bp, Bj), intersect, d_counts)
+        np.testing.assert_array_equal(d_counts.get(), counts_cpu)
+        Cp = np.concatenate(([0], np.cumsum(counts_cpu))).astype(np.int64)
+        outs = [np.empty(Cp[-1], dtype=np.int64) for _ in range(3)]
+        cpu.csr_merge_fill(Ap, Aj, Bp, Bj, intersect, Cp, *outs)
+        d_outs = dev(xp, *(np.full_like(o, -7) for o in outs))
+        gpu.csr_merge_fill(*dev(xp, Ap, Aj, Bp, Bj), intersect, xp.asarray(Cp), *d_outs)
+        for got, want in zip(d_outs, outs):
+            np.testing.assert_array_equal(got.get(), want)
+
