@@ -392,3 +392,14 @@ def test_bsr(device):
                      shape=H.shape)
     assert D.device == device
     np.testing.assert_array_equal(to_host(D).toarray(), a)
+
+
+def test_estimators_refuse_gpu_input_clearly():
+    from sparsela.linear_model import Lasso
+
+    A, _ = _pair("csr", 9, 7, 30, seed=14)
+    G = A.to_device("gpu")
+    with pytest.raises(TypeError, match=r"X lives on the GPU.*X\.get\(\)"):
+        Lasso(alpha=0.1).fit(G, np.ones(9))
+    with pytest.raises(TypeError, match="GPU"):
+        Lasso(alpha=0.1).fit(G.toarray(), np.ones(9))

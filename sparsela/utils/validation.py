@@ -270,11 +270,13 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
     Raises
     ------
     TypeError
-        If sparse input is passed with ``accept_sparse=False``.
+        If sparse input is passed with ``accept_sparse=False``, or the input
+        lives on the GPU (the estimators compute on the CPU).
     ValueError
         For non-finite values, complex values without ``allow_complex``,
         input of the wrong dimension, or too few samples or features.
     """
+    _reject_gpu(X, input_name)
     if allow_complex and _scipy_sparse(X) and _is_complex(X):
         X = asarray(X, format=sparse_format)   # sparsela checks complex data
     if isinstance(X, SparseArray):
@@ -298,6 +300,16 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
         ensure_min_features=ensure_min_features, copy=copy,
         ensure_all_finite=ensure_all_finite, input_name=input_name)
     return asarray(Xc, format=sparse_format) if _scipy_sparse(Xc) else Xc
+
+
+def _reject_gpu(X, input_name: str) -> None:
+    """TypeError for GPU input: the estimators compute on the CPU (no silent transfer)."""
+    from .._device import is_gpu_array
+
+    if is_gpu_array(X) or getattr(X, "device", None) == "gpu":
+        raise TypeError(
+            f"{input_name} lives on the GPU, but sparsela's estimators compute on the CPU in "
+            f"this version; move it explicitly with {input_name}.get()")
 
 
 def _scipy_sparse(X) -> bool:
@@ -380,6 +392,11 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
     """
     from sklearn.utils.validation import check_consistent_length
     from sklearn.utils.validation import validate_data as sk_validate_data
+
+    if not (isinstance(X, str) and X == "no_validation"):
+        _reject_gpu(X, "X")
+    if not (isinstance(y, str) and y == "no_validation") and y is not None:
+        _reject_gpu(y, "y")
 
     no_y = isinstance(y, str) and y == "no_validation"
     if allow_complex and _scipy_sparse(X) and _is_complex(X):
