@@ -519,3 +519,41 @@ def test_products_fixed_dense_inputs(xp, name):
         np.testing.assert_array_equal(pat, epat)
         assert_close(vals, evals, dtype)
         assert pat.sum() >= 5  # the case is not trivially empty
+
+
+# --------------------------------------------------------------------------- #
+# through the public operations: ops dispatches to these modules on the device
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_public_operations_on_the_device(xp, dtype):
+    import scipy.sparse as sp
+
+    import sparsela as sl
+
+    rng = np.random.default_rng(3)
+
+    def rand(m, n, seed):
+        S = sp.random(m, n, density=0.4, format="csr", random_state=seed)
+        S.data = rng.integers(-3, 4, S.nnz).astype(dtype)
+        return S
+
+    A, B, M = rand(8, 6, 1), rand(6, 7, 2), rand(8, 7, 3)
+    cpu = [sl.csr_array(x) for x in (A, B, M)]
+    gpu = [x.to_device("gpu") for x in cpu]
+    X = dense_operand(rng, (8, 3), dtype)
+    Y = dense_operand(rng, (7, 3), dtype)
+    cases = {
+        "sddmm": lambda a, b, m, x, y: sl.sddmm(m, x, y),
+        "rows": lambda a, b, m, x, y: a[np.array([3, 1, 1, 7])],
+        "min_plus": lambda a, b, m, x, y: sl.spgemm(a, b, semiring="min_plus"),
+        "masked": lambda a, b, m, x, y: sl.spgemm(a, b, mask=m),
+        "complement": lambda a, b, m, x, y: sl.spgemm(a, b, mask=m, complement=True),
+        "topk": lambda a, b, m, x, y: sl.spgemm_topk(a, b, 2),
+    }
+    for name, f in cases.items():
+        g = f(*gpu, *dev(xp, X, Y))
+        c = f(*cpu, X, Y)
+        assert g.device == "gpu", name
+        g = g.get()
+        assert g.dtype == c.dtype, name
+        np.testing.assert_array_equal(g.toarray(), c.toarray(), err_msg=name)
