@@ -557,3 +557,31 @@ def test_public_operations_on_the_device(xp, dtype):
         g = g.get()
         assert g.dtype == c.dtype, name
         np.testing.assert_array_equal(g.toarray(), c.toarray(), err_msg=name)
+
+
+def test_semiring_huge_column_ids(xp):
+    """n_row * n_col past int64: the (row, column) sort takes two stable passes."""
+    from sparsela.backends.cpu import semiring as cpu
+    from sparsela.backends.gpu import semiring as gpu
+
+    n_col = 2**61
+    big = np.array([5, 2**60, n_col - 1], dtype=np.int64)
+    Ap, Aj, Ax = (np.array([0, 2, 2, 3], np.int64), np.array([0, 1, 1], np.int64),
+                  np.array([1.0, 2.0, 3.0]))
+    Bp, Bj, Bx = np.array([0, 2, 4], np.int64), big[[2, 0, 0, 1]], np.array([1.0, 2.0, 4.0, 8.0])
+    Xp, Xj = np.array([0, 1, 1, 2], np.int64), big[[0, 1]]  # C[0, 5] and C[2, 2**60] out
+    args = (Ap, Aj, Ax, Bp, Bj, Bx)
+    for kw in ({}, {"Xp": Xp, "Xj": Xj}):
+        gkw = {k: xp.asarray(v) for k, v in kw.items()}
+        out = gpu.csr_spgemm_semiring(3, n_col, *dev(xp, *args), cpu.PLUS, cpu.TIMES, **gkw)
+        Cp, Cj, Cx = check_csr_equal(
+            out, cpu.csr_spgemm_semiring(3, n_col, *args, cpu.PLUS, cpu.TIMES, **kw))
+        assert Cj.dtype == np.int64
+        if kw:
+            np.testing.assert_array_equal(Cp, [0, 2, 2, 3])
+            np.testing.assert_array_equal(Cj, [2**60, n_col - 1, 5])
+            np.testing.assert_array_equal(Cx, [16.0, 1.0, 12.0])
+        else:
+            np.testing.assert_array_equal(Cp, [0, 3, 3, 5])
+            np.testing.assert_array_equal(Cj, [5, 2**60, n_col - 1, 5, 2**60])
+            np.testing.assert_array_equal(Cx, [10.0, 16.0, 1.0, 12.0, 24.0])
