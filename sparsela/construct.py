@@ -42,7 +42,14 @@ from .formats import SparseArray, asarray, bsr_array, coo_array, csc_array, csr_
 from .ops._backend import xp_of
 
 __all__ = [
-    "eye", "identity", "diags", "random", "kron", "hstack", "vstack", "block_diag",
+    "block_diag",
+    "diags",
+    "eye",
+    "hstack",
+    "identity",
+    "kron",
+    "random",
+    "vstack",
 ]
 
 _FORMATS = ("csr", "csc", "coo", "bsr")
@@ -628,7 +635,7 @@ def random(m: int, n: int, density: float = 0.01, format: str = "coo", dtype: An
         raise TypeError(f"data_sampler must be callable, got {type(data_sampler).__name__}")
     gen = _as_rng(rng)
     total = m * n
-    k = min(int(round(density * total)), total)
+    k = min(round(density * total), total)
     row, col = _sample_positions(m, n, k, gen)
     if data_sampler is None:
         data = _random_values(k, dt, gen)
