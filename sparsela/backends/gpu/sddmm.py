@@ -104,9 +104,10 @@ def csr_sddmm(Mp, Mj, X, Y):
     """
     xp = _cuda.array_module(Mp, Mj, X, Y)
     nnz = int(Mp[-1])
+    if nnz == 0 or X.shape[1] == 0:
+        # empty sums (and no launch on zero-size operands)
+        return xp.zeros(nnz, dtype=X.dtype)
     out = xp.empty(nnz, dtype=X.dtype)
-    if nnz == 0:
-        return out
     group = _group_size(int(X.shape[1]))
     per_block = _BLOCK // group
     grid = min(_MAX_GRID, -(-nnz // per_block))
