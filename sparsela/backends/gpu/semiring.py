@@ -4,7 +4,7 @@ entries of an excluded pattern (complemented mask).
 
 Algorithm: expand, sort, reduce (ESC), the GPU formulation that needs no
 per-row scratch and no atomics, so it serves every ⊕ (NaN-ignoring min/max,
-complex plus, bool or) with the same two kernels:
+complex plus, bool or) with the same three kernels (flag, expand, reduce):
 
 1. *expand* — one thread per partial product ``A[i, k] ⊗ B[k, j]``, numbered
    in the CPU kernel's order (row, then A's stored order, then B's). A
