@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from conftest import assert_close, on_device, to_host
+from conftest import GPU_MODE, assert_close, on_device, to_host
 
 import sparsela as sl
 from sparsela._device import cupy, is_gpu_array
@@ -310,7 +310,7 @@ def test_norm_matches_cpu_and_scipy(device, fmt, dtype, idx):
 
 def test_norm_empty(device):
     for shape, nnz in (((0, 3), 0), ((3, 4), 0)):
-        A, S = _make("csr", *shape, nnz=nnz)
+        A, _ = _make("csr", *shape, nnz=nnz)
         G = on_device(A, device)
         for ord in MATRIX_ORDS:
             assert sl.linalg.norm(G, ord=ord) == sl.linalg.norm(A, ord=ord)
@@ -320,3 +320,47 @@ def test_norm_empty(device):
         sl.linalg.norm(G, ord=2)
     with pytest.raises(ValueError, match="axis"):
         sl.linalg.norm(G, axis=2)
+
+
+# =========================================================================== #
+# no data moves between host and device
+# =========================================================================== #
+@pytest.mark.skipif(GPU_MODE != "simulated", reason="counts moves on the simulated device, "
+                    "whose host<->device copies go through two Python functions")
+def test_no_host_device_transfers(monkeypatch):
+    """On GPU inputs, nothing is copied host->device (``xp.asarray`` of host
+    data) or device->host (``.get()``); reading a size back (``int()`` of a
+    0-d array) is allowed."""
+    from sparsela.backends.gpu import _simulator as sim
+
+    xp = cupy()
+    A, _ = _make("coo", 5, 4, nnz=9, seed=5)
+    blocks = [A.to_device("gpu"), A.tocsr().to_device("gpu"), A.tocsc().to_device("gpu"),
+              xp.asarray(np.ones((5, 2)))]
+    diag = xp.asarray(np.arange(4.0))
+    real_asarray = sim._Namespace.asarray
+
+    def device_only(a, dtype=None, order=None):
+        assert isinstance(a, sim.DeviceArray), f"host->device copy of {type(a).__name__}"
+        return real_asarray(a, dtype, order)
+
+    def no_get(self, *args, **kwargs):
+        raise AssertionError(f"device->host copy of an array of shape {self.shape}")
+
+    monkeypatch.setattr(sim._Namespace, "asarray", staticmethod(device_only))
+    monkeypatch.setattr(sim._Namespace, "array", staticmethod(device_only))
+    monkeypatch.setattr(sim.DeviceArray, "get", no_get)
+    G, C, D = blocks[0], blocks[1], blocks[2]
+    results = [sl.hstack(blocks), sl.hstack([C, C]), sl.hstack([D, D]), sl.vstack([C, D]),
+               sl.vstack([C, C]), sl.vstack([D, D], format="csr"),
+               sl.block_diag(blocks), sl.block_diag([G, C], format="csr"),
+               sl.block_diag([G, C], format="csc"), sl.kron(G, C), sl.kron(C, D, format="csc"),
+               sl.kron(D, G, format="coo"), sl.eye(4, 3, k=1, device="gpu"),
+               sl.eye(4, format="csc", device="gpu"), sl.identity(3, format="coo", device="gpu"),
+               sl.diags([diag, diag[:3]], [0, 1], device="gpu"),
+               sl.linalg.norm(G, axis=0), sl.linalg.norm(C, ord=np.inf, axis=1),
+               sl.linalg.norm(D, ord=0, axis=0)]
+    for R in results:
+        assert (R.device == "gpu") if isinstance(R, sl.SparseArray) else is_gpu_array(R)
+    for ord in MATRIX_ORDS:
+        assert isinstance(sl.linalg.norm(G, ord=ord), float)
