@@ -80,7 +80,7 @@ def _vector_kernel(dtype: str, threads: int):
 
     Geometry: 1-D grid over ``n_rows * g`` threads, ``threads`` per block,
     so a block holds ``threads // g`` rows. Lane ``l`` of a row's group sums
-    the nonzeros ``Ap[row] + l, + 2l, ...`` (consecutive lanes read
+    the nonzeros ``Ap[row] + l, + l + g, + l + 2g, ...`` (consecutive lanes read
     consecutive nonzeros: coalesced); the partial sums meet in a tree in
     shared memory (``threads`` values of ``y``'s dtype, which is why the
     kernel is built per dtype and block size: shared sizes and types are
@@ -143,6 +143,9 @@ def csr_spmv(Ap, Aj, Ax, x, y) -> None:
     Vector CSR: a group of ``g`` threads per row, ``g`` =
     :func:`group_size` (1..32, from the mean row length), 1-D grid of
     ``ceil(n_rows * g / THREADS)`` blocks; see :func:`_vector_kernel`.
+    ``g`` comes from host-side sizes only (no sync per call), so a row far
+    longer than the mean is walked by ``g`` threads, not by more; a
+    block-per-row pass for such rows is not implemented yet.
 
     Parameters
     ----------
