@@ -133,7 +133,9 @@ def assert_close(actual, expected, *dtypes, check_dtype: bool = True, err_msg: s
 
 
 def dense_of(x) -> np.ndarray:
-    """Dense ndarray of a sparsela/scipy sparse array or array_like."""
+    """Dense ndarray of a sparsela/scipy sparse array or array_like (brought
+    back from the GPU with ``.get()``)."""
+    x = to_host(x)
     if hasattr(x, "toarray"):
         return x.toarray()
     return np.asarray(x)
@@ -325,9 +327,15 @@ def bsr_arrays(t: Triplets, blocksize=None):
     return blocks[order], bcol[order].astype(row.dtype), indptr
 
 
-def make_sparsela(t: Triplets, fmt: str, blocksize=None):
+def make_sparsela(t: Triplets, fmt: str, blocksize=None, device: str = "cpu"):
     """The matrix of ``t`` as a sparsela array of format ``fmt``, NON-canonical
-    (duplicates and unsorted indices kept) wherever the format can hold that."""
+    (duplicates and unsorted indices kept) wherever the format can hold that,
+    on ``device`` (moved there with ``to_device``)."""
+    A = _make_sparsela(t, fmt, blocksize)
+    return A if device == "cpu" else A.to_device(device)
+
+
+def _make_sparsela(t: Triplets, fmt: str, blocksize=None):
     import sparsela as sl
 
     if fmt == "coo":
@@ -411,7 +419,7 @@ def force_parallel():
 DEVICES = ("cpu", "gpu")
 
 
-@pytest.fixture(params=DEVICES)
+@pytest.fixture(params=DEVICES, scope="session")
 def device(request) -> str:
     """``'cpu'``, then ``'gpu'``: a real CUDA device when CuPy sees one, else the
     simulated device (``GPU_MODE``), whose kernels run in Numba's CUDA
