@@ -375,7 +375,7 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
     if isinstance(diagonals, SparseArray):
         raise TypeError("diagonals must be array_like, got a sparse array")
     if np.ndim(offsets) == 0:
-        if isscalarlike(diagonals):
+        if isscalarlike(diagonals) or (is_gpu_array(diagonals) and diagonals.ndim <= 1):
             diag_list = [diagonals]
         else:
             seq = list(diagonals)

@@ -200,6 +200,10 @@ def test_diags_on_device(device, fmt):
     R = sl.diags(d, offsets, shape=(4, 5), format=fmt, device=device)
     _check(R, sl.diags(diagonals, offsets, shape=(4, 5), format=fmt, dtype=np.complex128),
            S.astype(np.complex128), device)
+    # one CuPy diagonal with a scalar offset
+    R = sl.diags(on_device(np.array([2.0, 0.0, 3.0]), device), 1, device=device)
+    _check(R, sl.diags([2.0, 0.0, 3.0], 1), sp.diags_array([2.0, 0.0, 3.0], offsets=1),
+           device)
     # nothing to store: all zeros, and a 0-size shape
     R = sl.diags([[0.0, 0.0]], [0], shape=(2, 2), format=fmt, device=device)
     _check(R, sl.diags([[0.0, 0.0]], [0], shape=(2, 2), format=fmt), np.zeros((2, 2)), device)
