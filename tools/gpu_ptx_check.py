@@ -34,19 +34,17 @@ import os
 for _var in ("NUMBA_ENABLE_CUDASIM", "SPARSELA_GPU_SIMULATOR"):
     os.environ.pop(_var, None)
 
-import argparse  # noqa: E402
-import ast  # noqa: E402
-import importlib  # noqa: E402
-import inspect  # noqa: E402
-import itertools  # noqa: E402
-import multiprocessing  # noqa: E402
-import pkgutil  # noqa: E402
-import sys  # noqa: E402
-import textwrap  # noqa: E402
-import time  # noqa: E402
-import types as pytypes  # noqa: E402
-
-import numpy as np  # noqa: E402
+import argparse
+import ast
+import importlib
+import inspect
+import itertools
+import multiprocessing
+import pkgutil
+import sys
+import textwrap
+import time
+import types as pytypes
 
 MISSING_HINT = "install numba-cuda with the CUDA NVVM: pip install sparsela[cuda12] (or [cuda13])"
 
@@ -55,7 +53,16 @@ MISSING_HINT = "install numba-cuda with the CUDA NVVM: pip install sparsela[cuda
 # environment
 # --------------------------------------------------------------------------- #
 def probe(cc: tuple[int, int]) -> str | None:
-    """None when PTX can be compiled here, else why not (one line)."""
+    """None when PTX can be compiled here, else why not (one line).
+
+    The CUDA target is the ``numba-cuda`` package (what the ``cuda12`` /
+    ``cuda13`` extras install); the deprecated ``numba.cuda`` built into older
+    Numba releases is not what the GPU backend runs on, so it does not count.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("numba_cuda") is None:
+        return "numba-cuda is not installed"
     try:
         from numba import cuda
         from numba.core import types as nt
@@ -86,6 +93,7 @@ def fake_device(cc: tuple[int, int]) -> None:
 # type vocabulary of the tables
 # --------------------------------------------------------------------------- #
 try:
+    import numpy as np
     from numba.core import types as nt  # plain Numba; no CUDA needed
 except ImportError as _e:
     print(f"gpu_ptx_check: cannot compile PTX here: numba is not importable ({_e}); "
@@ -311,6 +319,7 @@ TABLES = {name[len("table_"):]: fn for name, fn in dict(globals()).items()
           if name.startswith("table_")}
 
 PACKAGE = "sparsela.backends.gpu"
+TOOL_PATH = "tools/gpu_ptx_check.py"
 
 
 # --------------------------------------------------------------------------- #
@@ -341,9 +350,9 @@ def _builds_kernels(func) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and names_kernel(node.func):
             return True
-        if isinstance(node, ast.FunctionDef) and node is not tree.body[0]:
-            if any(names_kernel(d) for d in node.decorator_list):
-                return True
+        if (isinstance(node, ast.FunctionDef) and node is not tree.body[0]
+                and any(names_kernel(d) for d in node.decorator_list)):
+            return True
     return False
 
 
@@ -394,8 +403,8 @@ def build_plan(modules, threads: int) -> Plan:
         if table is None:
             if kernels or factories:
                 for k in kernels + factories:
-                    plan.problems.append((name, k, "kernel with no signature table "
-                                          f"(add table_{name} to tools/gpu_ptx_check.py)"))
+                    why = f"kernel with no signature table (add table_{name} to {TOOL_PATH})"
+                    plan.problems.append((name, k, why))
             else:
                 plan.empty.append(name)
             continue
@@ -445,8 +454,8 @@ def build_plan(modules, threads: int) -> Plan:
             plan.jobs.append((name, label, sub, disp, sig))
         for k in kernels + factories:
             if k not in covered:
-                plan.problems.append((name, k, "kernel found but no signature for it in "
-                                      f"table_{name} (tools/gpu_ptx_check.py)"))
+                why = f"kernel found but no signature for it in table_{name} ({TOOL_PATH})"
+                plan.problems.append((name, k, why))
     return plan
 
 
