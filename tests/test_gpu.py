@@ -399,3 +399,31 @@ def test_estimators_refuse_gpu_input_clearly():
         Lasso(alpha=0.1).fit(G, np.ones(9))
     with pytest.raises(TypeError, match="GPU"):
         Lasso(alpha=0.1).fit(G.toarray(), np.ones(9))
+
+
+def test_validate_data_on_the_gpu():
+    from sklearn.base import BaseEstimator
+
+    from sparsela.utils import check_array, validate_data
+
+    xp = cupy()
+    est = BaseEstimator()
+    X = np.arange(12.0).reshape(4, 3)
+    y = np.arange(4.0)
+    Xg, yg = validate_data(est, xp.asarray(X), xp.asarray(y), accept_gpu=True)
+    assert is_gpu_array(Xg) and is_gpu_array(yg) and est.n_features_in_ == 3
+    np.testing.assert_array_equal(Xg.get(), X)
+    Xi = validate_data(est, xp.asarray(X.astype(np.int32)), reset=False, accept_gpu=True)
+    assert Xi.dtype == np.float64
+    A = sl.csr_array(X).to_device("gpu")
+    As = validate_data(est, A, sparse_format="csc", reset=False, accept_gpu=True)
+    assert As.format == "csc" and As.device == "gpu"
+    with pytest.raises(TypeError, match="GPU"):
+        validate_data(est, xp.asarray(X), y, accept_gpu=True)  # y on the host
+    with pytest.raises(ValueError, match="NaN"):
+        validate_data(est, xp.asarray(X * np.nan), accept_gpu=True)
+    with pytest.raises(ValueError, match="features"):
+        validate_data(est, xp.asarray(X[:, :2]), reset=False, accept_gpu=True)
+    with pytest.raises(TypeError, match="GPU"):
+        validate_data(est, xp.asarray(X))  # accept_gpu=False
+    assert is_gpu_array(check_array(xp.asarray(X), accept_gpu=True))

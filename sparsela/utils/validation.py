@@ -224,7 +224,7 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
                 sparse_format: str = "csr", dtype=FLOAT_DTYPES,
                 allow_complex: bool = False, ensure_2d: bool = True,
                 ensure_min_samples: int = 1, ensure_min_features: int = 1,
-                copy: bool = False, ensure_all_finite=True):
+                copy: bool = False, ensure_all_finite=True, accept_gpu: bool = False):
     """Validate one array like :func:`sklearn.utils.check_array`.
 
     Sparse input (SciPy or sparsela) is returned as a sparsela array in
@@ -261,6 +261,11 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
         :func:`sklearn.utils.check_array`. sparsela input is always checked
         for both.
 
+    accept_gpu : bool, default False
+        Accept ``X`` on the GPU (a sparsela array on the GPU or a CuPy array),
+        checked on the device and returned there; otherwise GPU input is a
+        ``TypeError``.
+
     Returns
     -------
     ndarray or sparsela array
@@ -276,7 +281,14 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
         For non-finite values, complex values without ``allow_complex``,
         input of the wrong dimension, or too few samples or features.
     """
-    _reject_gpu(X, input_name)
+    if accept_gpu and _on_gpu(X) and not isinstance(X, SparseArray):
+        return _check_dense_gpu(X, input_name or "X", dtype=dtype,
+                                allow_complex=allow_complex,
+                                ensure_min_samples=ensure_min_samples,
+                                ensure_min_features=ensure_min_features, copy=copy,
+                                ensure_2d=ensure_2d)
+    if not accept_gpu:
+        _reject_gpu(X, input_name)
     if allow_complex and _scipy_sparse(X) and _is_complex(X):
         X = asarray(X, format=sparse_format)   # sparsela checks complex data
     if isinstance(X, SparseArray):
@@ -332,7 +344,8 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
                   sparse_format: str = "csr", dtype=FLOAT_DTYPES,
                   allow_complex: bool = False, multi_output: bool = False,
                   y_numeric: bool = True, ensure_min_samples: int = 1,
-                  ensure_min_features: int = 1, copy: bool = False):
+                  ensure_min_features: int = 1, copy: bool = False,
+                  accept_gpu: bool = False):
     """Validate ``X`` (and ``y``) and set/check ``n_features_in_``.
 
     Wraps :func:`sklearn.utils.validation.validate_data`, adding sparsela
@@ -373,6 +386,12 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
         Minimum number of features in ``X``.
     copy : bool, default False
         Return a copy of ``X`` even when it needs no conversion.
+    accept_gpu : bool, default False
+        Accept ``X`` (and ``y``) on the GPU: a sparsela array on the GPU or a
+        CuPy array, validated on the device (no transfer) and returned on it;
+        ``X`` and ``y`` must then be on the same device. Estimators that
+        compute on the CPU only leave it False, and GPU input is a
+        ``TypeError`` that says so.
 
     Returns
     -------
@@ -393,12 +412,19 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
     from sklearn.utils.validation import check_consistent_length
     from sklearn.utils.validation import validate_data as sk_validate_data
 
-    if not (isinstance(X, str) and X == "no_validation"):
+    no_y = isinstance(y, str) and y == "no_validation"
+    no_X = isinstance(X, str) and X == "no_validation"
+    if accept_gpu and not no_X and _on_gpu(X):
+        return _validate_gpu(
+            estimator, X, y, no_y=no_y, reset=reset, accept_sparse=accept_sparse,
+            sparse_format=sparse_format, dtype=dtype, allow_complex=allow_complex,
+            multi_output=multi_output, ensure_min_samples=ensure_min_samples,
+            ensure_min_features=ensure_min_features, copy=copy)
+    if not no_X:
         _reject_gpu(X, "X")
-    if not (isinstance(y, str) and y == "no_validation") and y is not None:
+    if not no_y and y is not None:
         _reject_gpu(y, "y")
 
-    no_y = isinstance(y, str) and y == "no_validation"
     if allow_complex and _scipy_sparse(X) and _is_complex(X):
         X = asarray(X, format=sparse_format)   # sparsela checks complex data
     complex_y = allow_complex and not no_y and _is_complex(y)
@@ -437,6 +463,88 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
     if _scipy_sparse(Xv):
         Xv = asarray(Xv, format=sparse_format)
     return Xv, yv
+
+
+def _on_gpu(X) -> bool:
+    from .._device import is_gpu_array
+
+    return is_gpu_array(X) or getattr(X, "device", None) == "gpu"
+
+
+def _validate_gpu(estimator, X, y, *, no_y, reset, accept_sparse, sparse_format, dtype,
+                  allow_complex, multi_output, ensure_min_samples, ensure_min_features,
+                  copy):
+    """:func:`validate_data` for ``X`` on the GPU: the same checks, on the device."""
+    from .._device import mismatch, namespace_of
+
+    if isinstance(X, SparseArray):
+        Xv = check_array(
+            X, accept_sparse=accept_sparse, sparse_format=sparse_format, dtype=dtype,
+            allow_complex=allow_complex, ensure_min_samples=ensure_min_samples,
+            ensure_min_features=ensure_min_features, copy=copy, accept_gpu=True)
+    else:
+        Xv = _check_dense_gpu(X, "X", dtype=dtype, allow_complex=allow_complex,
+                              ensure_min_samples=ensure_min_samples,
+                              ensure_min_features=ensure_min_features, copy=copy)
+    _set_n_features(estimator, Xv.shape[1], reset)
+    if no_y:
+        return Xv
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, "
+                         "but the target y is None.")
+    if not _on_gpu(y):
+        raise mismatch("X", "gpu", "y", "cpu")
+    xp = namespace_of(y)
+    if y.ndim == 2 and y.shape[1] == 1 and not multi_output:
+        import warnings
+
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                      "change the shape of y to (n_samples,), for example using ravel().",
+                      DataConversionWarning, stacklevel=3)
+        y = y.ravel()
+    if y.ndim not in ((1, 2) if multi_output else (1,)):
+        raise ValueError(f"y should be a 1d array, got an array of shape {y.shape} instead.")
+    if y.dtype.kind not in "biufc" or (y.dtype.kind == "c" and not allow_complex):
+        raise ValueError(f"y must be real numeric, got dtype {y.dtype}")
+    if y.dtype.kind in "fc" and not bool(xp.isfinite(y).all()):
+        raise ValueError("Input y contains NaN or infinity.")
+    if y.shape[0] != Xv.shape[0]:
+        raise ValueError("Found input variables with inconsistent numbers of samples: "
+                         f"[{Xv.shape[0]}, {y.shape[0]}]")
+    return Xv, y
+
+
+def _check_dense_gpu(X, name, *, dtype, allow_complex, ensure_min_samples,
+                     ensure_min_features, copy, ensure_2d=True):
+    """A dense CuPy ``X`` checked as :func:`check_array` checks NumPy input."""
+    from .._device import namespace_of
+
+    xp = namespace_of(X)
+    if ensure_2d and X.ndim != 2:
+        raise ValueError(f"Expected 2D array for {name}, got {X.ndim}-D array of shape "
+                         f"{X.shape}. Reshape your data.")
+    if X.dtype.kind not in "biufc":
+        raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
+    if X.dtype.kind == "c" and not allow_complex:
+        raise ValueError(f"Complex data not supported for {name}; got dtype {X.dtype}.")
+    target = _target_dtype(dtype, X.dtype, allow_complex)
+    if target is not None and target != X.dtype:
+        X = X.astype(target)
+    elif copy:
+        X = X.copy()
+    if X.dtype.kind in "fc" and X.size and not bool(xp.isfinite(X).all()):
+        raise ValueError(f"Input {name} contains NaN or infinity.")
+    if X.ndim == 2:
+        n_samples, n_features = X.shape
+        if n_samples < ensure_min_samples:
+            raise ValueError(f"Found array with {n_samples} sample(s) (shape={X.shape}) "
+                             f"while a minimum of {ensure_min_samples} is required.")
+        if n_features < ensure_min_features:
+            raise ValueError(f"Found array with {n_features} feature(s) (shape={X.shape}) "
+                             f"while a minimum of {ensure_min_features} is required.")
+    return X
 
 
 def _validate_complex(estimator, X, y, *, no_y, complex_X, reset, accept_sparse,
