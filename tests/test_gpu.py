@@ -427,3 +427,25 @@ def test_validate_data_on_the_gpu():
     with pytest.raises(TypeError, match="GPU"):
         validate_data(est, xp.asarray(X))  # accept_gpu=False
     assert is_gpu_array(check_array(xp.asarray(X), accept_gpu=True))
+
+
+def test_extmath_on_every_device(device):
+    from sparsela.utils import extmath
+
+    A, S = _pair("csr", 9, 7, 30, seed=15)
+    D = A.to_device(device)
+    a = S.toarray()
+    rng = np.random.default_rng(1)
+    W, Y = rng.standard_normal((7, 2)), rng.standard_normal((9, 3))
+    mu, nu = a.mean(axis=0), Y.mean(axis=0)
+    np.testing.assert_allclose(
+        to_host(extmath.center_dot(D, on_device(W, device), on_device(mu, device))),
+        (a - mu) @ W)
+    np.testing.assert_allclose(
+        to_host(extmath.center_tdot(D, on_device(Y, device), on_device(mu, device),
+                                    on_device(nu, device))), (a - mu).T @ (Y - nu))
+    m, v = extmath.column_mean_var(D)
+    np.testing.assert_allclose(to_host(m), a.mean(axis=0))
+    np.testing.assert_allclose(to_host(v), a.var(axis=0), atol=1e-12)
+    est = extmath.squared_spectral_norm(D, n_iter=200, tol=1e-12, random_state=0)
+    assert est == pytest.approx(np.linalg.norm(a, 2) ** 2, rel=1e-6)

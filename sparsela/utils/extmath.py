@@ -1,13 +1,15 @@
 """Sparse-aware products for the estimators.
 
-Every function takes NumPy arrays or sparsela arrays and never densifies a
-sparse operand. Centering is implicit: ``(X - 1 mu^T) W = X W - 1 (mu^T W)``,
+Every function takes NumPy arrays or sparsela arrays (or, on the GPU, CuPy
+arrays and sparsela arrays on the GPU: results stay on the operands' device)
+and never densifies a sparse operand. Centering is implicit: ``(X - 1 mu^T) W = X W - 1 (mu^T W)``,
 so a sparse ``X`` stays sparse however it is centred.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .._device import namespace_of
 from ..formats import SparseArray
 
 __all__ = ["safe_dot", "center_dot", "center_tdot", "column_mean_var",
@@ -50,10 +52,23 @@ def center_dot(X, W: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
     ndarray of shape (n_samples,) or (n_samples, k)
         ``X @ W - mean @ W``, which equals ``(X - mean) @ W``.
     """
-    out = np.asarray(X @ W)
+    out = _dense(X @ W)
     if mean is not None:
         out = out - mean @ W
     return out
+
+
+def _dense(a):
+    """``a`` as a dense array of its own device (NumPy for array_like)."""
+    return a if hasattr(a, "__cuda_array_interface__") or _sim(a) else np.asarray(a)
+
+
+def _sim(a) -> bool:
+    return getattr(a, "_sparsela_simulated_device", False)
+
+
+def _xp(*arrays):
+    return namespace_of(*(a.data if isinstance(a, SparseArray) else a for a in arrays))
 
 
 def center_tdot(X, Y: np.ndarray, mean: np.ndarray | None,
@@ -80,16 +95,17 @@ def center_tdot(X, Y: np.ndarray, mean: np.ndarray | None,
         ``(X - mean).T @ (Y - y_mean)``, from ``X.T @ Y`` and rank-one
         corrections.
     """
-    out = np.asarray(X.T @ Y)
+    xp = _xp(X, Y)
+    out = _dense(X.T @ Y)
     n = X.shape[0]
     ysum = Y.sum(axis=0)
     if mean is not None:
-        out = out - np.multiply.outer(mean, ysum)
+        out = out - xp.multiply.outer(mean, ysum)
     if y_mean is not None:
-        xsum = np.asarray(X.sum(axis=0)).ravel()
+        xsum = _dense(X.sum(axis=0)).ravel()
         if mean is not None:
             xsum = xsum - n * mean
-        out = out - np.multiply.outer(xsum, y_mean)
+        out = out - xp.multiply.outer(xsum, y_mean)
     return out
 
 
@@ -113,13 +129,14 @@ def column_mean_var(X) -> tuple[np.ndarray, np.ndarray]:
         ``ddof=0``); for sparse ``X`` clipped at 0 against rounding.
     """
     n = X.shape[0]
+    xp = _xp(X)
     if isinstance(X, SparseArray):
         Xd = X.astype(np.result_type(X.dtype, np.float64), copy=False)
-        mean = np.asarray(Xd.sum(axis=0)).ravel() / max(n, 1)
-        sq = np.asarray(abs(Xd).power(2).sum(axis=0)).ravel() / max(n, 1)
-        var = np.maximum(sq - np.abs(mean) ** 2, 0.0)
+        mean = _dense(Xd.sum(axis=0)).ravel() / max(n, 1)
+        sq = _dense(abs(Xd).power(2).sum(axis=0)).ravel() / max(n, 1)
+        var = xp.maximum(sq - xp.abs(mean) ** 2, 0.0)
         return mean, var
-    X = np.asarray(X)
+    X = _dense(X)
     return X.mean(axis=0), X.var(axis=0)
 
 
@@ -160,12 +177,15 @@ def squared_spectral_norm(X, *, n_iter: int = 30, tol: float = 1e-6,
     if np.issubdtype(X.dtype, np.complexfloating):
         v = v + 1j * rng.standard_normal(p)
     v /= np.linalg.norm(v)
+    xp = _xp(X)
+    if xp is not np:
+        v = xp.asarray(v)  # the start vector, drawn on the host, moves once
     est = 0.0
     for _ in range(n_iter):
         u = X @ v
         w = X.conj().T @ u if np.issubdtype(X.dtype, np.complexfloating) else X.T @ u
-        w = np.asarray(w)
-        new = float(np.linalg.norm(w))
+        w = _dense(w)
+        new = float(xp.linalg.norm(w))
         if new == 0.0:
             return 0.0
         v = w / new
