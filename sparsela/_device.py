@@ -88,9 +88,13 @@ def namespace(device: str):
 
 
 def namespace_of(*arrays):
-    """The array module of ``arrays`` (``cupy`` when any lives on the GPU)."""
+    """The array module of ``arrays`` (``cupy`` when any lives on the GPU).
+
+    Takes dense arrays and sparsela arrays (whose ``device`` says where
+    their buffers live).
+    """
     for a in arrays:
-        if is_gpu_array(a):
+        if is_gpu_array(a) or getattr(a, "device", None) == "gpu":
             return cupy()
     return np
 
