@@ -5,7 +5,8 @@
     sparsela info A.mtx                      # shape, nnz, dtype, symmetry, row statistics
     sparsela multiply A.mtx [B.mtx] -o C.mtx [--threads N] [--no-sorted] [--check]
     sparsela demo [--kind rmat|poisson2d|poisson3d] [--scale S] [--threads N] [--repeat R]
-    sparsela bench [--quick] [--threads N] [--runs R] [--ops OP ...] [--libraries LIB ...] [--json]
+    sparsela bench [--device cpu|gpu] [--quick] [--threads N] [--runs R] [--ops OP ...]
+                   [--libraries LIB ...] [--matrices NAME ...] [--json]
 
 Exit status: 0 success, 1 a result differs from SciPy's (``--check``, ``demo``) or,
 for ``bench``, between the libraries or a benchmark cell failed,
