@@ -46,6 +46,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._device import device_of, mismatch, namespace_of
 from ..formats import SparseArray
 from ..utils import center_dot, center_tdot, column_mean_var, progress, validate_data
 
@@ -93,18 +94,33 @@ def adjusted_variance(X, components, mean=None) -> np.ndarray:
     """
     from ..utils import check_array
 
-    X = check_array(X, input_name="X")
-    V = np.asarray(components, dtype=np.float64)
+    X = check_array(X, input_name="X", accept_gpu=True)
+    xp = namespace_of(X)
+    _same_device("X", X, "components", components)
+    V = xp.asarray(components, dtype=xp.float64)
     if V.ndim != 2 or V.shape[1] != X.shape[1]:
         raise ValueError(
             f"components must have shape (n_components, {X.shape[1]}), got {V.shape}.")
     if mean is None:
         mean, _ = column_mean_var(X)
-    mean = np.asarray(mean, dtype=np.float64)
+    else:
+        _same_device("X", X, "mean", mean)
+    mean = xp.asarray(mean, dtype=xp.float64)
     return _adjusted_variance(X, V, mean)
 
 
+def _same_device(name_a, a, name_b, b) -> None:
+    """TypeError naming both devices when ``a`` and ``b`` live apart."""
+    da = "gpu" if namespace_of(a) is not np else "cpu"
+    db = "gpu" if namespace_of(b) is not np else "cpu"
+    if da != db:
+        raise mismatch(name_a, da, name_b, db)
+
+
 def _adjusted_variance(X, V, mean) -> np.ndarray:
+    xp = namespace_of(X, V)
+    if xp is not np:
+        return _adjusted_variance_qr(X, V, mean, xp)
     n = X.shape[0]
     norms = np.linalg.norm(V, axis=1)
     Vn = np.divide(V, norms[:, None], out=np.zeros_like(V), where=norms[:, None] > 0)
@@ -129,6 +145,40 @@ def _adjusted_variance(X, V, mean) -> np.ndarray:
     return out
 
 
+def _adjusted_variance_qr(X, V, mean, xp):
+    """:func:`_adjusted_variance` on the device: ``R_jj`` from one
+    ``xp.linalg.qr`` of the scores (one factorisation instead of ``K``
+    dependent Gram-Schmidt steps). When some score is zero or dependent on
+    the previous ones (``|R_jj|`` negligible), Householder QR hands it a
+    direction of its own that would change the later ``R_ll``, so that rare
+    case falls back to the CPU's Gram-Schmidt rule, written with ``xp``."""
+    n, K = X.shape[0], V.shape[0]
+    if K == 0 or n == 0:
+        return xp.zeros(K)
+    norms = xp.linalg.norm(V, axis=1)
+    Vn = V / xp.where(norms > 0, norms, 1.0)[:, None]
+    Z = xp.asarray(center_dot(X, Vn.T, mean), dtype=xp.float64).reshape(n, K)
+    znorm = xp.linalg.norm(Z, axis=0)
+    denom = max(n - 1, 1)
+    if n >= K:
+        R = xp.linalg.qr(Z, mode="r")
+        rdiag = xp.abs(xp.diagonal(R))
+        if bool(xp.all(rdiag > 1e-10 * znorm)):  # one sync: no degenerate score
+            return rdiag ** 2 / denom
+    out = xp.zeros(K)
+    basis = xp.zeros((n, 0))
+    for j in range(K):
+        z = Z[:, j]
+        r = z.copy()
+        for _ in range(2):
+            r -= basis @ (basis.T @ r)
+        nr = float(xp.linalg.norm(r))
+        if nr > 1e-10 * float(znorm[j]):
+            out[j] = nr ** 2 / denom
+            basis = xp.column_stack([basis, r / nr])
+    return out
+
+
 # --------------------------------------------------------------------------- #
 # the covariance operator with Schur complement deflation
 # --------------------------------------------------------------------------- #
@@ -144,12 +194,13 @@ class _Covariance:
     def __init__(self, X, mean, var, explicit: bool):
         n, p = X.shape
         self.X, self.mean, self.p = X, mean, p
+        self.xp = xp = namespace_of(X)
         self.denom = float(max(n - 1, 1))
         # ``column_mean_var`` is biased (ddof=0)
         self.diag0 = var * (n / self.denom)
         self.diag = self.diag0.copy()
         self.trace0 = float(self.diag0.sum())
-        self.U: list[np.ndarray] = []
+        self.U: list = []
         self.matrix = _explicit_covariance(X, mean, self.denom) if explicit else None
 
     @property
@@ -162,19 +213,20 @@ class _Covariance:
             return self.matrix @ V
         # Xc^T (Xc V) with Xc = X - 1 mu^T never formed
         Y = center_dot(self.X, V, self.mean)
-        out = np.asarray(center_tdot(self.X, Y, self.mean), dtype=np.float64)
+        xp = self.xp
+        out = xp.asarray(center_tdot(self.X, Y, self.mean), dtype=xp.float64)
         out /= self.denom
         if self.U:
-            U = np.column_stack(self.U)
+            U = xp.column_stack(self.U)
             out = out - U @ (U.T @ V)
         return out
 
     def submatrix(self, idx: np.ndarray) -> np.ndarray:
         """``S_t[idx][:, idx]`` (dense, ``len(idx)`` columns of the operator)."""
         if self.matrix is not None:
-            return self.matrix[np.ix_(idx, idx)]
-        E = np.zeros((self.p, idx.size))
-        E[idx, np.arange(idx.size)] = 1.0
+            return self.matrix[self.xp.ix_(idx, idx)]
+        E = self.xp.zeros((self.p, idx.size))
+        E[idx, self.xp.arange(idx.size)] = 1.0
         M = self.matvec(E)[idx]
         return 0.5 * (M + M.T)
 
@@ -186,24 +238,25 @@ class _Covariance:
             return  # no variance left along z: nothing to remove
         u = a / math.sqrt(c)
         if self.matrix is not None:
-            self.matrix -= np.outer(u, u)
+            self.matrix -= self.xp.outer(u, u)
         else:
             self.U.append(u)
-        self.diag = np.maximum(self.diag - u ** 2, 0.0)
+        self.diag = self.xp.maximum(self.diag - u ** 2, 0.0)
 
     def exhausted(self) -> bool:
-        return not self.diag.sum() > 1e-12 * max(self.trace0, np.finfo(float).tiny)
+        return not float(self.diag.sum()) > 1e-12 * max(self.trace0, np.finfo(float).tiny)
 
 
 def _explicit_covariance(X, mean, denom) -> np.ndarray:
     """The ``p x p`` covariance; sparse ``X`` through ``X.T @ X`` (SpGEMM)."""
     n = X.shape[0]
+    xp = namespace_of(X)
     if isinstance(X, SparseArray):
         Xd = X.astype(np.float64, copy=False)
         G = (Xd.T @ Xd).toarray()
-        G -= n * np.outer(mean, mean)
+        G -= n * xp.outer(mean, mean)
     else:
-        Xc = np.asarray(X, dtype=np.float64) - mean
+        Xc = xp.asarray(X, dtype=xp.float64) - mean
         G = Xc.T @ Xc
     G /= denom
     return 0.5 * (G + G.T)
@@ -221,9 +274,12 @@ def _leading_eigvec(cov: _Covariance, idx, rng, tol: float = 1e-10) -> np.ndarra
     )
 
     p = cov.p if idx is None else idx.size
+    xp = cov.xp
     if (cov.explicit and p <= 64) or p <= 2:
-        M = cov.submatrix(np.arange(cov.p) if idx is None else idx)
-        return np.linalg.eigh(M)[1][:, -1]
+        M = cov.submatrix(xp.arange(cov.p) if idx is None else idx)
+        return xp.linalg.eigh(M)[1][:, -1]
+    if xp is not np:
+        return _leading_eigvec_device(cov, idx, rng, tol)
     if cov.explicit:
         M = cov.matrix if idx is None else cov.submatrix(idx)
         mv = M.__matmul__
@@ -246,19 +302,79 @@ def _leading_eigvec(cov: _Covariance, idx, rng, tol: float = 1e-10) -> np.ndarra
         return v0 / np.linalg.norm(v0)
 
 
-def _flip(v: np.ndarray) -> np.ndarray:
+#: Lanczos basis size per restart of the device eigensolver
+_LANCZOS_STEPS = 40
+
+
+def _leading_eigvec_device(cov: _Covariance, idx, rng, tol: float):
+    """Leading eigenvector on the device: restarted Lanczos with full
+    reorthogonalisation (no ARPACK on the GPU), restarted from the Ritz
+    vector until ``||S v - theta v|| <= tol * theta``.
+
+    The Krylov basis (at most ``_LANCZOS_STEPS`` vectors of length ``p``)
+    stays on the device; only the tridiagonal coefficients (one scalar per
+    step, the sync the stopping test needs anyway) go to the host, where the
+    small tridiagonal eigenproblem is solved. The start vector is drawn on
+    the host with ``rng``, like ARPACK's ``v0`` on the CPU, and moved once.
+    """
+    from scipy.linalg import eigh_tridiagonal
+
+    xp = cov.xp
+    p = cov.p if idx is None else idx.size
+    if cov.explicit:
+        M = cov.matrix if idx is None else cov.submatrix(idx)
+        mv = M.__matmul__
+    elif idx is None:
+        mv = cov.matvec
+    else:
+        def mv(v):
+            full = xp.zeros(cov.p)
+            full[idx] = v
+            return cov.matvec(full)[idx]
+    v = xp.asarray(rng.uniform(-1.0, 1.0, p))
+    v /= xp.linalg.norm(v)
+    m = min(_LANCZOS_STEPS, p)
+    for _restart in range(100):
+        Q = xp.zeros((m, p))
+        a, b = [], []
+        for j in range(m):
+            Q[j] = v
+            w = mv(v)
+            a.append(float(v @ w))
+            Qj = Q[:j + 1]
+            w -= Qj.T @ (Qj @ w)
+            w -= Qj.T @ (Qj @ w)             # twice is enough (Kahan)
+            bj = float(xp.linalg.norm(w))
+            if j + 1 == m or bj <= 1e-12 * max(abs(a[0]), 1e-300):
+                break                         # basis full, or invariant subspace
+            b.append(bj)
+            v = w / bj
+        k = len(a)
+        theta, S = eigh_tridiagonal(np.array(a), np.array(b[:k - 1]))
+        y = xp.asarray(S[:, -1])
+        v = Q[:k].T @ y
+        v /= xp.linalg.norm(v)
+        res = float(xp.linalg.norm(mv(v) - theta[-1] * v))
+        if res <= tol * max(abs(float(theta[-1])), 1e-300) or k < m:
+            break
+    return v
+
+
+def _flip(v):
     """Sign convention: the entry of largest magnitude is positive."""
-    if v.size and v[np.argmax(np.abs(v))] < 0:
+    xp = namespace_of(v)
+    if v.size and v[xp.argmax(xp.abs(v))] < 0:
         return -v
     return v
 
 
-def _truncate(v: np.ndarray, k: int) -> np.ndarray:
+def _truncate(v, k: int):
     """``v`` with all but its ``k`` largest-magnitude entries set to zero."""
     if k >= v.size:
         return v.copy()
-    keep = np.argpartition(np.abs(v), v.size - k)[v.size - k:]
-    out = np.zeros_like(v)
+    xp = namespace_of(v)
+    keep = xp.argpartition(xp.abs(v), v.size - k)[v.size - k:]
+    out = xp.zeros_like(v)
     out[keep] = v[keep]
     return out
 
@@ -278,8 +394,8 @@ def _tpower_component(cov: _Covariance, k: int, max_iter: int, tol: float, rng):
     """
     # the start only needs the large entries right: a loose eigensolve
     starts = [_truncate(_leading_eigvec(cov, None, rng, tol=1e-4), k)]
-    diag_start = np.zeros(cov.p)
-    diag_start[np.argsort(-cov.diag, kind="stable")[:k]] = 1.0
+    diag_start = cov.xp.zeros(cov.p)
+    diag_start[cov.xp.argsort(-cov.diag, kind="stable")[:k]] = 1.0
     starts.append(diag_start)
     best = None
     for x0 in starts:
@@ -291,19 +407,20 @@ def _tpower_component(cov: _Covariance, k: int, max_iter: int, tol: float, rng):
 
 
 def _tpower(cov, x, k, max_iter, tol):
-    nrm = np.linalg.norm(x)
+    xp = cov.xp
+    nrm = float(xp.linalg.norm(x))
     if nrm == 0:
-        x = np.zeros(cov.p)
-        x[np.argmax(cov.diag)] = 1.0
+        x = xp.zeros(cov.p)
+        x[xp.argmax(cov.diag)] = 1.0
     else:
         x = x / nrm
     for it in range(1, max_iter + 1):
         s = _truncate(cov.matvec(x), k)
-        nrm = np.linalg.norm(s)
+        nrm = float(xp.linalg.norm(s))  # the stopping tests: two scalars per step
         if nrm == 0:  # x is in the null space of S_t: any k-sparse x is optimal
             return x, it, True
         s /= nrm
-        delta = np.linalg.norm(s - x)
+        delta = float(xp.linalg.norm(s - x))
         x = s
         if delta <= tol:
             return x, it, True
@@ -321,9 +438,10 @@ def _gpower_component(cov: _Covariance, alpha: float, l0: bool, max_iter: int,
     ``alpha * max_i ||d_i||^2`` (l0), ``d_i`` the columns of ``D``.
     Returns ``(z, n_iter, converged)``.
     """
+    xp = cov.xp
     diag = cov.diag
-    w = np.zeros(cov.p)
-    w[np.argmax(diag)] = 1.0  # x0 = the column of largest norm (Journee et al.)
+    w = xp.zeros(cov.p)
+    w[xp.argmax(diag)] = 1.0  # x0 = the column of largest norm (Journee et al.)
     gamma = alpha * (math.sqrt(float(diag.max())) if not l0 else float(diag.max()))
     f_old = -np.inf
     converged = False
@@ -337,10 +455,10 @@ def _gpower_component(cov: _Covariance, alpha: float, l0: bool, max_iter: int,
         t = s / math.sqrt(q)
         if l0:
             mask = t * t > gamma
-            w_new = np.where(mask, t, 0.0)
-            f = float(np.sum(t[mask] ** 2 - gamma))
+            w_new = xp.where(mask, t, 0.0)
+            f = float(xp.sum(t[mask] ** 2 - gamma))
         else:
-            w_new = np.sign(t) * np.maximum(np.abs(t) - gamma, 0.0)
+            w_new = xp.sign(t) * xp.maximum(xp.abs(t) - gamma, 0.0)
             f = float(w_new @ w_new)
         if not w_new.any():  # gamma above every correlation: keep the last pattern
             converged = True
@@ -350,9 +468,9 @@ def _gpower_component(cov: _Covariance, alpha: float, l0: bool, max_iter: int,
             converged = True
             break
         f_old = f
-    pattern = np.flatnonzero(w)
+    pattern = xp.flatnonzero(w)
     # post-processing: the best loadings on this pattern
-    z = np.zeros(cov.p)
+    z = xp.zeros(cov.p)
     z[pattern] = _leading_eigvec(cov, pattern, rng)
     return z, it, converged
 
@@ -690,18 +808,24 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self : SparsePCA
             The fitted estimator.
         """
-        X = validate_data(self, X, sparse_format="csr")
+        X = validate_data(self, X, sparse_format="csr", accept_gpu=True)
+        xp = namespace_of(X)
         n, p = X.shape
         K, ks, alpha = self._check_params(p)
         rng = check_random_state(self.random_state)
         mean, var = column_mean_var(X)
-        mean = np.asarray(mean, dtype=np.float64)
-        var = np.asarray(var, dtype=np.float64)
+        mean = xp.asarray(mean, dtype=xp.float64)
+        var = xp.asarray(var, dtype=xp.float64)
         denom = float(max(n - 1, 1))
         desc = f"SparsePCA({self.method})"
 
         if self.method == "spca":
             G = _explicit_covariance(X, mean, denom)
+            if xp is not np:
+                # Zou's elastic nets are coordinate descent (scikit-learn's
+                # Cython, sequential by nature): the p x p covariance, formed
+                # on the device, comes to the host once; the loadings go back
+                G = G.get()
             with progress(self.max_iter, self.verbose, desc) as bar:
                 # both penalties are relative to the largest variance
                 scale = float(G.diagonal().max(initial=0.0))
@@ -715,18 +839,19 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                     f"SparsePCA(method='spca') did not converge in max_iter="
                     f"{self.max_iter} iterations; increase max_iter or tol.",
                     ConvergenceWarning, stacklevel=2)
+            V = xp.asarray(V) if xp is not np else V
         else:
             explicit = not isinstance(X, SparseArray) and n >= p
             cov = _Covariance(X, mean, var, explicit)
-            V = np.zeros((K, p))
+            V = xp.zeros((K, p))
             n_iter, not_converged = 0, []
             with progress(K, self.verbose, desc) as bar:
                 for j in range(K):
                     if cov.exhausted():
                         # no variance left: unit vectors on the largest diagonal
                         k = int(ks[j]) if ks is not None else 1
-                        z = np.zeros(p)
-                        z[np.argsort(-cov.diag0, kind="stable")[:k]] = 1.0
+                        z = xp.zeros(p)
+                        z[xp.argsort(-cov.diag0, kind="stable")[:k]] = 1.0
                         it, ok = 1, True
                     elif self.method == "tpower":
                         z, it, ok = _tpower_component(cov, int(ks[j]), self.max_iter,
@@ -735,7 +860,7 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                         z, it, ok = _gpower_component(
                             cov, alpha, self.method == "gpower_l0", self.max_iter,
                             self.tol, rng)
-                    nrm = np.linalg.norm(z)
+                    nrm = float(xp.linalg.norm(z))
                     z = z / nrm if nrm > 0 else z
                     V[j] = z
                     n_iter = max(n_iter, it)
@@ -743,7 +868,7 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                         not_converged.append(j)
                     cov.deflate(z)
                     bar.update()
-                    bar.set_postfix(iter=it, nnz=int(np.count_nonzero(z)))
+                    bar.set_postfix(iter=it, nnz=int(xp.count_nonzero(z)))
             if not_converged:
                 warnings.warn(
                     f"SparsePCA(method={self.method!r}) did not converge in "
@@ -751,7 +876,7 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                     f"{not_converged}; increase max_iter or tol.",
                     ConvergenceWarning, stacklevel=2)
 
-        V = np.array([_flip(v) for v in V]).reshape(K, p)
+        V = xp.stack([_flip(V[j]) for j in range(K)]).reshape(K, p)
         self.components_ = V
         self.n_components_ = K
         self.mean_ = mean
@@ -760,8 +885,15 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         total = float(var.sum()) * n / denom
         self.explained_variance_ratio_ = (
             self.explained_variance_ / total if total > 0
-            else np.zeros_like(self.explained_variance_))
+            else xp.zeros_like(self.explained_variance_))
         return self
+
+    def _check_device(self, X) -> None:
+        """TypeError when ``X`` and the fitted attributes live apart."""
+        dx = "gpu" if namespace_of(X) is not np else "cpu"
+        dfit = device_of(self.components_)
+        if dx != dfit:
+            raise mismatch("X", dx, f"the fitted {type(self).__name__}", dfit)
 
     def transform(self, X):
         """Project ``X`` on the sparse components.
@@ -777,9 +909,11 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             ``(X - mean_) @ components_.T``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, sparse_format="csr")
-        return np.asarray(center_dot(X, self.components_.T, self.mean_),
-                          dtype=np.float64)
+        X = validate_data(self, X, reset=False, sparse_format="csr", accept_gpu=True)
+        self._check_device(X)
+        xp = namespace_of(X)
+        return xp.asarray(center_dot(X, self.components_.T, self.mean_),
+                          dtype=xp.float64)
 
     def inverse_transform(self, X):
         """Map scores back to the feature space.
@@ -798,7 +932,13 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         from sklearn.utils import check_array as sk_check_array
 
         check_is_fitted(self)
-        Z = sk_check_array(X, dtype=(np.float64, np.float32))
+        if namespace_of(X) is not np:
+            from ..utils import check_array
+
+            Z = check_array(X, accept_sparse=False, accept_gpu=True)
+        else:
+            Z = sk_check_array(X, dtype=(np.float64, np.float32))
+        self._check_device(Z)
         if Z.shape[1] != self.components_.shape[0]:
             raise ValueError(
                 f"X has {Z.shape[1]} columns, but SparsePCA has "
