@@ -3,7 +3,10 @@
 ``score`` and the captured correlations.
 
 Views are NumPy arrays or sparsela arrays (SciPy sparse input is wrapped,
-sharing its buffers). Sparse views are never densified: every product with a
+sharing its buffers), or, on the GPU, CuPy arrays and sparsela arrays on the
+GPU: every view of a call must live on one device, and a model fitted on one
+device takes data on that device only (fitted attributes live on the
+device of the training data; nothing is moved implicitly). Sparse views are never densified: every product with a
 view is ``X @ W`` or ``X.T @ Z`` and centring is implicit
 (:func:`sparsela.utils.center_dot`).
 """
@@ -20,6 +23,7 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
+from .._device import is_gpu_array, mismatch, namespace_of
 from ..formats import SparseArray
 from ..utils import center_dot, check_array, is_sparse_input, validate_data
 
@@ -50,11 +54,17 @@ def is_multiview(X, y=None) -> bool:
             and all(_is_2d(v) for v in X))
 
 
+def device_of(X) -> str:
+    """``'gpu'`` for a CuPy array or a sparsela array on the GPU, else ``'cpu'``."""
+    return "gpu" if is_gpu_array(X) or getattr(X, "device", None) == "gpu" else "cpu"
+
+
 def column_means(X) -> np.ndarray:
-    """Column means of a dense or sparse view, in float64."""
+    """Column means of a dense or sparse view, in float64, on the view's device."""
+    xp = namespace_of(X)
     if isinstance(X, SparseArray):
-        return np.asarray(X.sum(axis=0, dtype=np.float64), dtype=np.float64).ravel() / X.shape[0]
-    return np.asarray(X, dtype=np.float64).mean(axis=0)
+        return xp.asarray(X.sum(axis=0, dtype=np.float64), dtype=xp.float64).ravel() / X.shape[0]
+    return xp.asarray(X, dtype=xp.float64).mean(axis=0)
 
 
 def captured_correlations(scores: list[np.ndarray]) -> np.ndarray:
@@ -70,16 +80,18 @@ def captured_correlations(scores: list[np.ndarray]) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n_components,)
+        On the scores' device.
     """
-    Z = [np.asarray(z, dtype=np.float64) for z in scores]
+    xp = namespace_of(*scores)
+    Z = [xp.asarray(z, dtype=xp.float64) for z in scores]
     Z = [z - z.mean(axis=0) for z in Z]
-    norms = [np.linalg.norm(z, axis=0) for z in Z]
-    Z = [z / np.where(nz > 1e-300, nz, 1.0) for z, nz in zip(Z, norms)]
+    norms = [xp.linalg.norm(z, axis=0) for z in Z]
+    Z = [z / xp.where(nz > 1e-300, nz, 1.0) for z, nz in zip(Z, norms)]
     m = len(Z)
-    total = np.zeros(Z[0].shape[1])
+    total = xp.zeros(Z[0].shape[1])
     for i in range(m):
         for j in range(i + 1, m):
-            total += np.einsum("ij,ij->j", Z[i], Z[j])
+            total += xp.einsum("ij,ij->j", Z[i], Z[j])
     return total / (m * (m - 1) / 2)
 
 
@@ -89,8 +101,9 @@ def flip_signs(weights: list[np.ndarray]) -> list[np.ndarray]:
     W0 = weights[0]
     if W0.size == 0:
         return weights
-    idx = np.argmax(np.abs(W0), axis=0)
-    s = np.sign(W0[idx, np.arange(W0.shape[1])])
+    xp = namespace_of(W0)
+    idx = xp.argmax(xp.abs(W0), axis=0)
+    s = xp.sign(W0[idx, xp.arange(W0.shape[1])])
     s[s == 0] = 1.0
     return [w * s for w in weights]
 
@@ -146,11 +159,14 @@ class _BaseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MultiOutputMix
         if is_multiview(X, Y):
             views = list(X)
             first = validate_data(self, views[0], reset=reset,
-                                  ensure_min_samples=self._min_samples if reset else 1)
+                                  ensure_min_samples=self._min_samples if reset else 1,
+                                  accept_gpu=True)
             rest = [check_array(v, input_name=f"views[{i}]",
-                                ensure_min_samples=self._min_samples if reset else 1)
+                                ensure_min_samples=self._min_samples if reset else 1,
+                                accept_gpu=True)
                     for i, v in enumerate(views[1:], start=1)]
             views = [first, *rest]
+            names = ["views[0]"] + [f"views[{i}]" for i in range(1, len(views))]
         else:
             if Y is None:
                 if reset:
@@ -158,14 +174,26 @@ class _BaseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MultiOutputMix
                         f"{type(self).__name__} requires y to be passed, but the "
                         "target y is None (pass Y, or a list of views "
                         "[X1, ..., Xm] as X)")
-                return [validate_data(self, X, reset=False)]
+                views = [validate_data(self, X, reset=False, accept_gpu=True)]
+                self._check_device(views, ["X"])
+                return views
             Xv = validate_data(self, X, reset=reset,
-                               ensure_min_samples=self._min_samples if reset else 1)
+                               ensure_min_samples=self._min_samples if reset else 1,
+                               accept_gpu=True)
             Yv = check_array(Y, input_name="Y", ensure_2d=False,
-                             ensure_min_samples=self._min_samples if reset else 1)
+                             ensure_min_samples=self._min_samples if reset else 1,
+                             accept_gpu=True)
             if not is_sparse_input(Yv) and Yv.ndim == 1:
                 Yv = Yv.reshape(-1, 1)
             views = [Xv, Yv]
+            names = ["X", "Y"]
+        # no implicit moves: every view on one device, the model's when fitted
+        devices = [device_of(v) for v in views]
+        for name, dev in zip(names[1:], devices[1:]):
+            if dev != devices[0]:
+                raise mismatch(names[0], devices[0], name, dev)
+        if not reset:
+            self._check_device(views, names)
         n = views[0].shape[0]
         for v in views[1:]:
             if v.shape[0] != n:
@@ -184,6 +212,14 @@ class _BaseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MultiOutputMix
                         f"{type(self).__name__} is expecting "
                         f"{self.n_features_per_view_[i]} features as input")
         return views
+
+    def _check_device(self, views, names):
+        """TypeError when the views are not on the device the model was fitted on."""
+        if hasattr(self, "weights_"):
+            fitted = device_of(self.weights_[0])
+            if device_of(views[0]) != fitted:
+                raise mismatch(names[0], device_of(views[0]),
+                               f"the fitted {type(self).__name__}", fitted)
 
     def _set_fitted(self, weights: list[np.ndarray], means: list[np.ndarray]):
         self.weights_ = weights
@@ -267,7 +303,8 @@ class _BaseCCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, MultiOutputMix
         views = self._validate_views(X, y, reset=False)
         if len(views) < 2:
             raise ValueError("score needs at least two views (pass y)")
-        return float(np.sum(captured_correlations(self._scores(views))))
+        corr = captured_correlations(self._scores(views))
+        return float(namespace_of(corr).sum(corr))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -24,6 +24,13 @@ For centred views ``X_1, ..., X_m`` with covariances
 ``"auto"``
     ``"direct"`` when every view has ``min(n_samples, n_features_i) <=
     4000``, else ``"iterative"``.
+
+On the GPU (views that are CuPy arrays or sparsela arrays on the GPU) the
+products with the views run on the device and the dense algebra through
+CuPy (``xp.linalg.eigh``/``svd`` where the CPU path calls SciPy's LAPACK
+drivers); the iterative solver keeps ARPACK's reverse communication on the
+host and moves one vector of length ``sum p_i`` each way per operator
+application, while the views and every product with them stay on the device.
 """
 from __future__ import annotations
 
@@ -34,6 +41,7 @@ import scipy.linalg
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 from sklearn.exceptions import ConvergenceWarning
 
+from .._device import namespace_of
 from ..formats import SparseArray
 from ..linalg import cg
 from ..utils import center_dot, center_tdot, progress
@@ -55,26 +63,28 @@ def _covariance(X, mean: np.ndarray) -> np.ndarray:
     matrix), minus ``n mean mean^T``; ``X`` is never centred or densified.
     """
     n = X.shape[0]
+    xp = namespace_of(X)
     if isinstance(X, SparseArray):
         G = X.T @ X
-        G = G.toarray() if isinstance(G, SparseArray) else np.asarray(G)
-        G = G.astype(np.float64, copy=False) - n * np.outer(mean, mean)
+        G = G.toarray() if isinstance(G, SparseArray) else xp.asarray(G)
+        G = G.astype(np.float64, copy=False) - n * xp.outer(mean, mean)
     else:
-        Xc = np.asarray(X, dtype=np.float64) - mean
+        Xc = xp.asarray(X, dtype=xp.float64) - mean
         G = Xc.T @ Xc
     return (G + G.T) / (2 * (n - 1))
 
 
 def _gram(X, mean: np.ndarray) -> np.ndarray:
     """Centred Gram matrix ``(X - mean)(X - mean)^T`` (``n x n``), sparse-aware."""
+    xp = namespace_of(X)
     if isinstance(X, SparseArray):
         K = X @ X.T
-        K = K.toarray() if isinstance(K, SparseArray) else np.asarray(K)
+        K = K.toarray() if isinstance(K, SparseArray) else xp.asarray(K)
         K = K.astype(np.float64, copy=False)
-        a = np.asarray(X @ mean, dtype=np.float64)
+        a = xp.asarray(X @ mean, dtype=xp.float64)
         K = K - a[:, None] - a[None, :] + float(mean @ mean)
     else:
-        Xc = np.asarray(X, dtype=np.float64) - mean
+        Xc = xp.asarray(X, dtype=xp.float64) - mean
         K = Xc @ Xc.T
     return (K + K.T) / 2
 
@@ -91,23 +101,24 @@ class _Whitened:
     def __init__(self, X, mean: np.ndarray, c: float):
         n, p = X.shape
         eps = np.finfo(np.float64).eps
+        xp = namespace_of(X)
         self.X, self.mean = X, mean
         if p <= n:
-            lam, V = np.linalg.eigh(_covariance(X, mean))
+            lam, V = xp.linalg.eigh(_covariance(X, mean))
             top = max(lam[-1], 0.0)
             keep = lam > top * p * eps
             lam, V = lam[keep], V[:, keep]
-            d = 1.0 / np.sqrt((1.0 - c) * lam + c)
+            d = 1.0 / xp.sqrt((1.0 - c) * lam + c)
             self.T = V * d
             self._Z = None  # n x r: formed only when needed
             self.dual = False
         else:
-            mu, U = np.linalg.eigh(_gram(X, mean))
+            mu, U = xp.linalg.eigh(_gram(X, mean))
             top = max(mu[-1], 0.0)
             keep = mu > top * max(n, p) * eps
             mu, U = mu[keep], U[:, keep]
-            sigma = np.sqrt(mu)
-            d = 1.0 / np.sqrt((1.0 - c) * mu / (n - 1) + c)
+            sigma = xp.sqrt(mu)
+            d = 1.0 / xp.sqrt((1.0 - c) * mu / (n - 1) + c)
             # X_c = U diag(sigma) V^T: scores of V diag(d) are U diag(sigma d)
             self._Z = U * (sigma * d)
             self.U, self.scale = U, d / sigma
@@ -135,9 +146,32 @@ class _Whitened:
         return center_tdot(self.X, self.U @ (coef * self.scale[:, None]), self.mean)
 
 
+def _svd(M):
+    """Thin SVD: SciPy's LAPACK driver on the CPU, ``xp.linalg.svd`` on the GPU."""
+    xp = namespace_of(M)
+    if xp is np:
+        return scipy.linalg.svd(M, full_matrices=False)
+    return xp.linalg.svd(M, full_matrices=False)
+
+
+def _eigh_top(M, kk):
+    """The ``kk`` largest eigenpairs of symmetric ``M``, ascending.
+
+    SciPy's subset driver on the CPU; on the GPU the full ``xp.linalg.eigh``
+    (CuPy has no subset driver; the matrices here are ``sum rank_i`` wide).
+    """
+    xp = namespace_of(M)
+    size = M.shape[0]
+    if xp is np:
+        return scipy.linalg.eigh(M, subset_by_index=(size - kk, size - 1))
+    evals, vecs = xp.linalg.eigh(M)
+    return evals[size - kk:], vecs[:, size - kk:]
+
+
 def _solve_direct(views, means, cs, k):
     """Top-``k`` generalised eigenvectors through per-view whitening."""
     n = views[0].shape[0]
+    xp = namespace_of(*views)
     white = [_Whitened(X, mu, c) for X, mu, c in zip(views, means, cs)]
     m = len(white)
     if m == 2:
@@ -149,11 +183,11 @@ def _solve_direct(views, means, cs, k):
         else:
             M = white[1].cross(white[0].Z).T / (n - 1)
         if M.size == 0:
-            U1 = np.zeros((white[0].rank, k))
-            U2 = np.zeros((white[1].rank, k))
-            s = np.zeros(k)
+            U1 = xp.zeros((white[0].rank, k))
+            U2 = xp.zeros((white[1].rank, k))
+            s = xp.zeros(k)
         else:
-            U, s, Vt = scipy.linalg.svd(M, full_matrices=False)
+            U, s, Vt = _svd(M)
             U1, U2 = U[:, :k], Vt[:k].T
             s = s[:k]
         coefs = [U1, U2]
@@ -161,26 +195,26 @@ def _solve_direct(views, means, cs, k):
     else:
         sizes = [w.rank for w in white]
         edges = np.concatenate([[0], np.cumsum(sizes)])
-        Zall = np.hstack([w.Z for w in white])
+        Zall = xp.hstack([w.Z for w in white])
         M = Zall.T @ Zall / (n - 1)
         for i in range(m):
             M[edges[i]:edges[i + 1], edges[i]:edges[i + 1]] = 0.0
         size = M.shape[0]
         kk = min(k, size)
-        evals, vecs = scipy.linalg.eigh(M, subset_by_index=(size - kk, size - 1))
+        evals, vecs = _eigh_top(M, kk)
         evals, vecs = evals[::-1], vecs[:, ::-1]
         coefs = []
         for i in range(m):
             Ui = vecs[edges[i]:edges[i + 1]]
-            nrm = np.linalg.norm(Ui, axis=0)
-            coefs.append(Ui / np.where(nrm > 0, nrm, 1.0))
+            nrm = xp.linalg.norm(Ui, axis=0)
+            coefs.append(Ui / xp.where(nrm > 0, nrm, 1.0))
     weights = []
     for w, U in zip(white, coefs):
         W = w.weights(U)
         if W.shape[1] < k:  # fewer directions than asked: pad with zeros
-            W = np.hstack([W, np.zeros((W.shape[0], k - W.shape[1]))])
+            W = xp.hstack([W, xp.zeros((W.shape[0], k - W.shape[1]))])
         weights.append(W)
-    evals = np.concatenate([evals, np.zeros(k - len(evals))])
+    evals = xp.concatenate([evals, xp.zeros(k - len(evals))])
     return weights, evals, np.ones(k, dtype=np.int64)
 
 
@@ -194,6 +228,17 @@ def _solve_iterative(views, means, cs, k, *, tol, max_iter, random_state, verbos
     edges = np.concatenate([[0], np.cumsum(sizes)])
     total = int(edges[-1])
     m = len(views)
+    xp = namespace_of(*views)
+    gpu = xp is not np
+
+    # ARPACK runs on the host: its vectors move to the views' device and the
+    # products' results back, one vector of length sum p_i per application
+    def to_views(v):
+        v = np.asarray(v, dtype=np.float64).ravel()
+        return xp.asarray(v) if gpu else v
+
+    def to_arpack(v):
+        return v.get() if gpu else v
     for X, c in zip(views, cs):
         if c == 0.0 and X.shape[1] >= n:
             raise ValueError(
@@ -207,14 +252,14 @@ def _solve_iterative(views, means, cs, k, *, tol, max_iter, random_state, verbos
         return [v[edges[i]:edges[i + 1]] for i in range(m)]
 
     def a_matvec(v):
-        v = np.asarray(v, dtype=np.float64).ravel()
+        v = to_views(v)
         z = [center_dot(X, vi, mu) for X, vi, mu in zip(views, split(v), means)]
         s = sum(z)
         out = [center_tdot(X, s - zi, mu) / (n - 1)
                for X, zi, mu in zip(views, z, means)]
         counter["n"] += 1
         bar.update(1)
-        return np.concatenate(out)
+        return to_arpack(xp.concatenate(out))
 
     def b_block(i, vi):
         X, mu, c = views[i], means[i], cs[i]
@@ -234,11 +279,12 @@ def _solve_iterative(views, means, cs, k, *, tol, max_iter, random_state, verbos
                 evals, vecs = eigsh(A, **kw)
             else:
                 def b_matvec(v):
-                    v = np.asarray(v, dtype=np.float64).ravel()
-                    return np.concatenate([b_block(i, vi) for i, vi in enumerate(split(v))])
+                    v = to_views(v)
+                    return to_arpack(xp.concatenate(
+                        [b_block(i, vi) for i, vi in enumerate(split(v))]))
 
                 def binv_matvec(v):
-                    v = np.asarray(v, dtype=np.float64).ravel()
+                    v = to_views(v)
                     out = []
                     for i, vi in enumerate(split(v)):
                         if cs[i] == 1.0:
@@ -247,7 +293,7 @@ def _solve_iterative(views, means, cs, k, *, tol, max_iter, random_state, verbos
                         x, _ = cg(lambda u, i=i: b_block(i, u), vi, rtol=1e-10,
                                      maxiter=10 * sizes[i])
                         out.append(x)
-                    return np.concatenate(out)
+                    return to_arpack(xp.concatenate(out))
 
                 B = LinearOperator((total, total), matvec=b_matvec, dtype=np.float64)
                 Binv = LinearOperator((total, total), matvec=binv_matvec,
@@ -262,18 +308,20 @@ def _solve_iterative(views, means, cs, k, *, tol, max_iter, random_state, verbos
             evals, vecs = np.zeros(0), np.zeros((total, 0))
     order = np.argsort(evals)[::-1]
     evals, vecs = evals[order], vecs[:, order]
+    if gpu:  # the eigenpairs join the views on the device, once
+        evals, vecs = xp.asarray(evals), xp.asarray(vecs)
     weights = []
     for i in range(m):
         W = vecs[edges[i]:edges[i + 1]]
         # scale each view's block to w^T B_i w = 1
-        BW = np.column_stack([b_block(i, W[:, j]) for j in range(W.shape[1])]) \
+        BW = xp.column_stack([b_block(i, W[:, j]) for j in range(W.shape[1])]) \
             if W.shape[1] else W
-        nrm = np.sqrt(np.maximum(np.einsum("ij,ij->j", W, BW), 0.0))
-        W = W / np.where(nrm > 0, nrm, 1.0)
+        nrm = xp.sqrt(xp.maximum(xp.einsum("ij,ij->j", W, BW), 0.0))
+        W = W / xp.where(nrm > 0, nrm, 1.0)
         if W.shape[1] < k:
-            W = np.hstack([W, np.zeros((W.shape[0], k - W.shape[1]))])
+            W = xp.hstack([W, xp.zeros((W.shape[0], k - W.shape[1]))])
         weights.append(W)
-    evals = np.concatenate([evals, np.zeros(k - len(evals))])
+    evals = xp.concatenate([evals, xp.zeros(k - len(evals))])
     return weights, evals, np.full(k, counter["n"], dtype=np.int64)
 
 

@@ -32,6 +32,13 @@ subspace, not the individual directions: after fitting, one pass over the
 data solves the small ``(m k) x (m k)`` eigenproblem within that subspace
 (Rayleigh-Ritz), which orders the components and makes them the canonical
 pairs of the subspace.
+
+On the GPU (views that are CuPy arrays or sparsela arrays on the GPU) every
+batch product and the dense algebra run on the device; the random draws
+(batch order, starting weights) are made on the host with the same
+generator as on the CPU and moved once, so a fixed ``random_state`` gives
+the same fit on either device. The per-step loss stays on the device (a
+0-d array) and is read once per epoch for the step-size schedule.
 """
 from __future__ import annotations
 
@@ -43,6 +50,7 @@ import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from .._device import namespace_of
 from ..formats import SparseArray
 from ..utils import center_dot, center_tdot, column_mean_var, progress
 from ._base import _BaseCCA, captured_correlations, column_means, flip_signs
@@ -63,14 +71,22 @@ class _Diverged(ArithmeticError):
 
 
 def _rows(X, idx):
-    """Rows ``idx`` of a view (CSR row gather for sparse views)."""
-    if isinstance(X, SparseArray):
-        return X[idx]
+    """Rows ``idx`` (host indices) of a view (CSR row gather for sparse views);
+    on the GPU the indices move to the device, explicitly, once."""
+    xp = namespace_of(X)
+    if xp is not np:
+        idx = xp.asarray(idx)
     return X[idx]
 
 
 def _as_float(Z):
-    return np.asarray(Z, dtype=np.float64)
+    return namespace_of(Z).asarray(Z, dtype=np.float64)
+
+
+def _host(x):
+    """A 0-d result as a Python float on the CPU; left on the device (no
+    synchronisation) on the GPU."""
+    return float(x) if isinstance(x, (np.ndarray, np.generic)) else x
 
 
 def _top_singular_sq(X, n_iter=20, seed=0, scale=None):
@@ -81,16 +97,18 @@ def _top_singular_sq(X, n_iter=20, seed=0, scale=None):
     if n < 2 or p == 0:
         return 0.0
     mean = column_means(X)
-    sc = np.ones(p) if scale is None else scale
+    xp = namespace_of(X)
+    sc = xp.ones(p) if scale is None else scale
     rng = np.random.default_rng(seed)
     v = rng.standard_normal(p)
     v /= np.linalg.norm(v)
+    v = xp.asarray(v)  # drawn on the host, moved once
     est = 0.0
     for _ in range(n_iter):
         u = _as_float(X @ (sc * v)) - mean @ (sc * v)
         u -= u.mean()
         w = sc * (_as_float(X.T @ u) - mean * u.sum())
-        new = float(np.linalg.norm(w))
+        new = float(xp.linalg.norm(w))  # the stopping test: one scalar per step
         if new == 0.0:
             return 0.0
         v = w / new
@@ -111,18 +129,19 @@ def _rayleigh_ritz(moments, grams, cs, k):
     """
     m = len(cs)
     b = moments.shape[0] // m
+    xp = namespace_of(moments)
     blocks, whit = [], []
     for i in range(m):
         Vi = moments[i * b:(i + 1) * b, i * b:(i + 1) * b]
         Bi = (1.0 - cs[i]) * Vi + cs[i] * grams[i]
-        lam, V = np.linalg.eigh((Bi + Bi.T) / 2)
+        lam, V = xp.linalg.eigh((Bi + Bi.T) / 2)
         keep = lam > max(lam[-1], 0.0) * b * 1e-12
-        T = V[:, keep] / np.sqrt(lam[keep])
+        T = V[:, keep] / xp.sqrt(lam[keep])
         whit.append(T)
         blocks.append(T.shape[1])
     edges = np.concatenate([[0], np.cumsum(blocks)])
     size = int(edges[-1])
-    M = np.zeros((size, size))
+    M = xp.zeros((size, size))
     for i in range(m):
         for j in range(m):
             if i == j:
@@ -130,22 +149,31 @@ def _rayleigh_ritz(moments, grams, cs, k):
             Cij = moments[i * b:(i + 1) * b, j * b:(j + 1) * b]
             M[edges[i]:edges[i + 1], edges[j]:edges[j + 1]] = whit[i].T @ Cij @ whit[j]
     if m == 2:
-        U, _, Vt = scipy.linalg.svd(M[:edges[1], edges[1]:], full_matrices=False)
+        # SciPy's LAPACK drivers on the CPU, CuPy's on the GPU (no subset
+        # driver there: the full eigh of this (m b) x (m b) matrix)
+        if xp is np:
+            U, _, Vt = scipy.linalg.svd(M[:edges[1], edges[1]:], full_matrices=False)
+        else:
+            U, _, Vt = xp.linalg.svd(M[:edges[1], edges[1]:], full_matrices=False)
         coefs = [U[:, :k], Vt[:k].T]
     else:
         kk = min(k, size)
-        _, vecs = scipy.linalg.eigh((M + M.T) / 2, subset_by_index=(size - kk, size - 1))
+        if xp is np:
+            _, vecs = scipy.linalg.eigh((M + M.T) / 2,
+                                        subset_by_index=(size - kk, size - 1))
+        else:
+            vecs = xp.linalg.eigh((M + M.T) / 2)[1][:, size - kk:]
         vecs = vecs[:, ::-1]
         coefs = []
         for i in range(m):
             Ui = vecs[edges[i]:edges[i + 1]]
-            nrm = np.linalg.norm(Ui, axis=0)
-            coefs.append(Ui / np.where(nrm > 0, nrm, 1.0))
+            nrm = xp.linalg.norm(Ui, axis=0)
+            coefs.append(Ui / xp.where(nrm > 0, nrm, 1.0))
     rots = []
     for T, U in zip(whit, coefs):
         R = T @ U
         if R.shape[1] < k:
-            R = np.hstack([R, np.zeros((b, k - R.shape[1]))])
+            R = xp.hstack([R, xp.zeros((b, k - R.shape[1]))])
         rots.append(R)
     return rots
 
@@ -180,6 +208,7 @@ class _StochasticEY(_BaseCCA):
         k = self._check_n_components(views)
         cs = self._ridge(len(views))
         n = views[0].shape[0]
+        xp = namespace_of(*views)
         bs = min(self.batch_size, n)
         idx = np.sort(rng.choice(n, bs, replace=False))
         batch = [_rows(X, idx) for X in views]
@@ -195,7 +224,7 @@ class _StochasticEY(_BaseCCA):
                 continue
             var = column_mean_var(_rows(X, rows) if len(rows) < n else X)[1]
             d = (1.0 - c) * var + c
-            d = np.maximum(d, 1e-3 * max(float(d.mean()), 1e-300))
+            d = xp.maximum(d, 1e-3 * max(float(d.mean()), 1e-300))
             self._prec.append(1.0 / d)
         # curvature: lambda_max of each view's preconditioned B_i (batch
         # estimate) times a bound on the top eigenvalue of the shifted problem
@@ -205,7 +234,7 @@ class _StochasticEY(_BaseCCA):
         mu = 1.0 + (len(views) - 1) * max(r)
         tp = [ti if P is None else
               (1.0 - c) * _top_singular_sq(b, seed=int(rng.integers(2**31)),
-                                           scale=np.sqrt(P)) + c * float(P.max())
+                                           scale=xp.sqrt(P)) + c * float(P.max())
               for b, c, P, ti in zip(batch, cs, self._prec, t)]
         # the loss's curvature at the minimum is about 8 mu lambda_max(B_i)
         self._steps = [1.0 / (8.0 * ti * mu) if ti > 0 else 0.0 for ti in tp]
@@ -213,17 +242,18 @@ class _StochasticEY(_BaseCCA):
         # starting span already leans towards the shared directions
         Z0 = []
         for b in batch:
-            Om = rng.standard_normal((b.shape[1], k))
+            Om = xp.asarray(rng.standard_normal((b.shape[1], k)))
             z = _as_float(b @ Om)
             Z0.append(z - z.mean(axis=0))
         S = sum(Z0)
         W = []
         for i, b in enumerate(batch):
             Wi = _as_float(b.T @ (S - Z0[i])) if len(views) > 1 else Om
-            Wi += 1e-3 * np.linalg.norm(Wi) / np.sqrt(Wi.size) * rng.standard_normal(Wi.shape)
+            Wi += (1e-3 * xp.linalg.norm(Wi) / np.sqrt(Wi.size)
+                   * xp.asarray(rng.standard_normal(Wi.shape)))
             W.append(self._b_normalise(Wi, b, cs[i]))
         self._W = W
-        self._vel = [np.zeros_like(w) for w in W]
+        self._vel = [xp.zeros_like(w) for w in W]
         self._cs = cs
         self._k = k
         self._lr = float(self.learning_rate)
@@ -231,12 +261,13 @@ class _StochasticEY(_BaseCCA):
     @staticmethod
     def _b_normalise(W, batch, c):
         """``W G^{-1/2}`` with ``G = W^T B_i W`` estimated on ``batch``."""
+        xp = namespace_of(W)
         z = _as_float(batch @ W)
         z -= z.mean(axis=0)
         G = (1.0 - c) * (z.T @ z) / max(batch.shape[0] - 1, 1) + c * (W.T @ W)
-        lam, V = np.linalg.eigh((G + G.T) / 2)
-        lam = np.maximum(lam, max(lam[-1], 1e-300) * 1e-12)
-        return W @ (V / np.sqrt(lam)) @ V.T
+        lam, V = xp.linalg.eigh((G + G.T) / 2)
+        lam = xp.maximum(lam, max(lam[-1], 1e-300) * 1e-12)
+        return W @ (V / xp.sqrt(lam)) @ V.T
 
     # -- one SGD step -----------------------------------------------------------
     def _step(self, batch):
@@ -248,6 +279,7 @@ class _StochasticEY(_BaseCCA):
         batch (the halves' rows stacked)."""
         W, cs = self._W, self._cs
         m = len(W)
+        xp = namespace_of(W[0])
         nb = batch[0].shape[0]
         h = nb // 2
         Zfull = [_as_float(b @ w) for b, w in zip(batch, W)]
@@ -260,20 +292,22 @@ class _StochasticEY(_BaseCCA):
             V = [z.T @ z / d for z in Z]
             B = sum((1.0 - c) * v + c * g for v, c, g in zip(V, cs, grams))
             S = sum(Z)
-            trA += (float(np.sum(S * S)) - sum(float(np.trace(v)) * d for v in V)) / d \
-                + float(np.trace(B))
+            # _host: Python floats on the CPU, 0-d device arrays on the GPU
+            # (no synchronisation per step)
+            trA += (_host(xp.sum(S * S)) - sum(_host(xp.trace(v)) * d for v in V)) / d \
+                + _host(xp.trace(B))
             Zs.append((Z, S, d))
             Bs.append(B)
-        loss = -trA + float(np.sum(Bs[0] * Bs[1]))
+        loss = -trA + _host(xp.sum(Bs[0] * Bs[1]))
         lr, mom = self._lr, self.momentum
         for i in range(m):
             c = cs[i]
-            R = np.vstack([
+            R = xp.vstack([
                 (2.0 / d) * ((1.0 - c) * (Z[i] @ Bs[1 - s]) - (S - Z[i]) - (1.0 - c) * Z[i])
                 for s, (Z, S, d) in enumerate(Zs)])
             G = _as_float(batch[i].T @ R)
             if c > 0:
-                G += c * (W[i] @ (2.0 * (Bs[0] + Bs[1]) - 4.0 * np.eye(len(Bs[0]))))
+                G += c * (W[i] @ (2.0 * (Bs[0] + Bs[1]) - 4.0 * xp.eye(len(Bs[0]))))
             if self._prec[i] is not None:
                 G *= self._prec[i][:, None]
             step = lr * self._steps[i]
@@ -283,7 +317,7 @@ class _StochasticEY(_BaseCCA):
                 W[i] += self._vel[i]
             else:
                 W[i] -= step * G
-        Zcat = np.hstack([np.vstack([Zs[0][0][i], Zs[1][0][i]]) for i in range(m)])
+        Zcat = xp.hstack([xp.vstack([Zs[0][0][i], Zs[1][0][i]]) for i in range(m)])
         return loss, Zcat.T @ Zcat / max(nb - 1, 1)
 
     def _epoch(self, views, rng, shuffled=False):
@@ -312,9 +346,13 @@ class _StochasticEY(_BaseCCA):
             loss, M = self._step(batch)
             losses.append(loss)
             mom = mom + M
-        if not np.isfinite(losses[-1]) or not all(np.isfinite(w).all() for w in self._W):
+        xp = namespace_of(self._W[0])
+        if not xp.isfinite(losses[-1]) or not all(xp.isfinite(w).all() for w in self._W):
             raise _Diverged
-        return float(np.mean(losses)), mom / len(losses)
+        if xp is np:
+            return float(np.mean(losses)), mom / len(losses)
+        # the epoch's one read of the loss from the device
+        return float(xp.stack(losses).mean()), mom / len(losses)
 
     def _reset_schedule(self, n):
         self._bs = min(self.batch_size, n)
@@ -363,7 +401,7 @@ class _StochasticEY(_BaseCCA):
                 ok = False
             if ok:
                 return loss
-            self._W, self._vel = saved[0], [np.zeros_like(v) for v in saved[1]]
+            self._W, self._vel = saved[0], [namespace_of(v).zeros_like(v) for v in saved[1]]
             self._lr /= 2.0
         raise ValueError(f"{type(self).__name__} diverged: lower learning_rate "
                          "or scale the views (e.g. StandardScaler)")
@@ -375,13 +413,14 @@ class _StochasticEY(_BaseCCA):
         block), each column scaled to ``g^T B_i g = 1``."""
         cs = self._cs
         n = views[0].shape[0]
+        xp = namespace_of(*W)
         V = [z.T @ z / (n - 1) for z in Z]
         B = sum((1.0 - c) * v + c * (w.T @ w) for v, c, w in zip(V, cs, W))
         S = sum(Z)
         Wa, Za = [], []
         for i, (X, mu, w, z, c, P) in enumerate(zip(views, means, W, Z, cs, self._prec)):
             R = -(S - z) - (1.0 - c) * z + (1.0 - c) * (z @ B)
-            G = (4.0 / (n - 1)) * center_tdot(X, R, mu) + 4.0 * c * (w @ (B - np.eye(len(B))))
+            G = (4.0 / (n - 1)) * center_tdot(X, R, mu) + 4.0 * c * (w @ (B - xp.eye(len(B))))
             if P is not None:  # the preconditioned gradient, as in the SGD steps
                 G *= P[:, None]
             zg = center_dot(X, G, mu)
@@ -389,12 +428,12 @@ class _StochasticEY(_BaseCCA):
             if D is not None:
                 blocks.append(D[i])
                 zblocks.append(ZD[i])
-            E, ZE = np.hstack(blocks), np.hstack(zblocks)
-            d = np.sqrt((1.0 - c) * np.einsum("ij,ij->j", ZE, ZE) / (n - 1)
-                        + c * np.einsum("ij,ij->j", E, E))
-            d = np.where(d > 0, d, 1.0)
-            Wa.append(np.hstack([w, E / d]))
-            Za.append(np.hstack([z, ZE / d]))
+            E, ZE = xp.hstack(blocks), xp.hstack(zblocks)
+            d = xp.sqrt((1.0 - c) * xp.einsum("ij,ij->j", ZE, ZE) / (n - 1)
+                        + c * xp.einsum("ij,ij->j", E, E))
+            d = xp.where(d > 0, d, 1.0)
+            Wa.append(xp.hstack([w, E / d]))
+            Za.append(xp.hstack([z, ZE / d]))
         return Wa, Za
 
     def _finalise(self, views, means, moments=None):
@@ -402,9 +441,10 @@ class _StochasticEY(_BaseCCA):
         attributes. ``moments`` (from streamed batches) replaces the pass over
         ``views`` when given."""
         W, cs, k = self._W, self._cs, self._k
+        xp = namespace_of(*W)
 
         def cov(Z):
-            Zcat = np.hstack(Z)
+            Zcat = xp.hstack(Z)
             Zcat = Zcat - Zcat.mean(axis=0)
             return Zcat.T @ Zcat / max(views[0].shape[0] - 1, 1)
 
@@ -423,7 +463,7 @@ class _StochasticEY(_BaseCCA):
             moments = cov(Z)
         rots = _rayleigh_ritz(moments, [w.T @ w for w in W], cs, k)
         weights = flip_signs([w @ R for w, R in zip(W, rots)])
-        self._set_fitted(weights, [np.asarray(mu, dtype=np.float64) for mu in means])
+        self._set_fitted(weights, [xp.asarray(mu, dtype=np.float64) for mu in means])
         if len(views):
             self.canonical_correlations_ = captured_correlations(self._scores(views))
 
@@ -507,7 +547,7 @@ class _StochasticEY(_BaseCCA):
             self.n_samples_seen_ = 0
             self.n_iter_ = 0
             self._reset_schedule(views[0].shape[0])
-            self._means_sum = [np.zeros(v.shape[1]) for v in views]
+            self._means_sum = [namespace_of(v).zeros(v.shape[1]) for v in views]
             self._mom_w = 0.0
             self._mom = 0.0
         elif len(views) != self.n_views_:
