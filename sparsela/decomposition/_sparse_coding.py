@@ -37,6 +37,7 @@ keeping the best epoch. ``transform(X, fast=True)`` then codes in one product.
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 
@@ -51,6 +52,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_array as sk_check_array
 from sklearn.utils import check_random_state
 
+from .._device import device_of, mismatch, namespace_of
 from ..formats import SparseArray, csr_array
 from ..utils import check_array, progress, validate_data
 
@@ -101,11 +103,33 @@ def _check_algorithm(name, v):
 
 
 def _check_dictionary(dictionary, name="dictionary") -> np.ndarray:
-    """A dense float dictionary of shape (n_components, n_features)."""
+    """A dense float dictionary of shape (n_components, n_features), on its
+    own device (a CuPy dictionary is validated on the GPU)."""
     if isinstance(dictionary, SparseArray) or hasattr(dictionary, "tocsr"):
         raise TypeError(f"{name} must be a dense array; call .toarray() on a sparse one.")
+    if namespace_of(dictionary) is not np:
+        return check_array(dictionary, input_name=name, accept_sparse=False,
+                           accept_gpu=True)
     return sk_check_array(dictionary, dtype=[np.float64, np.float32],
                           input_name=name)
+
+
+def _device(a) -> str:
+    return "gpu" if namespace_of(a) is not np else "cpu"
+
+
+def _same_device(name_a, a, name_b, b) -> None:
+    """TypeError naming both devices when ``a`` and ``b`` live apart (no
+    implicit transfers)."""
+    da, db = _device(a), _device(b)
+    if da != db:
+        raise mismatch(name_a, da, name_b, db)
+
+
+def _errstate(xp):
+    """NumPy's errstate on the CPU (CuPy has none and does not warn)."""
+    return np.errstate(divide="ignore", invalid="ignore") if xp is np else \
+        contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------- #
@@ -113,31 +137,34 @@ def _check_dictionary(dictionary, name="dictionary") -> np.ndarray:
 # --------------------------------------------------------------------------- #
 def _row_sq_norms(X) -> np.ndarray:
     """``||x_i||^2`` for every row, in float64 (sparse ``X`` stays sparse)."""
+    xp = namespace_of(X)
     if isinstance(X, SparseArray):
         Xd = X.astype(np.float64, copy=False)
-        return np.asarray(Xd.power(2).sum(axis=1), dtype=np.float64).ravel()
-    X = np.asarray(X, dtype=np.float64)
-    return np.einsum("ij,ij->i", X, X)
+        return xp.asarray(Xd.power(2).sum(axis=1), dtype=xp.float64).ravel()
+    X = xp.asarray(X, dtype=xp.float64)
+    return xp.einsum("ij,ij->i", X, X)
 
 
 def _cross(X, D: np.ndarray) -> np.ndarray:
     """``X @ D.T`` as a C-ordered float64 array (a sparsela SpMM for sparse X)."""
+    xp = namespace_of(X, D)
     if isinstance(X, SparseArray):
         # the SpMM reads one row of D.T per nonzero of X: D.T must be C-ordered
-        Dt = np.ascontiguousarray(np.asarray(D, dtype=np.float64).T)
+        Dt = xp.ascontiguousarray(xp.asarray(D, dtype=xp.float64).T)
         out = X.astype(np.float64, copy=False) @ Dt
     else:
         # BLAS takes the transposed operand as it is: no copy of D
-        out = np.asarray(X, dtype=np.float64) @ np.asarray(D, dtype=np.float64).T
-    return np.ascontiguousarray(out, dtype=np.float64)
+        out = xp.asarray(X, dtype=xp.float64) @ xp.asarray(D, dtype=xp.float64).T
+    return xp.ascontiguousarray(out, dtype=xp.float64)
 
 
 def _gram(D: np.ndarray) -> np.ndarray:
-    D = np.asarray(D, dtype=np.float64)
-    return np.ascontiguousarray(D @ D.T)
+    xp = namespace_of(D)
+    D = xp.asarray(D, dtype=xp.float64)
+    return xp.ascontiguousarray(D @ D.T)
 
 
-def _lanczos_max(matvec, dim: int, steps: int = 20) -> float:
+def _lanczos_max(matvec, dim: int, steps: int = 20, device: str = "cpu") -> float:
     """Largest eigenvalue of a symmetric PSD operator by Lanczos (from below).
 
     The top Ritz value is a lower bound that converges far faster than power
@@ -147,18 +174,26 @@ def _lanczos_max(matvec, dim: int, steps: int = 20) -> float:
     """
     v = np.random.RandomState(0).standard_normal(dim)
     v /= np.linalg.norm(v)
-    V = np.empty((min(steps, dim), dim))
+    xp = np
+    if device == "gpu":
+        # the basis stays on the device; a and b (one scalar per step) come
+        # to the host for the small tridiagonal eigenproblem
+        from .._device import cupy
+
+        xp = cupy()
+        v = xp.asarray(v)
+    V = xp.empty((min(steps, dim), dim))
     a = np.empty(V.shape[0])
     b = np.empty(V.shape[0])
     m = V.shape[0]
     for j in range(V.shape[0]):
         V[j] = v
         w = matvec(v)
-        a[j] = v @ w
+        a[j] = float(v @ w)
         Vj = V[:j + 1]
         w -= Vj.T @ (Vj @ w)
         w -= Vj.T @ (Vj @ w)                # twice is enough (Kahan)
-        b[j] = np.linalg.norm(w)
+        b[j] = float(xp.linalg.norm(w))
         if b[j] <= 1e-12 * abs(a[0]):       # invariant subspace: exact
             m = j + 1
             break
@@ -177,15 +212,17 @@ def _lipschitz(D: np.ndarray, G: np.ndarray) -> float:
     """
     if G.size == 0:
         return 1.0
-    gersh = float(np.abs(G).sum(axis=1).max())
+    xp = namespace_of(G)
+    dev = "cpu" if xp is np else "gpu"
+    gersh = float(xp.abs(G).sum(axis=1).max())
     k, p = D.shape
     if k <= 2 * p:
         # on G itself: k^2 per step instead of 2 k p
-        lam = _lanczos_max(lambda v: G @ v, k)
+        lam = _lanczos_max(lambda v: G @ v, k, device=dev)
     else:
-        Dd = np.asarray(D, dtype=np.float64)
-        lam = _lanczos_max(lambda v: Dd.T @ (Dd @ v), p)
-    L = min(gersh, max(1.01 * lam, float(np.max(np.diag(G)))))
+        Dd = xp.asarray(D, dtype=xp.float64)
+        lam = _lanczos_max(lambda v: Dd.T @ (Dd @ v), p, device=dev)
+    L = min(gersh, max(1.01 * lam, float(xp.max(xp.diag(G)))))
     return L if L > 0 else 1.0
 
 
@@ -224,7 +261,13 @@ def _solve_kernel(mod, C, G, xx, alpha, L, tol, max_iter, positive, accelerate,
 
 
 def _gram_product(Y: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """``Y @ G``: a sparsela SpMM while ``Y`` is sparse, a GEMM otherwise."""
+    """``Y @ G``: a sparsela SpMM while ``Y`` is sparse, a GEMM otherwise.
+
+    On the GPU always the GEMM: the density test would cost a device->host
+    sync per iteration, and a dense GEMM is what the GPU does best.
+    """
+    if namespace_of(Y) is not np:
+        return Y @ G
     if Y.size and Y.shape[1] >= 16 and \
             np.count_nonzero(Y) <= _BATCH_SPARSE_DENSITY * Y.size:
         return np.asarray(csr_array(Y) @ G)
@@ -233,36 +276,43 @@ def _gram_product(Y: np.ndarray, G: np.ndarray) -> np.ndarray:
 
 def _gaps(Y, P, C, xx, alpha, positive):
     """Duality gap of every row at ``Y`` given ``P = Y @ G``."""
+    xp = namespace_of(Y)
     grad = P - C
-    yP = np.einsum("ij,ij->i", Y, P)
-    yc = np.einsum("ij,ij->i", Y, C)
-    rr = np.maximum(xx - 2.0 * yc + yP, 0.0)
-    l1 = np.abs(Y).sum(axis=1)
+    yP = xp.einsum("ij,ij->i", Y, P)
+    yc = xp.einsum("ij,ij->i", Y, C)
+    rr = xp.maximum(xx - 2.0 * yc + yP, 0.0)
+    l1 = xp.abs(Y).sum(axis=1)
     if Y.shape[1] == 0:
-        dn = np.zeros(Y.shape[0])
+        dn = xp.zeros(Y.shape[0])
     else:
-        dn = (-grad).max(axis=1) if positive else np.abs(grad).max(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(dn > alpha, alpha / np.where(dn > 0, dn, 1.0), 1.0)
+        dn = (-grad).max(axis=1) if positive else xp.abs(grad).max(axis=1)
+    with _errstate(xp):
+        s = xp.where(dn > alpha, alpha / xp.where(dn > 0, dn, 1.0), 1.0)
     return grad, 0.5 * rr + alpha * l1 - s * (xx - yc) + 0.5 * s * s * rr
 
 
 def _solve_batch(C, G, xx, alpha, L, tol, max_iter, positive, accelerate, Z,
                  verbose):
-    """FISTA on all rows at once; ``Z`` (start points) receives the codes."""
+    """FISTA on all rows at once; ``Z`` (start points) receives the codes.
+
+    Array operations only, on the arrays' device (``xp``): one ``Y @ G``
+    per iteration, and one device->host sync (``done.any()``, the stopping
+    test) per iteration.
+    """
+    xp = namespace_of(C)
     n = C.shape[0]
-    n_iter = np.full(n, max_iter, dtype=np.int64)
-    gaps = np.full(n, np.inf)
+    n_iter = xp.full(n, max_iter, dtype=xp.int64)
+    gaps = xp.full(n, np.inf)
     if max_iter == 0 or n == 0:
         if n:
             _, gaps[:] = _gaps(Z, Z @ G, C, xx, alpha, positive)
         return n_iter, gaps
     thr = alpha / L
-    active = np.arange(n)
+    active = xp.arange(n)
     Ca, xa = C, xx
     Za = Z.copy()
     Ya = Za.copy()
-    t = np.ones(n)
+    t = xp.ones(n)
     target = tol * xx
     with progress(max_iter, verbose, desc="sparse_encode (FISTA)") as bar:
         for it in range(max_iter):
@@ -270,28 +320,30 @@ def _solve_batch(C, G, xx, alpha, L, tol, max_iter, positive, accelerate, Z,
             grad, gap = _gaps(Ya, P, Ca, xa, alpha, positive)
             V = Ya - grad / L
             if positive:
-                Zn = np.maximum(V - thr, 0.0)
+                Zn = xp.maximum(V - thr, 0.0)
             else:
-                Zn = V - np.clip(V, -thr, thr)
+                Zn = V - xp.clip(V, -thr, thr)
             done = gap <= target[active]
-            if done.any():
+            any_done = bool(done.any())
+            if any_done:
                 # certify the prox step itself (its own dual point), not only y
-                cand = np.flatnonzero(done)
+                cand = xp.flatnonzero(done)
                 Zc = Zn[cand]
                 _, gz = _gaps(Zc, Zc @ G, Ca[cand], xa[cand], alpha, positive)
                 ok = gz <= target[active[cand]]
                 done[cand[~ok]] = False
                 gap[cand[ok]] = gz[ok]
+                any_done = bool(done.any())
             if accelerate:
-                restart = np.einsum("ij,ij->i", Ya - Zn, Zn - Za) > 0.0
-                tn = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-                beta = np.where(restart, 0.0, (t - 1.0) / tn)
-                t = np.where(restart, 1.0, tn)
+                restart = xp.einsum("ij,ij->i", Ya - Zn, Zn - Za) > 0.0
+                tn = 0.5 * (1.0 + xp.sqrt(1.0 + 4.0 * t * t))
+                beta = xp.where(restart, 0.0, (t - 1.0) / tn)
+                t = xp.where(restart, 1.0, tn)
                 Yn = Zn + beta[:, None] * (Zn - Za)
             else:
                 Yn = Zn
             gaps[active] = gap
-            if done.any():
+            if any_done:
                 fin = active[done]
                 Z[fin] = Zn[done]
                 n_iter[fin] = it + 1
@@ -323,14 +375,25 @@ def _lasso_codes(C, G, xx, alpha, *, L, algorithm="fista", tol=1e-12,
         Final duality gap per signal.
     """
     n, k = C.shape
+    xp = namespace_of(C)
     if init is None:
-        Z = np.zeros((n, k), dtype=np.float64)
-    else:
+        Z = xp.zeros((n, k), dtype=xp.float64)
+    elif xp is np:
         Z = np.array(init, dtype=np.float64, order="C", copy=True)
         if positive:
             np.maximum(Z, 0.0, out=Z)
+    else:
+        Z = xp.array(init, dtype=xp.float64, order="C", copy=True)
+        if positive:
+            Z = xp.maximum(Z, 0.0)
     accelerate = algorithm == "fista"
     mod = None
+    if xp is not np:
+        # the Numba kernel works on host memory: device arrays never reach it
+        if engine == "kernel":
+            raise TypeError("engine='kernel' (the Numba CPU kernel) cannot code arrays "
+                            "on the GPU; the GPU runs the batch engine")
+        engine = "batch"
     if engine in ("auto", "kernel"):
         mod = _kernel_module()
         if mod is None and engine == "kernel":
@@ -353,12 +416,13 @@ def _warn_not_converged(where, bad, gaps, xx, max_iter, tol, stacklevel=3):
     n_bad = int(bad.sum())
     if not n_bad:
         return
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(xx[bad] > 0, gaps[bad] / xx[bad], np.inf)
+    xp = namespace_of(gaps)
+    with _errstate(xp):
+        rel = xp.where(xx[bad] > 0, gaps[bad] / xx[bad], np.inf)
     warnings.warn(
         f"{where}: {n_bad} of {bad.size} signals did not reach the duality-gap "
         f"tolerance (gap <= tol * ||x||^2, tol={tol:g}) within max_iter={max_iter} "
-        f"iterations (largest relative gap {np.max(rel):.2e}). Increase max_iter "
+        f"iterations (largest relative gap {float(xp.max(rel)):.2e}). Increase max_iter "
         "or tol, or check the scale of the dictionary.",
         ConvergenceWarning, stacklevel=stacklevel)
 
@@ -379,7 +443,7 @@ def _encode(X, D, *, alpha, algorithm, tol, max_iter, positive, init, verbose,
     bad = _not_converged(gaps, xx, tol)
     if warn:
         _warn_not_converged(where, bad, gaps, xx, max_iter, tol, stacklevel=4)
-    return Z, int(n_iter.max(initial=0)), not bad.any()
+    return Z, int(n_iter.max()) if n_iter.size else 0, not bool(bad.any())
 
 
 def sparse_encode(X, dictionary, *, algorithm="fista", alpha=1.0, max_iter=1000,
@@ -456,14 +520,21 @@ def sparse_encode(X, dictionary, *, algorithm="fista", alpha=1.0, max_iter=1000,
     max_iter = _check_int("max_iter", max_iter, 0)
     tol = _check_nonneg("tol", tol)
     positive = _check_bool("positive", positive)
-    X = check_array(X, accept_sparse=True, dtype=(np.float64, np.float32))
+    X = check_array(X, accept_sparse=True, dtype=(np.float64, np.float32),
+                    accept_gpu=True)
+    _same_device("X", X, "dictionary", dictionary)
     D = _check_dictionary(dictionary)
     if D.shape[1] != X.shape[1]:
         raise ValueError(
             "Dictionary and X have different numbers of features: "
             f"dictionary.shape={D.shape}, X.shape={X.shape}.")
     if init is not None:
-        init = sk_check_array(init, dtype=np.float64, input_name="init")
+        _same_device("X", X, "init", init)
+        if _device(init) == "gpu":
+            init = check_array(init, input_name="init", accept_sparse=False,
+                               dtype=np.float64, accept_gpu=True)
+        else:
+            init = sk_check_array(init, dtype=np.float64, input_name="init")
         if init.shape != (X.shape[0], D.shape[0]):
             raise ValueError(
                 f"init must have shape (n_samples, n_components)="
@@ -689,17 +760,26 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
     def _finish(self, code, dtype):
         if self.split_sign:
+            xp = namespace_of(code)
             n, k = code.shape
-            split = np.empty((n, 2 * k), dtype=code.dtype)
-            split[:, :k] = np.maximum(code, 0)
-            split[:, k:] = -np.minimum(code, 0)
+            split = xp.empty((n, 2 * k), dtype=code.dtype)
+            split[:, :k] = xp.maximum(code, 0)
+            split[:, k:] = -xp.minimum(code, 0)
             code = split
         return code.astype(dtype, copy=False)
 
     def _transform(self, X, dictionary, fast=False):
         X = validate_data(self, X, reset=False, accept_sparse=True,
-                          dtype=(np.float64, np.float32))
-        dictionary = np.asarray(dictionary)
+                          dtype=(np.float64, np.float32), accept_gpu=True)
+        _same_device("X", X, f"the dictionary of {type(self).__name__}", dictionary)
+        if _device(X) == "gpu":
+            if fast:
+                raise TypeError(
+                    f"{type(self).__name__}.transform(X, fast=True): the learned fast "
+                    "approximator runs on the CPU only; pass X on the CPU (X.get()) "
+                    "or use fast=False on the GPU.")
+        else:
+            dictionary = np.asarray(dictionary)
         if X.shape[1] != dictionary.shape[1]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but the dictionary of "
@@ -712,7 +792,12 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         return self._finish(code, X.dtype)
 
     def _inverse_transform(self, code, dictionary):
-        code = sk_check_array(code, dtype=[np.float64, np.float32], input_name="X")
+        _same_device("X", code, f"the dictionary of {type(self).__name__}", dictionary)
+        if _device(code) == "gpu":
+            code = check_array(code, input_name="X", accept_sparse=False,
+                               accept_gpu=True)
+        else:
+            code = sk_check_array(code, dtype=[np.float64, np.float32], input_name="X")
         k = dictionary.shape[0]
         expected = 2 * k if self.split_sign else k
         if code.shape[1] != expected:
@@ -722,7 +807,7 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
                 f"got {code.shape[1]}.")
         if self.split_sign:
             code = code[:, :k] - code[:, k:]
-        return code @ np.asarray(dictionary, dtype=code.dtype)
+        return code @ namespace_of(dictionary).asarray(dictionary, dtype=code.dtype)
 
     # -- the fast predictor -------------------------------------------------
     def _clear_predictor(self):
@@ -892,7 +977,10 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
 
     @property
     def components_(self):
-        """The dictionary, ndarray of shape (n_components, n_features)."""
+        """The dictionary, ndarray of shape (n_components, n_features) (a CuPy
+        array for a dictionary on the GPU)."""
+        if device_of(self.dictionary) == "gpu":
+            return self.dictionary
         return np.asarray(self.dictionary)
 
     def fit(self, X, y=None):
@@ -911,7 +999,13 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
             The estimator.
         """
         self._check_coding_params()
-        X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32),
+                          accept_gpu=True)
+        _same_device("X", X, "dictionary", self.dictionary)
+        if self.fit_predictor and _device(X) == "gpu":
+            raise TypeError(
+                "SparseCoder(fit_predictor=True): the fast approximator trains on the "
+                "CPU only; pass X on the CPU (X.get()) or set fit_predictor=False.")
         D = _check_dictionary(self.dictionary)
         if X.shape[1] != D.shape[1]:
             raise ValueError(
