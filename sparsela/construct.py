@@ -84,15 +84,6 @@ def _check_format(format, default: str) -> str:
     return format
 
 
-def _check_gpu_format(fmt: str) -> None:
-    """BSR has no GPU kernels: say so naming the argument."""
-    if fmt == "bsr":
-        raise NotImplementedError(
-            "format='bsr' is not available on the GPU (bsr_array lives on the CPU only); "
-            "use format='csr', 'csc' or 'coo', or move the inputs with .get()"
-        )
-
-
 def _block_device(x) -> str:
     """Where a block lives: sparsela arrays by their buffers, else by their type."""
     return x.device if isinstance(x, SparseArray) else device_of(x)
@@ -229,11 +220,6 @@ def eye(m: int, n: int | None = None, *, k: int = 0, dtype: Any = float,
         The ``(m, n)`` array in ``format``, with ``dtype`` ones stored on
         diagonal ``k`` only (canonical).
 
-    Raises
-    ------
-    NotImplementedError
-        For ``format='bsr'`` with ``device='gpu'``.
-
     Examples
     --------
     >>> import sparsela as sl
@@ -247,8 +233,6 @@ def eye(m: int, n: int | None = None, *, k: int = 0, dtype: Any = float,
     dt = check_dtype(dtype)
     fmt = _check_format(format, "csr")
     xp = namespace(device)
-    if xp is not np:
-        _check_gpu_format(fmt)
     if fmt == "csc":
         # the CSC arrays of this array are the CSR arrays of its transpose
         data, indices, indptr = _eye_csr_arrays(n, m, -k, dt, xp)
@@ -356,8 +340,6 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
     ------
     TypeError
         If a diagonal is a CuPy array and ``device`` is 'cpu'.
-    NotImplementedError
-        For ``format='bsr'`` with ``device='gpu'``.
 
     Examples
     --------
@@ -370,8 +352,6 @@ def diags(diagonals, offsets=0, shape: tuple[int, int] | None = None,
     fmt = _check_format(format, "csr")
     device = check_device(device)
     xp = namespace(device)
-    if xp is not np:
-        _check_gpu_format(fmt)
     if isinstance(diagonals, SparseArray):
         raise TypeError("diagonals must be array_like, got a sparse array")
     if np.ndim(offsets) == 0:
@@ -611,11 +591,6 @@ def random(m: int, n: int, density: float = 0.01, format: str = "coo", dtype: An
         zero (for an integer dtype or a custom sampler); they still count in
         ``nnz``.
 
-    Raises
-    ------
-    NotImplementedError
-        For ``format='bsr'`` with ``device='gpu'``.
-
     Examples
     --------
     >>> import sparsela as sl
@@ -628,8 +603,6 @@ def random(m: int, n: int, density: float = 0.01, format: str = "coo", dtype: An
     density = _check_density(density)
     fmt = _check_format(format, "coo")
     device = check_device(device)
-    if device == "gpu":
-        _check_gpu_format(fmt)
     dt = np.dtype(np.float64) if dtype is None else check_dtype(dtype)
     if data_sampler is not None and not callable(data_sampler):
         raise TypeError(f"data_sampler must be callable, got {type(data_sampler).__name__}")
@@ -756,8 +729,6 @@ def kron(A, B, format: str | None = None) -> SparseArray:
     ------
     TypeError
         If ``A`` and ``B`` live on different devices.
-    NotImplementedError
-        For ``format='bsr'`` on the GPU.
 
     Examples
     --------
@@ -772,8 +743,6 @@ def kron(A, B, format: str | None = None) -> SparseArray:
     if A.device != B.device:
         raise mismatch("A", A.device, "B", B.device)
     xp = xp_of(A.data)
-    if xp is not np:
-        _check_gpu_format(fmt)
     (mA, nA), (mB, nB) = A.shape, B.shape
     M, N = mA * mB, nA * nB
     if max(M, N) > _INT64_MAX // 2:
@@ -954,8 +923,6 @@ def _stack(blocks, format, dtype, axis: int, fname: str) -> SparseArray:
                 f"(as blocks[{first_pos}])"
             )
     arrays = [a for _, a in items]
-    if arrays[0].device != "cpu":
-        _check_gpu_format(fmt)
     dt = _result_dtype(arrays, dtype)
     sizes = [a.shape[axis] for a in arrays]
     offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])[:-1].tolist()
@@ -1006,8 +973,6 @@ def hstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
     ------
     TypeError
         If two blocks live on different devices.
-    NotImplementedError
-        For ``format='bsr'`` on the GPU.
 
     Examples
     --------
@@ -1044,8 +1009,6 @@ def vstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
     ------
     TypeError
         If two blocks live on different devices.
-    NotImplementedError
-        For ``format='bsr'`` on the GPU.
 
     Examples
     --------
@@ -1084,8 +1047,6 @@ def block_diag(mats: Sequence[Any], format: str | None = None, dtype: Any = None
     ------
     TypeError
         If two blocks live on different devices.
-    NotImplementedError
-        For ``format='bsr'`` on the GPU.
 
     Examples
     --------
@@ -1097,8 +1058,6 @@ def block_diag(mats: Sequence[Any], format: str | None = None, dtype: Any = None
     items, _ = _block_list(mats, "block_diag", allow_none=False, promote_1d=True)
     fmt = _check_format(format, "coo")
     arrays = [a for _, a in items]
-    if arrays[0].device != "cpu":
-        _check_gpu_format(fmt)
     dt = _result_dtype(arrays, dtype)
     rows = [a.shape[0] for a in arrays]
     cols = [a.shape[1] for a in arrays]

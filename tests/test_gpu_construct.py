@@ -227,16 +227,15 @@ def test_device_argument_errors():
                  lambda: sl.random(3, 3, device="x")):
         with pytest.raises(ValueError, match="device"):
             call()
-    # BSR lives on the CPU only
-    for call in (lambda: sl.eye(2, format="bsr", device="gpu"),
-                 lambda: sl.diags([1, 2], format="bsr", device="gpu"),
-                 lambda: sl.random(2, 2, format="bsr", device="gpu"),
-                 lambda: sl.hstack([sl.eye(2, device="gpu")], format="bsr"),
-                 lambda: sl.block_diag([sl.eye(2, device="gpu")], format="bsr"),
-                 lambda: sl.kron(sl.eye(2, device="gpu"), sl.eye(2, device="gpu"),
-                                 format="bsr")):
-        with pytest.raises(NotImplementedError, match="format='bsr'"):
-            call()
+    # BSR on the GPU, as on the CPU
+    for call, ref in ((lambda d: sl.eye(2, format="bsr", device=d), None),
+                      (lambda d: sl.diags([1, 2], format="bsr", device=d), None),
+                      (lambda d: sl.hstack([sl.eye(2, device=d)], format="bsr"), None),
+                      (lambda d: sl.kron(sl.eye(2, device=d), sl.eye(2, device=d),
+                                         format="bsr"), None)):
+        G = call("gpu")
+        assert G.format == "bsr" and G.device == "gpu"
+        np.testing.assert_array_equal(G.get().toarray(), call("cpu").toarray())
     # a CuPy diagonal for a CPU result: no implicit move
     with pytest.raises(TypeError, match=GPU):
         sl.diags([cupy().asarray(np.ones(3))], [0])
