@@ -13,15 +13,26 @@ whose solution is ``diag(u) K diag(v)`` with ``K = exp(-M / reg)``; ``reg`` is
 ``1 / eta`` of Tang et al. (2024). The stopping measure is POT's: the 2-norm
 of the column-marginal violation ``||gamma^T 1 - b||``, checked every 10
 iterations, right after a row update (so the row marginal is exact).
+
+Both solvers run on the GPU when ``a``, ``b`` and ``M`` are CuPy arrays:
+every array operation goes through the array module of the input
+(``xp``), the plan, the potentials and the log's arrays stay on the device,
+and the only device-to-host copies in the iterations are the stopping
+tests (one scalar per check, every 10 iterations).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from .._device import namespace_of, same_device
 from ..utils.progress import progress
 from ._utils import (
     EXP_FLOOR,
     check_ot_problem,
+    fetch,
+    is_gpu_input,
     lse_cols,
     lse_rows,
     safe_exp,
@@ -49,7 +60,9 @@ def sinkhorn(a, b, M, reg, method: str = "sinkhorn", numItermax: int = 1000,
     b : array-like of shape (m,) or None
         Target histogram, same total mass as ``a``.
     M : ndarray of shape (n, m)
-        Cost matrix.
+        Cost matrix. NumPy, or CuPy (with ``a``, ``b`` on the GPU too, or
+        ``None``): then ``'sinkhorn'`` and ``'log'`` run on the GPU and return
+        device arrays; ``'sns'`` is CPU-only (``TypeError``).
     reg : float
         Entropic regularization (> 0), ``1 / eta`` in Tang et al. (2024).
     method : {'sinkhorn', 'log', 'sns'}
@@ -93,6 +106,13 @@ def sinkhorn(a, b, M, reg, method: str = "sinkhorn", numItermax: int = 1000,
     if key is None:
         raise ValueError(f"unknown method {method!r}; use one of 'sinkhorn', 'log', 'sns'")
     if key == "sns":
+        if is_gpu_input(a, b, M, *(warmstart if isinstance(warmstart, (tuple, list))
+                                   else ())):
+            raise TypeError(
+                "method='sns' (sinkhorn_newton_sparse) runs on the CPU only (its Newton "
+                "solver is a CPU Numba kernel), but its input lives on the GPU: use "
+                "method='log' or 'sinkhorn' on the GPU, or move a, b and M to the host "
+                "with .get()")
         from ._sns import sinkhorn_newton_sparse
 
         return sinkhorn_newton_sparse(a, b, M, reg, max_newton=numItermax, tol=stopThr,
@@ -117,7 +137,8 @@ def _check_iter(numItermax, stopThr):
 def _support(a, b):
     """Index masks of the positive weights (``None`` when all are positive)."""
     ia, ib = a > 0, b > 0
-    return (None if ia.all() else ia), (None if ib.all() else ib)
+    all_a, all_b = fetch(namespace_of(a), ia.all(), ib.all())  # one transfer on a GPU
+    return (None if all_a else ia), (None if all_b else ib)
 
 
 def _embed(plan_s, log_u_s, log_v_s, ia, ib, shape):
@@ -125,12 +146,13 @@ def _embed(plan_s, log_u_s, log_v_s, ia, ib, shape):
     n, m = shape
     if ia is None and ib is None:
         return plan_s, log_u_s, log_v_s
-    ra = np.flatnonzero(ia) if ia is not None else np.arange(n)
-    rb = np.flatnonzero(ib) if ib is not None else np.arange(m)
-    plan = np.zeros(shape)
-    plan[np.ix_(ra, rb)] = plan_s
-    log_u = np.full(n, -np.inf)
-    log_v = np.full(m, -np.inf)
+    xp = namespace_of(plan_s)
+    ra = xp.flatnonzero(ia) if ia is not None else xp.arange(n)
+    rb = xp.flatnonzero(ib) if ib is not None else xp.arange(m)
+    plan = xp.zeros(shape)
+    plan[xp.ix_(ra, rb)] = plan_s
+    log_u = xp.full(n, -np.inf)
+    log_v = xp.full(m, -np.inf)
     log_u[ra] = log_u_s
     log_v[rb] = log_v_s
     return plan, log_u, log_v
@@ -146,20 +168,26 @@ def _restrict(a, b, M, warmstart):
     M_s = M_s[:, ib] if ib is not None else M_s
     if warmstart is not None:
         wu, wv = warmstart
-        warmstart = (np.asarray(wu)[ia] if ia is not None else wu,
-                     np.asarray(wv)[ib] if ib is not None else wv)
+        warmstart = (wu[ia] if ia is not None else wu,
+                     wv[ib] if ib is not None else wv)
     return a_s, b_s, M_s, warmstart, ia, ib
 
 
-def _check_warmstart(warmstart, n, m):
+def _check_warmstart(warmstart, n, m, M=None):
+    """``(log_u, log_v)`` as float64 arrays on ``M``'s device (no implicit moves:
+    a warm start on another device is a TypeError)."""
     if warmstart is None:
         return None
     try:
         wu, wv = warmstart
     except (TypeError, ValueError):
         raise ValueError("warmstart must be a pair (log_u, log_v)") from None
-    wu = np.asarray(wu, dtype=np.float64)
-    wv = np.asarray(wv, dtype=np.float64)
+    if M is not None:
+        same_device("warmstart[0]", wu, "M", M)
+        same_device("warmstart[1]", wv, "M", M)
+    xp = namespace_of(wu, wv)
+    wu = xp.asarray(wu, dtype=np.float64)
+    wv = xp.asarray(wv, dtype=np.float64)
     if wu.shape != (n,) or wv.shape != (m,):
         raise ValueError(f"warmstart shapes must be ({n},) and ({m},), got "
                          f"{wu.shape} and {wv.shape}")
@@ -171,16 +199,17 @@ def _log_domain_setup(a, b, M, reg, warmstart):
     """What the log-domain solvers share before iterating: check the warm
     start, drop zero-mass rows/columns, scale the cost and start the
     potentials (zeros or a copy of the warm start)."""
+    xp = namespace_of(M)
     shape = M.shape
-    warmstart = _check_warmstart(warmstart, *shape)
+    warmstart = _check_warmstart(warmstart, *shape, M=M)
     a, b, M, warmstart, ia, ib = _restrict(a, b, M, warmstart)
     n, m = M.shape
     Mr = M / (-reg)
     if warmstart is None:
-        log_u, log_v = np.zeros(n), np.zeros(m)
+        log_u, log_v = xp.zeros(n), xp.zeros(m)
     else:
         log_u, log_v = warmstart[0].copy(), warmstart[1].copy()
-    return shape, a, b, M, ia, ib, Mr, log_u, log_v, np.log(a), np.log(b), np.empty_like(Mr)
+    return shape, a, b, M, ia, ib, Mr, log_u, log_v, xp.log(a), xp.log(b), xp.empty_like(Mr)
 
 def _finish_log(logd, ii, n_done, log_u, log_v, reg, converged):
     logd["niter"] = ii  # POT's convention: the index of the last iteration
@@ -188,9 +217,10 @@ def _finish_log(logd, ii, n_done, log_u, log_v, reg, converged):
     logd["converged"] = bool(converged)
     logd["log_u"] = log_u
     logd["log_v"] = log_v
+    xp = namespace_of(log_u)
     with np.errstate(over="ignore"):
-        logd["u"] = np.exp(log_u)
-        logd["v"] = np.exp(log_v)
+        logd["u"] = xp.exp(log_u)
+        logd["v"] = xp.exp(log_v)
     logd["potentials"] = (reg * log_u, reg * log_v)
     return logd
 
@@ -240,28 +270,32 @@ def sinkhorn_knopp(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
         ``u``, ``v``, ``log_u``, ``log_v``, ``potentials`` (``reg * log_u``,
         ``reg * log_v``).
     """
-    a, b, M, reg = check_ot_problem(a, b, M, reg)
+    a, b, M, reg = check_ot_problem(a, b, M, reg, accept_gpu=True)
     _check_iter(numItermax, stopThr)
+    xp = namespace_of(M)
+    gpu = xp is not np
     shape = M.shape
-    warmstart = _check_warmstart(warmstart, *shape)
+    warmstart = _check_warmstart(warmstart, *shape, M=M)
     a, b, M, warmstart, ia, ib = _restrict(a, b, M, warmstart)
     n, m = M.shape
     if warmstart is None:
-        u = np.full(n, 1.0 / n)
-        v = np.full(m, 1.0 / m)
+        u = xp.full(n, 1.0 / n)
+        v = xp.full(m, 1.0 / m)
     else:
-        u, v = np.exp(warmstart[0]), np.exp(warmstart[1])
+        u, v = xp.exp(warmstart[0]), xp.exp(warmstart[1])
     # entries of K below exp(EXP_FLOOR) ~ 1e-304 are flushed to 0: subnormal
     # numbers make every product with K an order of magnitude slower
     Mr = M / (-reg)
-    Mr[Mr < EXP_FLOOR] = -np.inf
-    K = np.exp(Mr)
+    xp.copyto(Mr, -np.inf, where=Mr < EXP_FLOOR)
+    K = xp.exp(Mr)
     del Mr
     Kp = (1.0 / a).reshape(-1, 1) * K
-    KT = np.ascontiguousarray(K.T)
+    KT = xp.ascontiguousarray(K.T)
     logd = {"err": []}
     err = np.inf
     converged = False
+    failed_at = None  # the iteration with numerical errors (K underflowed)
+    last_good = (-1, u, v)  # GPU: the last checked iterate (all finite)
     ii = 0
     with progress(numItermax, verbose, "sinkhorn") as bar, \
             np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -270,20 +304,26 @@ def sinkhorn_knopp(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
             KtransposeU = KT @ u
             v = b / KtransposeU
             u = 1.0 / (Kp @ v)
-            if (np.any(KtransposeU == 0) or not np.isfinite(u).all()
-                    or not np.isfinite(v).all()):
+            # the CPU tests every iterate; the GPU only at the checks (one
+            # transfer per check), then replays from the last good iterate
+            if not gpu and _numerical_errors(KtransposeU, u, v):
                 # machine precision reached (K underflowed): keep the previous
                 # iterate, as POT does
-                import warnings
-
-                warnings.warn(f"numerical errors at iteration {ii}: K = exp(-M/reg) "
-                              "underflows; use method='log' or 'sns'", RuntimeWarning,
-                              stacklevel=3)
-                u, v = uprev, vprev
+                failed_at, u, v = ii, uprev, vprev
                 break
             if ii % 10 == 0:
                 tmp2 = v * (KT @ u)  # column marginal of diag(u) K diag(v)
-                err = float(np.linalg.norm(tmp2 - b))
+                err = xp.linalg.norm(tmp2 - b)
+                if gpu:
+                    # -1 flags a non-finite iterate (the error needs the same copy)
+                    finite = xp.isfinite(u).all() & xp.isfinite(v).all()
+                    (err,) = fetch(xp, xp.where(finite, err, -1.0))
+                    if err < 0:
+                        failed_at, u, v = _knopp_replay(KT, Kp, b, *last_good, ii)
+                        break
+                    last_good = (ii, u, v)
+                else:
+                    err = float(err)
                 logd["err"].append(err)
                 bar.set_postfix(err=f"{err:.2e}")
                 if err < stopThr:
@@ -291,15 +331,58 @@ def sinkhorn_knopp(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
                     bar.update(1)
                     break
             bar.update(1)
+        if gpu and failed_at is None and not converged and ii != last_good[0]:
+            # iterations after the last check: one more finiteness test
+            finite = xp.isfinite(u).all() & xp.isfinite(v).all()
+            if not fetch(xp, finite)[0]:
+                failed_at, u, v = _knopp_replay(KT, Kp, b, *last_good, ii)
+    if failed_at is not None:
+        ii = failed_at
+        warnings.warn(f"numerical errors at iteration {ii}: K = exp(-M/reg) "
+                      "underflows; use method='log' or 'sns'", RuntimeWarning,
+                      stacklevel=3)
     if not converged and warn:
         warn_not_converged("Sinkhorn", ii + 1, err, stopThr)
     plan = u[:, None] * K * v[None, :]
     with np.errstate(divide="ignore"):
-        log_u, log_v = np.log(u), np.log(v)
+        log_u, log_v = xp.log(u), xp.log(v)
     plan, log_u, log_v = _embed(plan, log_u, log_v, ia, ib, shape)
     if log:
         return plan, _finish_log(logd, ii, ii + 1, log_u, log_v, reg, converged)
     return plan
+
+
+def _numerical_errors(KtransposeU, u, v) -> bool:
+    """Whether a Sinkhorn iterate broke down (a zero of ``K^T u``, a non-finite
+    scaling); on the GPU one transfer."""
+    xp = namespace_of(u)
+    if xp is np:
+        return bool(np.any(KtransposeU == 0) or not np.isfinite(u).all()
+                    or not np.isfinite(v).all())
+    bad = (KtransposeU == 0).any() | ~xp.isfinite(u).all() | ~xp.isfinite(v).all()
+    return bool(fetch(xp, bad)[0])
+
+
+def _knopp_replay(KT, Kp, b, start, u, v, stop):
+    """Find the first iteration with numerical errors in ``start + 1 .. stop``.
+
+    ``(u, v)`` is the (finite) iterate of iteration ``start``. Once a
+    scaling is infinite or NaN, every later iterate has a non-finite entry
+    (a dense product spreads it: ``0 * inf`` is NaN, ``1 / inf`` is 0 and
+    ``1 / 0`` is inf), so the GPU tests only at the checks and, when one
+    fails, redoes the iterations since the last good check, testing each
+    (one transfer per iteration, on this rare path only). Returns the
+    failing iteration and the iterate before it, as the CPU's test of every
+    iteration gives.
+    """
+    for jj in range(start + 1, stop + 1):
+        KtransposeU = KT @ u
+        v_new = b / KtransposeU
+        u_new = 1.0 / (Kp @ v_new)
+        if _numerical_errors(KtransposeU, u_new, v_new):
+            return jj, u, v
+        u, v = u_new, v_new
+    return stop, u, v  # unreachable: the iterate of ``stop`` is not finite
 
 
 def sinkhorn_log(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
@@ -343,8 +426,9 @@ def sinkhorn_log(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
     log : dict, with ``log=True``
         As in :func:`sinkhorn_knopp`.
     """
-    a, b, M, reg = check_ot_problem(a, b, M, reg)
+    a, b, M, reg = check_ot_problem(a, b, M, reg, accept_gpu=True)
     _check_iter(numItermax, stopThr)
+    xp = namespace_of(M)
     shape, a, b, M, ia, ib, Mr, log_u, log_v, loga, logb, work = _log_domain_setup(
         a, b, M, reg, warmstart)
     logd = {"err": []}
@@ -356,10 +440,11 @@ def sinkhorn_log(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
             log_v = logb - lse_cols(Mr, log_u, work)
             log_u = loga - lse_rows(Mr, log_v, work)
             if ii % 10 == 0:
-                np.add(Mr, log_u[:, None], out=work)
+                xp.add(Mr, log_u[:, None], out=work)
                 work += log_v[None, :]
                 safe_exp(work, out=work)
-                err = float(np.linalg.norm(work.sum(axis=0) - b))
+                # the one device-to-host copy of a check
+                err = float(xp.linalg.norm(work.sum(axis=0) - b))
                 logd["err"].append(err)
                 bar.set_postfix(err=f"{err:.2e}")
                 if err < stopThr:
@@ -369,7 +454,7 @@ def sinkhorn_log(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
             bar.update(1)
     if not converged and warn:
         warn_not_converged("Sinkhorn (log)", ii + 1, err, stopThr)
-    np.add(Mr, log_u[:, None], out=work)
+    xp.add(Mr, log_u[:, None], out=work)
     work += log_v[None, :]
     plan = safe_exp(work, out=work, flush=True)
     plan, log_u, log_v = _embed(plan, log_u, log_v, ia, ib, shape)

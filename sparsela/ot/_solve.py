@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._device import namespace_of
 from ._sinkhorn import _METHODS, sinkhorn
-from ._utils import check_ot_problem
+from ._utils import check_ot_problem, fetch
 
 __all__ = ["OTResult", "solve"]
 
@@ -18,7 +19,7 @@ class OTResult:
     Parameters
     ----------
     plan : ndarray of shape (n, m)
-        The transport plan.
+        The transport plan (a CuPy array for GPU input).
     potentials : tuple of ndarray
         Dual potentials ``(f, g)`` (``reg * log u``, ``reg * log v``), the
         Lagrange multipliers of the marginal constraints:
@@ -48,11 +49,20 @@ class OTResult:
     log: dict = field(repr=False, default_factory=dict)
 
 
-def _kl(plan, a, b) -> float:
-    q = np.multiply.outer(a, b)
+def _kl(plan, a, b):
+    """``KL(plan | a b^T)``: a float on the CPU, a 0-d device array on the GPU."""
+    xp = namespace_of(plan)
+    if xp is np:
+        q = np.multiply.outer(a, b)
+        pos = plan > 0
+        p = plan[pos]
+        return float(np.sum(p * np.log(p / q[pos])) - plan.sum() + q.sum())
+    # masks by where (a boolean index would count the mask on the host);
+    # where plan = 0 the term is 0 (q > 0 there or not)
+    q = a[:, None] * b[None, :]
     pos = plan > 0
-    p = plan[pos]
-    return float(np.sum(p * np.log(p / q[pos])) - plan.sum() + q.sum())
+    terms = plan * xp.log(xp.where(pos, plan, 1.0) / xp.where(pos, q, 1.0))
+    return xp.where(pos, terms, 0.0).sum() - plan.sum() + q.sum()
 
 
 def solve(M, a=None, b=None, reg: float = 1e-2, method: str = "sns",
@@ -63,7 +73,10 @@ def solve(M, a=None, b=None, reg: float = 1e-2, method: str = "sns",
     Parameters
     ----------
     M : ndarray of shape (n, m)
-        Cost matrix.
+        Cost matrix. A CuPy array (with ``a``, ``b`` on the GPU or ``None``)
+        solves on the GPU with ``method='log'`` or ``'sinkhorn'``: the plan and
+        the potentials are then CuPy arrays (``'sns'`` is CPU-only:
+        ``TypeError``).
     a, b : array-like or None
         Histograms (uniform when ``None``), equal total mass.
     reg : float, default=1e-2
@@ -99,7 +112,7 @@ def solve(M, a=None, b=None, reg: float = 1e-2, method: str = "sns",
     """
     if reg is None:
         raise ValueError("reg must be > 0: solve handles entropic OT only (exact OT: ot.emd)")
-    a, b, M, reg = check_ot_problem(a, b, M, reg)
+    a, b, M, reg = check_ot_problem(a, b, M, reg, accept_gpu=True)
     key = _METHODS.get(method) if isinstance(method, str) else None
     if key is None:
         raise ValueError(f"unknown method {method!r}; use one of 'sns', 'log', 'sinkhorn'")
@@ -107,11 +120,14 @@ def solve(M, a=None, b=None, reg: float = 1e-2, method: str = "sns",
         max_iter = 100 if key == "sns" else 1000
     plan, log = sinkhorn(a, b, M, reg, method=key, numItermax=max_iter, stopThr=tol,
                          verbose=verbose, log=True, warn=warn, **kwargs)
-    value_linear = float(np.sum(plan * M))
-    err = float(np.hypot(np.linalg.norm(plan.sum(axis=1) - a),
-                         np.linalg.norm(plan.sum(axis=0) - b)))
+    xp = namespace_of(plan)
+    value_linear = xp.sum(plan * M)
+    err = xp.hypot(xp.linalg.norm(plan.sum(axis=1) - a),
+                   xp.linalg.norm(plan.sum(axis=0) - b))
+    kl = _kl(plan, a, b)
+    value_linear, err, kl = (float(x) for x in fetch(xp, value_linear, err, kl))
     return OTResult(
         plan=plan, potentials=log["potentials"],
-        value=value_linear + reg * _kl(plan, a, b), value_linear=value_linear,
+        value=value_linear + reg * kl, value_linear=value_linear,
         status="converged" if log["converged"] else "max_iter",
         n_iter=int(log["n_iter"]), marginal_error=err, log=log)

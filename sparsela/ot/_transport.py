@@ -1,11 +1,18 @@
 """An estimator front for entropic OT between two point clouds (after POT's
-``ot.da.SinkhornTransport``)."""
+``ot.da.SinkhornTransport``).
+
+GPU input (CuPy arrays or sparsela arrays on the GPU) is fitted on the GPU
+with ``method='log'`` or ``'sinkhorn'``: the cost, the plan and every
+fitted array live on the device, and ``transform`` of GPU input returns
+CuPy arrays.
+"""
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from .._device import mismatch, namespace_of
 from ..formats import SparseArray
 from ..utils.validation import check_array, validate_data
 from ._solve import solve
@@ -16,39 +23,52 @@ _METRICS_SCIPY = ("cityblock", "cosine", "chebyshev", "minkowski", "correlation"
                   "canberra", "braycurtis")
 
 
+def _device(X) -> str:
+    """``'gpu'`` for CuPy and sparsela GPU arrays, else ``'cpu'``."""
+    return "cpu" if namespace_of(X) is np else "gpu"
+
+
 def _dense(X):
-    return X.toarray() if isinstance(X, SparseArray) else np.asarray(X)
+    return X.toarray() if isinstance(X, SparseArray) else namespace_of(X).asarray(X)
 
 
-def _row_sqnorms(X) -> np.ndarray:
+def _row_sqnorms(X):
+    xp = namespace_of(X)
     if isinstance(X, SparseArray):
-        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
-    return np.einsum("ij,ij->i", X, X)
+        return xp.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    return xp.einsum("ij,ij->i", X, X)
 
 
-def _cross(A, B) -> np.ndarray:
-    """``A @ B.T`` as a dense array for any mix of dense and sparsela inputs."""
+def _cross(A, B):
+    """``A @ B.T`` as a dense array for any mix of dense and sparsela inputs
+    (all on one device; the result is on it)."""
     if isinstance(A, SparseArray):
         R = A @ B.T
     elif isinstance(B, SparseArray):
         R = (B @ A.T).T
     else:
         R = A @ B.T
-    return R.toarray() if isinstance(R, SparseArray) else np.asarray(R)
+    return R.toarray() if isinstance(R, SparseArray) else namespace_of(R).asarray(R)
 
 
 def pairwise_cost(Xs, Xt, metric: str = "sqeuclidean") -> np.ndarray:
     """Cost matrix between the rows of ``Xs`` and ``Xt``.
 
     ``'sqeuclidean'`` and ``'euclidean'`` use ``|x|^2 + |y|^2 - 2 x.y`` with
-    sparsela products (sparse inputs stay sparse); the metrics of
-    :func:`scipy.spatial.distance.cdist` densify sparse inputs.
+    sparsela products (sparse inputs stay sparse) and run on either device;
+    the metrics of :func:`scipy.spatial.distance.cdist` densify sparse
+    inputs and are CPU-only (``TypeError`` for GPU input).
     """
+    xp = namespace_of(Xs, Xt)
     if metric in ("sqeuclidean", "euclidean"):
         D = _row_sqnorms(Xs)[:, None] + _row_sqnorms(Xt)[None, :] - 2.0 * _cross(Xs, Xt)
-        np.maximum(D, 0.0, out=D)
-        return np.sqrt(D, out=D) if metric == "euclidean" else D
+        xp.maximum(D, 0.0, out=D)
+        return xp.sqrt(D, out=D) if metric == "euclidean" else D
     if metric in _METRICS_SCIPY:
+        if xp is not np:
+            raise TypeError(f"metric {metric!r} is computed by scipy.spatial.distance.cdist "
+                            "on the CPU; GPU input supports 'sqeuclidean' and 'euclidean' "
+                            "(or move the samples to the host with .get())")
         from scipy.spatial.distance import cdist
 
         return cdist(_dense(Xs), _dense(Xt), metric=metric)
@@ -65,6 +85,12 @@ class SinkhornTransport(BaseEstimator):
     ``transform`` maps source samples onto the target by the barycentric
     mapping ``diag(1 / coupling 1) coupling Xt`` (new samples: the
     displacement of their nearest fitted source sample, as POT does).
+
+    GPU input (CuPy arrays or sparsela arrays on the GPU, ``Xs`` and ``Xt``
+    on one device) is fitted on the GPU with ``method='log'`` or
+    ``'sinkhorn'`` and a Euclidean ``metric``; the fitted arrays are then
+    CuPy arrays, and ``transform`` takes and returns GPU arrays. ``'sns'``
+    is CPU-only (``TypeError`` for GPU input).
 
     Parameters
     ----------
@@ -149,14 +175,22 @@ class SinkhornTransport(BaseEstimator):
         self : SinkhornTransport
             The fitted estimator.
         """
-        Xs = validate_data(self, Xs)
-        Xt = check_array(Xt, input_name="Xt")
+        Xs = validate_data(self, Xs, accept_gpu=True)
+        Xt = check_array(Xt, input_name="Xt", accept_gpu=True)
+        if _device(Xs) != _device(Xt):
+            raise mismatch("Xs", _device(Xs), "Xt", _device(Xt))
         if Xt.shape[1] != Xs.shape[1]:
             raise ValueError(f"Xt has {Xt.shape[1]} features, Xs has {Xs.shape[1]}")
+        xp = namespace_of(Xs)
+        if xp is not np and self.method in ("sns", "sinkhorn_newton_sparse"):
+            raise TypeError(
+                f"method={self.method!r} (sinkhorn_newton_sparse) runs on the CPU only (its "
+                "Newton solver is a CPU Numba kernel), but Xs lives on the GPU: use "
+                "method='log' or 'sinkhorn', or move Xs and Xt to the host with .get()")
         M = pairwise_cost(Xs, Xt, self.metric)
         norm_value = 1.0
         if self.norm is not None:
-            funcs = {"max": np.max, "median": np.median, "mean": np.mean}
+            funcs = {"max": xp.max, "median": xp.median, "mean": xp.mean}
             if self.norm not in funcs:
                 raise ValueError(f"norm must be None, 'max', 'median' or 'mean', got {self.norm!r}")
             norm_value = float(funcs[self.norm](M))
@@ -174,8 +208,9 @@ class SinkhornTransport(BaseEstimator):
         self.norm_cost_ = norm_value
         self.coupling_ = res.plan
         self.potentials_ = res.potentials
-        self.a_ = np.full(n, 1.0 / n) if a is None else np.asarray(a, dtype=np.float64)
-        self.b_ = np.full(m, 1.0 / m) if b is None else np.asarray(b, dtype=np.float64)
+        # a, b were checked by solve: on the device of M when given
+        self.a_ = xp.full(n, 1.0 / n) if a is None else xp.asarray(a, dtype=np.float64)
+        self.b_ = xp.full(m, 1.0 / m) if b is None else xp.asarray(b, dtype=np.float64)
         self.xs_ = Xs
         self.xt_ = Xt
         self.n_iter_ = res.n_iter
@@ -205,7 +240,11 @@ class SinkhornTransport(BaseEstimator):
     @staticmethod
     def _map(plan, Y):
         w = plan.sum(axis=1)
-        T = np.divide(plan, w[:, None], out=np.zeros_like(plan), where=w[:, None] > 0)
+        xp = namespace_of(plan)
+        if xp is np:
+            T = np.divide(plan, w[:, None], out=np.zeros_like(plan), where=w[:, None] > 0)
+        else:  # CuPy's divide has no where=; a row of zero mass is all zeros
+            T = plan / xp.where(w > 0, w, 1.0)[:, None]
         return _cross(T, Y.T) if isinstance(Y, SparseArray) else T @ Y
 
     @staticmethod
@@ -214,18 +253,26 @@ class SinkhornTransport(BaseEstimator):
             return True
         if X.shape != ref.shape:
             return False
+        xp = namespace_of(X)
         if isinstance(X, SparseArray) or isinstance(ref, SparseArray):
-            return bool(np.array_equal(_dense(X), _dense(ref)))
-        return bool(np.array_equal(X, ref))
+            return bool(xp.array_equal(_dense(X), _dense(ref)))
+        return bool(xp.array_equal(X, ref))
+
+    def _check_device(self, X, name: str) -> None:
+        """TypeError when ``X`` and the fitted arrays live apart (no implicit moves)."""
+        dx, dfit = _device(X), _device(self.coupling_)
+        if dx != dfit:
+            raise mismatch(name, dx, f"the fitted {type(self).__name__}", dfit)
 
     def _transport(self, X, fitted, plan, other, batch_size):
         mapped = self._map(plan, other)
         if self._same(X, fitted):
             return mapped
-        out = np.empty((X.shape[0], mapped.shape[1]))
+        xp = namespace_of(mapped)
+        out = xp.empty((X.shape[0], mapped.shape[1]))
         for lo in range(0, X.shape[0], batch_size):
             Xb = X[lo:lo + batch_size]
-            idx = np.argmin(pairwise_cost(Xb, fitted, "sqeuclidean"), axis=1)
+            idx = xp.argmin(pairwise_cost(Xb, fitted, "sqeuclidean"), axis=1)
             out[lo:lo + batch_size] = mapped[idx] + _dense(Xb) - _dense(fitted[idx])
         return out
 
@@ -246,10 +293,11 @@ class SinkhornTransport(BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_features)
-            The transported samples.
+            The transported samples (a CuPy array for GPU input).
         """
         check_is_fitted(self, "coupling_")
-        Xs = validate_data(self, Xs, reset=False)
+        Xs = validate_data(self, Xs, reset=False, accept_gpu=True)
+        self._check_device(Xs, "Xs")
         return self._transport(Xs, self.xs_, self.coupling_, self.xt_, batch_size)
 
     def inverse_transform(self, Xt, batch_size: int = 128):
@@ -268,5 +316,6 @@ class SinkhornTransport(BaseEstimator):
             The samples mapped onto the source domain.
         """
         check_is_fitted(self, "coupling_")
-        Xt = validate_data(self, Xt, reset=False)
+        Xt = validate_data(self, Xt, reset=False, accept_gpu=True)
+        self._check_device(Xt, "Xt")
         return self._transport(Xt, self.xt_, self.coupling_.T, self.xs_, batch_size)
