@@ -156,6 +156,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._device import is_gpu_array, mismatch, namespace_of, to_device
 from ..formats import SparseArray
 from ..utils import check_array, is_sparse_input, progress, validate_data
 
@@ -167,16 +168,31 @@ _EPS = np.finfo(np.float64).eps
 
 # --------------------------------------------------------------------------- #
 # input validation: sparsela.utils.validate_data with allow_complex=True
-# (scikit-learn's own validators refuse complex data)
+# (scikit-learn's own validators refuse complex data) and accept_gpu=True
 # --------------------------------------------------------------------------- #
+def _device(a) -> str:
+    """``'gpu'`` for a CuPy array or a sparsela array on the GPU, else ``'cpu'``."""
+    return "gpu" if is_gpu_array(a) or getattr(a, "device", None) == "gpu" else "cpu"
+
+
+def _same_device(name_a, a, name_b, b):
+    """TypeError naming both devices when ``a`` and ``b`` live apart (no implicit moves)."""
+    da, db = _device(a), _device(b)
+    if da != db:
+        raise mismatch(name_a, da, name_b, db)
+
+
 def _check_X(X, *, reset, estimator, ensure_min_samples=1):
-    """Validate ``X`` (dense, SciPy sparse or sparsela; real or complex).
+    """Validate ``X`` (dense, SciPy sparse or sparsela; real or complex; on
+    either device).
 
     Sparse input comes back as a sparsela CSC array (column subsets of the
-    support are then cheap), dense input as a float64/complex128 NumPy array.
+    support are then cheap), dense input as a float64/complex128 NumPy or
+    CuPy array.
     """
     Xv = validate_data(estimator, X, reset=reset, sparse_format="csc",
-                       allow_complex=True, ensure_min_samples=ensure_min_samples)
+                       allow_complex=True, ensure_min_samples=ensure_min_samples,
+                       accept_gpu=True)
     return _as64(Xv)
 
 
@@ -187,11 +203,19 @@ def _as64(X):
     return X.astype(dt)
 
 
+def _is_complex(a) -> bool:
+    return a.dtype.kind == "c"
+
+
 def _check_Xy(estimator, X, y, ensure_min_samples=1):
-    """Validate ``(X, y)`` for ``fit``; complex ``X`` and/or ``y`` allowed."""
+    """Validate ``(X, y)`` for ``fit``; complex ``X`` and/or ``y`` allowed; both
+    on the same device."""
+    if y is not None and not isinstance(y, str):
+        _same_device("X", X, "y", y)
     Xv, yv = validate_data(estimator, X, y, sparse_format="csc", allow_complex=True,
-                           y_numeric=True, ensure_min_samples=ensure_min_samples)
-    return _as64(Xv), _as64(np.asarray(yv))
+                           y_numeric=True, ensure_min_samples=ensure_min_samples,
+                           accept_gpu=True)
+    return _as64(Xv), _as64(namespace_of(Xv).asarray(yv))
 
 
 def _check_y(y, n_samples):
@@ -202,7 +226,7 @@ def _check_y(y, n_samples):
     if y is None:
         raise ValueError("KroneckerSBL requires y to be passed, but the target y is None")
     yv = check_array(y, input_name="y", ensure_2d=False, allow_complex=True,
-                     accept_sparse=False, dtype=(np.float64, np.float32))
+                     accept_sparse=False, dtype=(np.float64, np.float32), accept_gpu=True)
     if yv.ndim == 2 and yv.shape[1] == 1:
         from sklearn.exceptions import DataConversionWarning
 
@@ -212,8 +236,50 @@ def _check_y(y, n_samples):
         yv = yv.ravel()
     if yv.ndim != 1:
         raise ValueError(f"y should be a 1d array, got an array of shape {yv.shape} instead.")
-    check_consistent_length(np.empty(n_samples), yv)
+    if _device(yv) == "cpu":
+        check_consistent_length(np.empty(n_samples), yv)
+    elif yv.shape[0] != n_samples:
+        raise ValueError("Found input variables with inconsistent numbers of samples: "
+                         f"[{n_samples}, {yv.shape[0]}]")
     return _as64(yv)
+
+
+def _index(xp, idx):
+    """A host index array as an index of ``xp``'s arrays (moved once to the GPU)."""
+    return idx if xp is np else xp.asarray(idx)
+
+
+def _ix(xp, *idx):
+    """``np.ix_`` of host index arrays, for arrays of ``xp``."""
+    return np.ix_(*idx) if xp is np else xp.ix_(*[xp.asarray(i) for i in idx])
+
+
+def _fetch(xp, scalars, mask=None):
+    """Host floats of the 0-d ``scalars`` (and a host copy of the boolean
+    ``mask``): on the GPU in ONE device->host transfer, so an iteration
+    synchronises once."""
+    if xp is np:
+        return [float(v) for v in scalars], mask
+    parts = [xp.stack([xp.real(xp.asarray(v)).astype(xp.float64) for v in scalars])]
+    if mask is not None:
+        parts.append(mask.astype(xp.float64))
+    buf = xp.concatenate(parts).get() if len(parts) > 1 else parts[0].get()
+    vals = [float(v) for v in buf[:len(scalars)]]
+    return vals, (None if mask is None else buf[len(scalars):] > 0.5)
+
+
+def _add_diag(M, v, xp):
+    """``M[i, i] += v`` in place (``v`` a scalar or a vector)."""
+    if xp is np:
+        M[np.diag_indices(M.shape[0])] += v
+    else:
+        ar = xp.arange(M.shape[0])
+        M[ar, ar] += v
+
+
+def _outer2(a, b):
+    """``np.multiply.outer(a, b)`` for arrays of either device (the same products)."""
+    return a.reshape(a.shape + (1,) * b.ndim) * b
 
 
 def _columns(X, idx):
@@ -227,7 +293,7 @@ def _columns(X, idx):
 def _rdot(X, U):
     """``X^H @ U`` for a dense array or a sparsela array."""
     if isinstance(X, SparseArray):
-        return np.asarray(X.H @ U)
+        return namespace_of(U).asarray(X.H @ U)
     return X.conj().T @ U
 
 
@@ -239,9 +305,12 @@ class _Design:
 
     Dense ``X`` is centred once (a copy, as ``ARDRegression`` does); sparse
     ``X`` keeps its sparsity and is centred implicitly through ``mean``.
+    Supports ``S`` are host index arrays; on the GPU they are moved to the
+    device once per support.
     """
 
-    def __init__(self, X, mean):
+    def __init__(self, X, mean, xp=np):
+        self.xp = xp
         self.sparse = isinstance(X, SparseArray)
         if self.sparse or mean is None:
             self.X = X
@@ -257,13 +326,14 @@ class _Design:
         key = (S.shape[0], S[:1].tobytes(), S[-1:].tobytes())
         if self._key != key:
             self._key = key
-            self._sub = self.X if S.shape[0] == self.X.shape[1] else _columns(self.X, S)
-            self._msub = None if self.mean is None else self.mean[S]
+            Sd = _index(self.xp, S)
+            self._sub = self.X if S.shape[0] == self.X.shape[1] else _columns(self.X, Sd)
+            self._msub = None if self.mean is None else self.mean[Sd]
         return self._sub, self._msub
 
     def matvec(self, S, v):
         Xs, m = self.sub(S)
-        out = np.asarray(Xs @ v)
+        out = self.xp.asarray(Xs @ v)
         if m is not None:
             out = out - m @ v
         return out
@@ -273,32 +343,34 @@ class _Design:
         Xs, m = self.sub(S)
         out = _rdot(Xs, U)
         if m is not None:
-            out = out - np.multiply.outer(m.conj(), U.sum(axis=0))
+            out = out - _outer2(m.conj(), U.sum(axis=0))
         return out
 
     def gram(self, S):
         """``X_c[:, S]^H X_c[:, S]`` (dense ``k x k``)."""
         Xs, m = self.sub(S)
         if not self.sparse:
-            return Xs.T @ Xs if not np.iscomplexobj(Xs) else Xs.conj().T @ Xs
-        G = (Xs.H @ Xs).toarray()
+            return Xs.T @ Xs if not _is_complex(Xs) else Xs.conj().T @ Xs
+        G = self.xp.asarray((Xs.H @ Xs).toarray())
         if m is not None:
-            G -= self.n * np.multiply.outer(m.conj(), m)
+            G -= self.n * _outer2(m.conj(), m)
         return G
 
     def outer(self, S, g):
         """``X_c[:, S] diag(g) X_c[:, S]^H`` (dense ``n x n``)."""
+        xp = self.xp
         Xs, m = self.sub(S)
         if not self.sparse:
-            B = Xs * np.sqrt(g)
-            return B @ B.T if not np.iscomplexobj(B) else B @ B.conj().T
-        B = Xs.multiply(np.sqrt(g)[None, :])
-        K = (B @ B.H).toarray()
+            B = Xs * xp.sqrt(g)
+            return B @ B.T if not _is_complex(B) else B @ B.conj().T
+        B = Xs.multiply(xp.sqrt(g)[None, :])
+        K = xp.asarray((B @ B.H).toarray())
         if m is not None:
-            u = np.asarray(Xs @ (g * m.conj()))
+            u = xp.asarray(Xs @ (g * m.conj()))
             K -= u[:, None]
             K -= u.conj()[None, :]
-            K += float(np.sum(g * np.abs(m) ** 2))
+            # a 0-d array on the GPU (no synchronisation), a float on the CPU
+            K += xp.sum(g * xp.abs(m) ** 2) if xp is not np else float(np.sum(g * np.abs(m) ** 2))
         return K
 
 
@@ -318,43 +390,73 @@ class _GramCache:
         if S.shape[0] == self.S.shape[0]:
             return self.G
         pos = np.searchsorted(self.S, S)
-        return self.G[np.ix_(pos, pos)]
+        return self.G[_ix(self.design.xp, pos, pos)]
 
 
 class _Posterior:
-    __slots__ = ("mu", "g", "sdiag", "logdet", "quad", "L", "form", "VH")
+    """E-step results. ``ld`` (``sum log diag L``) and ``q`` (``Re b^H mu`` in the
+    primal form, ``|L^{-1} y|^2`` in the Woodbury form) are left as 0-d device
+    arrays on the GPU, so that one transfer per iteration brings them with
+    the other scalars; :meth:`logdet_quad` turns them into the evidence terms."""
+
+    __slots__ = ("mu", "g", "sdiag", "ld", "q", "L", "form", "VH")
+
+    def logdet_quad(self, ld, q, alpha, yy, n):
+        """``log|Sigma_y|`` and ``y^H Sigma_y^{-1} y`` from the host values of
+        ``ld`` and ``q``."""
+        if self.form == "primal":
+            return -n * math.log(alpha) + 2.0 * ld, alpha * (yy - q)
+        return 2.0 * ld, q
 
 
-def _estep_primal(G, b, g, alpha, yy, n):
+def _chol_inv(C, xp):
+    """Lower Cholesky factor ``L`` of ``C`` and ``tril(L^{-1})``.
+
+    CPU: LAPACK ``potrf`` + ``trtri``. GPU: ``xp.linalg`` has no triangular
+    inverse (``solve_triangular`` is SciPy's), so ``L^{-1}`` comes from
+    ``xp.linalg.solve(L, I)`` (an LU solve; ``tril`` drops its round-off above
+    the diagonal).
+    """
+    if xp is np:
+        L = linalg.cholesky(C, lower=True, check_finite=False)
+        trtri, = linalg.get_lapack_funcs(("trtri",), (L,))
+        Linv, info = trtri(L, lower=1)
+        if info != 0:  # pragma: no cover - L is a Cholesky factor (nonzero diagonal)
+            Linv = linalg.solve_triangular(L, np.eye(C.shape[0], dtype=C.dtype), lower=True)
+        return L, np.tril(Linv)
+    L = xp.linalg.cholesky(C)
+    Linv = xp.linalg.solve(L, xp.eye(C.shape[0], dtype=C.dtype))
+    return L, xp.tril(Linv)
+
+
+def _estep_primal(G, b, g, alpha, n, xp=np):
     """Posterior on the support in the ``k x k`` form (no ``Gamma^{-1}``)."""
-    k = g.shape[0]
-    s = np.sqrt(g)
+    s = xp.sqrt(g)
     C = alpha * (s[:, None] * G * s[None, :])
-    C[np.diag_indices(k)] += 1.0
-    L = linalg.cholesky(C, lower=True, check_finite=False)
+    _add_diag(C, 1.0, xp)
+    L, Linv = _chol_inv(C, xp)
     sb = s * b
-    mu = alpha * s * linalg.cho_solve((L, True), sb, check_finite=False)
-    trtri, = linalg.get_lapack_funcs(("trtri",), (L,))
-    Linv, info = trtri(L, lower=1)
-    if info != 0:  # pragma: no cover - L is a Cholesky factor (nonzero diagonal)
-        Linv = linalg.solve_triangular(L, np.eye(k, dtype=C.dtype), lower=True)
-    Linv = np.tril(Linv)
+    if xp is np:
+        mu = alpha * s * linalg.cho_solve((L, True), sb, check_finite=False)
+    else:
+        mu = alpha * s * (Linv.conj().T @ (Linv @ sb))
     cdiag = _sqnorms(Linv, axis=0)
     post = _Posterior()
     post.mu = mu
     post.g = 1.0 - cdiag
     post.sdiag = g * cdiag
-    post.logdet = -n * math.log(alpha) + 2.0 * float(np.sum(np.log(np.real(np.diag(L)))))
-    post.quad = alpha * (yy - float(np.real(np.vdot(b, mu))))
+    post.ld = xp.sum(xp.log(xp.real(xp.diag(L))))
+    post.q = xp.real(xp.vdot(b, mu))
     post.L, post.form, post.VH = Linv, "primal", None
     return post
 
 
 def _sqnorms(V, axis):
     """Squared moduli of ``V`` summed along ``axis``."""
-    out = np.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", V.real, V.real)
-    if np.iscomplexobj(V):
-        out = out + np.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", V.imag, V.imag)
+    xp = namespace_of(V)
+    out = xp.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", V.real, V.real)
+    if _is_complex(V):
+        out = out + xp.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", V.imag, V.imag)
     return out
 
 
@@ -364,43 +466,57 @@ def _estep_woodbury(design, S, g, alpha, y):
     With ``Sigma_y = L L^H``, ``V = L^{-1} X_c[:, S]`` gives everything:
     ``X^H Sigma_y^{-1} y = V^H (L^{-1} y)`` and
     ``diag(X^H Sigma_y^{-1} X)`` = squared column norms of ``V``. Dense
-    ``X``: ``V`` by a triangular solve; sparse ``X``: ``V^H = X^H L^{-H}``, a
-    sparse-times-dense product with the explicit triangular inverse.
+    ``X`` on the CPU: ``V`` by a triangular solve; sparse ``X`` (and every
+    ``X`` on the GPU, which has no triangular solver): ``V^H = X^H L^{-H}``,
+    a (sparse-times-)dense product with the explicit triangular inverse, so
+    ``X`` is never densified.
     """
+    xp = design.xp
     n = design.n
     K = design.outer(S, g)
-    K[np.diag_indices(n)] += 1.0 / alpha
-    L = linalg.cholesky(K, lower=True, check_finite=False)
-    t = linalg.solve_triangular(L, y, lower=True, check_finite=False)
+    _add_diag(K, 1.0 / alpha, xp)
     post = _Posterior()
-    if not design.sparse:
+    if xp is np and not design.sparse:
+        L = linalg.cholesky(K, lower=True, check_finite=False)
+        t = linalg.solve_triangular(L, y, lower=True, check_finite=False)
         Xs, _ = design.sub(S)
         VH = linalg.solve_triangular(L, Xs, lower=True, check_finite=False).conj().T
-    else:
+    elif xp is np:
+        L = linalg.cholesky(K, lower=True, check_finite=False)
+        t = linalg.solve_triangular(L, y, lower=True, check_finite=False)
         trtri, = linalg.get_lapack_funcs(("trtri",), (L,))
         Linv, info = trtri(L, lower=1)
         if info != 0:  # pragma: no cover - L is a Cholesky factor
             Linv = linalg.solve_triangular(L, np.eye(n, dtype=L.dtype), lower=True)
         VH = design.rmat(S, np.tril(Linv).conj().T)
+    else:
+        L, Linv = _chol_inv(K, xp)
+        t = Linv @ y
+        if design.sparse:
+            VH = design.rmat(S, Linv.conj().T)
+        else:
+            Xs, _ = design.sub(S)
+            VH = (Linv @ Xs).conj().T
     post.mu = g * (VH @ t)
     post.g = g * _sqnorms(VH, axis=1)
     post.sdiag = g * (1.0 - post.g)
-    post.logdet = 2.0 * float(np.sum(np.log(np.real(np.diag(L)))))
-    post.quad = float(np.real(np.vdot(t, t)))
+    post.ld = xp.sum(xp.log(xp.real(xp.diag(L))))
+    post.q = xp.real(xp.vdot(t, t))
     post.L, post.VH, post.form = L, VH, "woodbury"
     return post
 
 
 def _sigma_from(post, g):
     """The posterior covariance on the support (``k x k``), at the end of fit."""
+    xp = namespace_of(g)
     if post.form == "primal":
         Linv = post.L
-        s = np.sqrt(g)
+        s = xp.sqrt(g)
         Cinv = Linv.conj().T @ Linv
         return s[:, None] * Cinv * s[None, :]
     P = post.VH @ post.VH.conj().T  # X^H Sigma_y^{-1} X
     sigma = -(g[:, None] * P * g[None, :])
-    sigma[np.diag_indices(g.shape[0])] += g
+    _add_diag(sigma, g, xp)
     return sigma
 
 
@@ -554,9 +670,11 @@ class SBLRegression(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, SciPy sparse, sparsela array} of shape (n_samples, n_features)
-            Training data; real or complex. Sparse input is never densified.
+            Training data; real or complex; NumPy/SciPy/sparsela on the CPU, or
+            a CuPy array or sparsela array on the GPU (the fit then runs there
+            and the fitted arrays live there). Sparse input is never densified.
         y : array-like of shape (n_samples,)
-            Target values; real or complex.
+            Target values; real or complex; on the device of ``X``.
 
         Returns
         -------
@@ -568,23 +686,24 @@ class SBLRegression(RegressorMixin, BaseEstimator):
         if self.warm_start and hasattr(self, "lambda_"):
             prev = (self.lambda_.copy(), float(self.alpha_), self.n_features_in_)
         X, y = _check_Xy(self, X, y, ensure_min_samples=2)
+        xp = namespace_of(X, y)
         n, p = X.shape
-        cplx = np.iscomplexobj(y) or np.issubdtype(X.dtype, np.complexfloating)
+        cplx = _is_complex(y) or _is_complex(X)
         dt = np.complex128 if cplx else np.float64
         y = y.astype(dt, copy=False)
 
         if self.fit_intercept:
             # in X's own dtype: a real X stays real when only y is complex
             if isinstance(X, SparseArray):
-                x_mean = np.asarray(X.sum(axis=0)).ravel().astype(X.dtype) / n
+                x_mean = xp.asarray(X.sum(axis=0)).ravel().astype(X.dtype) / n
             else:
                 x_mean = X.mean(axis=0)
             y_mean = y.mean()
         else:
             x_mean, y_mean = None, dt(0)
         yc = y - y_mean
-        design = _Design(X, x_mean)
-        yy = float(np.real(np.vdot(yc, yc)))
+        design = _Design(X, x_mean, xp)
+        yy = float(xp.real(xp.vdot(yc, yc)))
         b = design.rmat(np.arange(p), yc)  # X_c^H y, once
 
         # Gram matrix of the support, computed once when the k x k form is first
@@ -593,17 +712,20 @@ class SBLRegression(RegressorMixin, BaseEstimator):
         if p <= n and self.solver != "woodbury":
             gram.get(np.arange(p))
 
-        gamma = np.ones(p)
-        alpha = 1.0 / (np.real(np.var(yc)) + _EPS)
+        gamma = xp.ones(p)
+        alpha = 1.0 / (float(xp.real(xp.var(yc))) + _EPS)
         if prev is not None and prev[2] == p:
+            # the previous fit's own state, moved to this fit's device
+            lam_prev = to_device(prev[0], "cpu" if xp is np else "gpu")
             with np.errstate(divide="ignore"):
-                gamma = 1.0 / prev[0]
+                gamma = 1.0 / lam_prev
             alpha = prev[1]
         keep = gamma >= self.prune_tol
-        lam = np.empty(p)
-        lam[:] = 1.0 / np.maximum(gamma, _TINY)
-        coef = np.zeros(p, dtype=dt)
-        S = np.flatnonzero(keep)
+        lam = xp.empty(p)
+        lam[:] = 1.0 / xp.maximum(gamma, _TINY)
+        coef = xp.zeros(p, dtype=dt)
+        S = np.flatnonzero(keep if xp is np else keep.get())  # the support, on the host
+        Sd = _index(xp, S)
         scores = []
         log_norm = (n * math.log(math.pi)) if cplx else 0.5 * n * math.log(2 * math.pi)
         half = 1.0 if cplx else 0.5
@@ -619,36 +741,41 @@ class SBLRegression(RegressorMixin, BaseEstimator):
                     it -= 1
                     converged = True
                     break
-                g = gamma[S]
-                post = self._estep(design, S, g, alpha, yc, b, gram, yy, n)
-                # log evidence + log hyperpriors (the objective EM increases)
-                scores.append(-log_norm - half * (post.logdet + post.quad)
-                              - float(np.sum(l1 * np.log(g) + l2 / g))
-                              + a1 * math.log(alpha) - a2 * alpha)
+                g = gamma[Sd]
+                post = self._estep(design, S, g, alpha, yc, b[Sd], gram, n)
                 mu = post.mu
                 resid = yc - design.matvec(S, mu)
-                sse = float(np.real(np.vdot(resid, resid)))
-                gw = np.clip(post.g, 0.0, 1.0)
+                gw = xp.clip(post.g, 0.0, 1.0)
                 if self.update == "em":
-                    gamma_new = (np.abs(mu) ** 2 + post.sdiag + c * l2) / (1.0 + c * l1)
-                    alpha = (n + c * a1) / max(sse + float(np.sum(gw)) / alpha + c * a2, _TINY)
+                    gamma_new = (xp.abs(mu) ** 2 + post.sdiag + c * l2) / (1.0 + c * l1)
                 else:
-                    gamma_new = (np.abs(mu) ** 2 + c * l2) / np.maximum(gw + c * l1, _EPS)
-                    alpha = max(n - float(np.sum(gw)) + c * a1, _EPS) / max(sse + c * a2, _TINY)
-                gamma[S] = gamma_new
-                lam[S] = 1.0 / np.maximum(gamma_new, _TINY)
-
-                new_coef = np.zeros(p, dtype=dt)
-                new_coef[S] = mu
-                # l1 change relative to the l1 norm: ARDRegression's sum of
-                # absolute changes made scale-free; the max-norm stopped a few
-                # iterations short of ARD on thousands of features
-                scale = float(np.sum(np.abs(new_coef)))
-                change = float(np.sum(np.abs(new_coef - coef)))
+                    gamma_new = (xp.abs(mu) ** 2 + c * l2) / xp.maximum(gw + c * l1, _EPS)
+                new_coef = xp.zeros(p, dtype=dt)
+                new_coef[Sd] = mu
+                # every scalar this iteration needs, and the pruning mask, at once
+                # (one device->host transfer on the GPU)
+                (ld, q, prior, sse, sgw, scale, change), keep_now = _fetch(xp, (
+                    post.ld, post.q, xp.sum(l1 * xp.log(g) + l2 / g),
+                    xp.real(xp.vdot(resid, resid)), xp.sum(gw),
+                    # l1 change relative to the l1 norm: ARDRegression's sum of
+                    # absolute changes made scale-free; the max-norm stopped a few
+                    # iterations short of ARD on thousands of features
+                    xp.sum(xp.abs(new_coef)), xp.sum(xp.abs(new_coef - coef))),
+                    gamma_new >= self.prune_tol)
+                # log evidence + log hyperpriors (the objective EM increases)
+                logdet, quad = post.logdet_quad(ld, q, alpha, yy, n)
+                scores.append(-log_norm - half * (logdet + quad) - prior
+                              + a1 * math.log(alpha) - a2 * alpha)
+                if self.update == "em":
+                    alpha = (n + c * a1) / max(sse + sgw / alpha + c * a2, _TINY)
+                else:
+                    alpha = max(n - sgw + c * a1, _EPS) / max(sse + c * a2, _TINY)
+                gamma[Sd] = gamma_new
+                lam[Sd] = 1.0 / xp.maximum(gamma_new, _TINY)
                 coef = new_coef
-                keep_now = gamma_new >= self.prune_tol
                 if not keep_now.all():
                     S = S[keep_now]
+                    Sd = _index(xp, S)
                 bar.update()
                 bar.set_postfix(change=change / max(scale, _TINY), support=S.size)
                 if it > 1 and change <= self.tol * scale:
@@ -662,27 +789,29 @@ class SBLRegression(RegressorMixin, BaseEstimator):
                 ConvergenceWarning)
 
         # final posterior with the final hyperparameters, as ARDRegression does
-        coef = np.zeros(p, dtype=dt)
+        coef = xp.zeros(p, dtype=dt)
         if S.size:
-            g = gamma[S]
-            post = self._estep(design, S, g, alpha, yc, b, gram, yy, n)
-            coef[S] = post.mu
+            g = gamma[Sd]
+            post = self._estep(design, S, g, alpha, yc, b[Sd], gram, n)
+            coef[Sd] = post.mu
             sigma = _sigma_from(post, g)
         else:
-            sigma = np.zeros((0, 0), dtype=dt)
+            sigma = xp.zeros((0, 0), dtype=dt)
         self.coef_ = coef
         self.sigma_ = sigma
         self._support = S
         self.alpha_ = float(alpha)
         self.lambda_ = lam
-        self.scores_ = np.asarray(scores)
+        self.scores_ = xp.asarray(np.asarray(scores))
         self.n_iter_ = it
-        self.X_offset_ = np.zeros(p, dtype=X.dtype) if x_mean is None else x_mean
+        self.X_offset_ = xp.zeros(p, dtype=X.dtype) if x_mean is None else x_mean
         icpt = y_mean - self.X_offset_ @ coef if self.fit_intercept else 0.0
+        if xp is not np and self.fit_intercept:  # a 0-d device array: one scalar
+            icpt = complex(icpt) if cplx else float(xp.real(icpt))
         self.intercept_ = icpt if cplx else float(np.real(icpt))
         return self
 
-    def _estep(self, design, S, g, alpha, yc, b, gram, yy, n):
+    def _estep(self, design, S, g, alpha, yc, b, gram, n):
         k = S.shape[0]
         if self.solver == "woodbury":
             primal = False
@@ -694,7 +823,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
             primal = cost_primal <= cost_woodbury
         if primal:
             G = gram.get(S)
-            return _estep_primal(G, b[S], g, alpha, yy, n)
+            return _estep_primal(G, b, g, alpha, n, design.xp)
         return _estep_woodbury(design, S, g, alpha, yc)
 
     def predict(self, X, return_std=False):
@@ -703,7 +832,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, SciPy sparse, sparsela array} of shape (n_samples, n_features)
-            Samples.
+            Samples, on the device the model was fitted on.
         return_std : bool, default=False
             Also return the standard deviation of the predictive
             distribution, ``sqrt(x^H Sigma x + 1 / alpha_)``.
@@ -711,33 +840,35 @@ class SBLRegression(RegressorMixin, BaseEstimator):
         Returns
         -------
         y_mean : ndarray of shape (n_samples,)
-            Predictive mean.
+            Predictive mean (on the device of ``X``).
         y_std : ndarray of shape (n_samples,)
             Predictive standard deviation (only with ``return_std=True``).
         """
         check_is_fitted(self)
+        _same_device("X", X, "the fitted model (coef_)", self.coef_)
         X = _check_X(X, reset=False, estimator=self)
-        y_mean = np.asarray(X @ self.coef_) + self.intercept_
+        xp = namespace_of(X)
+        y_mean = xp.asarray(X @ self.coef_) + self.intercept_
         if not return_std:
             return y_mean
         S = self._support
-        design = _Design(X, self.X_offset_ if self.fit_intercept else None)
+        design = _Design(X, self.X_offset_ if self.fit_intercept else None, xp)
         if S.size:
             Xs, m = design.sub(S)
-            V = np.asarray(Xs @ self.sigma_) if isinstance(Xs, SparseArray) else Xs @ self.sigma_
+            V = xp.asarray(Xs @ self.sigma_) if isinstance(Xs, SparseArray) else Xs @ self.sigma_
             if m is not None:
                 V = V - (m @ self.sigma_)[None, :]
             # x_c^H Sigma x_c for each row: sum_j (X_c Sigma)_ij conj(X_c)_ij
             if isinstance(Xs, SparseArray):
-                q = np.asarray(Xs.conj().multiply(V).sum(axis=1)).ravel()
+                q = xp.asarray(Xs.conj().multiply(V).sum(axis=1)).ravel()
                 if m is not None:
                     q = q - V @ m.conj()
             else:
-                q = np.einsum("ij,ij->i", V, Xs.conj())
-            var = np.real(q)
+                q = xp.einsum("ij,ij->i", V, Xs.conj())
+            var = xp.real(q)
         else:
-            var = np.zeros(X.shape[0])
-        return y_mean, np.sqrt(np.maximum(var, 0.0) + 1.0 / self.alpha_)
+            var = xp.zeros(X.shape[0])
+        return y_mean, xp.sqrt(xp.maximum(var, 0.0) + 1.0 / self.alpha_)
 
 
 # --------------------------------------------------------------------------- #
@@ -756,7 +887,7 @@ def _multi_mode(T, mats):
         rest = T.shape[1:]
         Tm = T.reshape(n0, -1)
         if isinstance(A, SparseArray):
-            R = np.asarray(A @ Tm).T
+            R = namespace_of(Tm).asarray(A @ Tm).T
         else:
             R = Tm.T @ A.T
         T = R.reshape(rest + (A.shape[0],))
@@ -767,7 +898,7 @@ def _outer(vectors):
     """Tensor ``v_1 o v_2 o ...`` (the reshaped Kronecker product)."""
     out = vectors[0]
     for v in vectors[1:]:
-        out = np.multiply.outer(out, v)
+        out = _outer2(out, v)
     return out
 
 
@@ -794,14 +925,15 @@ def _kron_estep(G, gam, btens, alpha):
     d : ndarray of shape (k_1, ..., k_I)
         ``1 / (1 + alpha lam)``.
     """
+    xp = namespace_of(btens)
     U, UH, U2, lams, sq = [], [], [], [], []
     for Gi, gi in zip(G, gam):
-        s = np.sqrt(gi)
-        w, V = np.linalg.eigh(s[:, None] * Gi * s[None, :])
-        lams.append(np.maximum(w, 0.0))
+        s = xp.sqrt(gi)
+        w, V = xp.linalg.eigh(s[:, None] * Gi * s[None, :])
+        lams.append(xp.maximum(w, 0.0))
         U.append(V)
         UH.append(V.conj().T)
-        U2.append(V.real ** 2 + V.imag ** 2 if np.iscomplexobj(V) else V * V)
+        U2.append(V.real ** 2 + V.imag ** 2 if _is_complex(V) else V * V)
         sq.append(s)
     lam = _outer(lams)
     d = 1.0 / (1.0 + alpha * lam)
@@ -824,23 +956,25 @@ def _rank1(Q, max_sweeps=20, tol=1e-8):
     I = Q.ndim
     if I == 1:
         return [Q.copy()]
+    xp = namespace_of(Q)
     us = []
     for i in range(I):
-        Qi = np.moveaxis(Q, i, 0).reshape(Q.shape[i], -1)
-        _, V = np.linalg.eigh(Qi @ Qi.T)
-        u = np.abs(V[:, -1])
-        us.append(u / max(np.linalg.norm(u), _TINY))
+        Qi = xp.moveaxis(Q, i, 0).reshape(Q.shape[i], -1)
+        _, V = xp.linalg.eigh(Qi @ Qi.T)
+        u = xp.abs(V[:, -1])
+        us.append(u / xp.maximum(xp.linalg.norm(u), _TINY))
     letters = "abcdefghijklmnopqrstuvwxyz"[:I]
     c_old = 0.0
     for _ in range(max_sweeps):
         for i in range(I):
             spec = letters + "," + ",".join(letters[l] for l in range(I) if l != i)
-            v = np.einsum(spec + "->" + letters[i], Q, *[us[l] for l in range(I) if l != i])
-            c = float(np.linalg.norm(v))
-            us[i] = v / max(c, _TINY)
-        if abs(c - c_old) <= tol * c:
+            v = xp.einsum(spec + "->" + letters[i], Q, *[us[l] for l in range(I) if l != i])
+            c = xp.linalg.norm(v)  # 0-d: no device->host transfer inside the sweep
+            us[i] = v / xp.maximum(c, _TINY)
+        cf = float(c)  # the stopping test: one scalar per sweep
+        if abs(cf - c_old) <= tol * cf:
             break
-        c_old = c
+        c_old = cf
     us[0] = us[0] * c
     return us
 
@@ -853,6 +987,7 @@ def _am_sweep(Q, gam):
     only rescales ``W`` along axis ``i``).
     """
     I = Q.ndim
+    xp = namespace_of(Q)
     gam = [g.copy() for g in gam]
     W = Q / _outer(gam)
     for i in range(I):
@@ -862,7 +997,7 @@ def _am_sweep(Q, gam):
         if i < I - 1:
             shape = [1] * I
             shape[i] = -1
-            W = W / np.maximum(r, _TINY).reshape(shape)
+            W = W / xp.maximum(r, _TINY).reshape(shape)
     return gam
 
 
@@ -994,8 +1129,10 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         return all(is_sparse_input(A) or np.ndim(A) == 2 for A in X)
 
     def _check_factors(self, X, reset):
+        for i, A in enumerate(X[1:], start=1):  # one device for all factors
+            _same_device("X[0]", X[0], f"X[{i}]", A)
         factors = [_as64(check_array(A, input_name=f"X[{i}]", sparse_format="csr",
-                                     allow_complex=True))
+                                     allow_complex=True, accept_gpu=True))
                    for i, A in enumerate(X)]
         n_features = int(np.prod([A.shape[1] for A in factors]))
         if reset:
@@ -1017,10 +1154,11 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         X : list of 2-D arrays, or {array-like, sparse} of shape (n_samples, n_features)
             The factors ``[A_1, ..., A_I]`` of the dictionary ``A_1 ⊗ ... ⊗ A_I``
             (each ``(M_i, N_i)``; dense, SciPy sparse or sparsela), or one
-            design matrix (the one-factor case).
+            design matrix (the one-factor case). All on the CPU, or all on the
+            GPU (CuPy or sparsela arrays there; the fit then runs there).
         y : array-like of shape (M_1 * ... * M_I,)
             Measurements, the C-order vectorisation of the ``(M_1, ..., M_I)``
-            measurement tensor; real or complex.
+            measurement tensor; real or complex; on the device of ``X``.
 
         Returns
         -------
@@ -1033,14 +1171,16 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
             prev = ([g.copy() for g in self.gammas_], float(self.alpha_),
                     [s[1] for s in self.factor_shapes_])
         if self._is_factor_list(X):
+            if y is not None:
+                _same_device("X[0]", X[0], "y", y)
             factors = self._check_factors(X, reset=True)
             y = _check_y(y, int(np.prod([A.shape[0] for A in factors])))
         else:
             A, y = _check_Xy(self, X, y)
             factors = [A]
             self.factor_shapes_ = [tuple(A.shape)]
-        cplx = np.iscomplexobj(y) or any(np.issubdtype(A.dtype, np.complexfloating)
-                                         for A in factors)
+        xp = namespace_of(y, *factors)
+        cplx = _is_complex(y) or any(_is_complex(A) for A in factors)
         dt = np.complex128 if cplx else np.float64
         y = y.astype(dt, copy=False)
         Ms = [A.shape[0] for A in factors]
@@ -1052,73 +1192,91 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         for A in factors:
             if isinstance(A, SparseArray):
                 AH.append(A.H)
-                G_full.append(np.asarray((A.H @ A).toarray()))
+                G_full.append(xp.asarray((A.H @ A).toarray()))
             else:
                 AH.append(A.conj().T)
                 G_full.append(A.conj().T @ A)
         b_full = _multi_mode(y.reshape(Ms), AH)
-        yy = float(np.real(np.vdot(y, y)))
+        yy = float(xp.real(xp.vdot(y, y)))
 
-        gam = [np.ones(N) for N in Ns]
-        alpha = 1.0 / (np.real(np.var(y)) + _EPS)
+        gam = [xp.ones(N) for N in Ns]
+        alpha = 1.0 / (float(xp.real(xp.var(y))) + _EPS)
         if prev is not None and prev[2] == Ns:
-            gam, alpha = prev[0], prev[1]
-        supp = self._prune(gam, [np.flatnonzero(g > 0) for g in gam])
+            dev = "cpu" if xp is np else "gpu"
+            gam, alpha = [to_device(g, dev) for g in prev[0]], prev[1]
+        # host copies of the factor hyperparameters for the pruning decisions
+        # (the same arrays on the CPU; N_i numbers each, fetched once per iteration)
+        gam_h = gam if xp is np else [g.get() for g in gam]
+        supp = self._prune(gam_h, [np.flatnonzero(g > 0) for g in gam_h])
         log_norm = (M * math.log(math.pi)) if cplx else 0.5 * M * math.log(2 * math.pi)
         half = 1.0 if cplx else 0.5
         scores = []
         converged, it = False, 0
-        mu_full = np.zeros(Ns, dtype=dt)
+        mu_full = xp.zeros(Ns, dtype=dt)
 
         def restrict(supp):
             """Everything that only changes with the support."""
-            ix = np.ix_(*supp)
+            ix = _ix(xp, *supp)
+            sd = [_index(xp, s) for s in supp]
             full = [s.size == N for s, N in zip(supp, Ns)]
-            G = [Gf if f else Gf[np.ix_(s, s)] for Gf, s, f in zip(G_full, supp, full)]
-            cols = [A if f else _columns(A, s) for A, s, f in zip(factors, supp, full)]
-            return ix, G, b_full[ix], cols
+            G = [Gf if f else Gf[_ix(xp, s, s)] for Gf, s, f in zip(G_full, supp, full)]
+            cols = [A if f else _columns(A, s) for A, s, f in zip(factors, sd, full)]
+            return ix, sd, G, b_full[ix], cols
 
         empty = any(s.size == 0 for s in supp)
         if not empty:
-            ix, G, b_s, cols = restrict(supp)
+            ix, sd, G, b_s, cols = restrict(supp)
         with progress(self.max_iter, self.verbose, desc=f"KroneckerSBL({self.method})") as bar:
             for it in range(1, self.max_iter + 1):
                 if empty:
                     it -= 1
                     converged = True
                     break
-                g_s = [g[s] for g, s in zip(gam, supp)]
+                g_s = [g[s] for g, s in zip(gam, sd)]
                 mu, sdiag, lam, d = _kron_estep(G, g_s, b_s, alpha)
                 # residual y - H_S mu through the kept columns of every factor
                 r = y - _multi_mode(mu, cols).ravel()
-                sse = float(np.real(np.vdot(r, r)))
-                trace = float(np.sum(lam * d))
-                logdet = -M * math.log(alpha) + float(np.sum(np.log1p(alpha * lam)))
-                quad = alpha * (yy - float(np.real(np.vdot(b_s, mu))))
-                scores.append(-log_norm - half * (logdet + quad))
 
-                Q = np.abs(mu) ** 2 + sdiag
+                Q = xp.abs(mu) ** 2 + sdiag
                 g_new = _am_sweep(Q, g_s) if self.method == "am" else _rank1(Q)
-                for i in range(1, I):  # factors 2..I to max 1; factor 1 carries scale
-                    c = float(np.max(g_new[i]))
-                    if c > 0:
+                if xp is np:
+                    for i in range(1, I):  # factors 2..I to max 1; factor 1 carries scale
+                        c = float(np.max(g_new[i]))
+                        if c > 0:
+                            g_new[i] = g_new[i] / c
+                            g_new[0] = g_new[0] * c
+                else:  # the same without a device->host transfer per factor
+                    for i in range(1, I):
+                        c = xp.max(g_new[i])
+                        c = xp.where(c > 0, c, 1.0)
                         g_new[i] = g_new[i] / c
                         g_new[0] = g_new[0] * c
-                for g, s, gn in zip(gam, supp, g_new):
+                for g, s, gn in zip(gam, sd, g_new):
                     g[s] = gn
-                alpha = M / max(sse + trace, _TINY)
-
-                new_full = np.zeros(Ns, dtype=dt)
+                new_full = xp.zeros(Ns, dtype=dt)
                 new_full[ix] = mu
-                scale = float(np.max(np.abs(mu)))
-                change = float(np.max(np.abs(new_full - mu_full)))
+                # the iteration's scalars (and, on the GPU, the new factors for
+                # the pruning test) in one device->host transfer
+                (sse, trace, ld, bmu, scale, change), _ = _fetch(xp, (
+                    xp.real(xp.vdot(r, r)), xp.sum(lam * d),
+                    xp.sum(xp.log1p(alpha * lam)), xp.real(xp.vdot(b_s, mu)),
+                    xp.max(xp.abs(mu)), xp.max(xp.abs(new_full - mu_full))))
+                if xp is not np:
+                    sizes = np.cumsum([0] + [s.size for s in supp])
+                    flat = xp.concatenate(g_new).get()
+                    for gh, s, a, e in zip(gam_h, supp, sizes[:-1], sizes[1:]):
+                        gh[s] = flat[a:e]
+                logdet = -M * math.log(alpha) + ld
+                quad = alpha * (yy - bmu)
+                scores.append(-log_norm - half * (logdet + quad))
+                alpha = M / max(sse + trace, _TINY)
                 mu_full = new_full
-                new_supp = self._prune(gam, supp)
+                new_supp = self._prune(gam_h, supp)
                 if any(n.size != s.size for n, s in zip(new_supp, supp)):
                     supp = new_supp
                     empty = any(s.size == 0 for s in supp)
                     if not empty:
-                        ix, G, b_s, cols = restrict(supp)
+                        ix, sd, G, b_s, cols = restrict(supp)
                 bar.update()
                 bar.set_postfix(change=change / max(scale, _TINY),
                                 support="x".join(str(s.size) for s in supp))
@@ -1131,9 +1289,9 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
                 f"KroneckerSBL did not converge in max_iter={self.max_iter} "
                 f"iterations (method={self.method!r}); increase max_iter or tol.",
                 ConvergenceWarning)
-        coef = np.zeros(Ns, dtype=dt)
+        coef = xp.zeros(Ns, dtype=dt)
         if not empty:
-            mu, _, _, _ = _kron_estep(G, [g[s] for g, s in zip(gam, supp)], b_s, alpha)
+            mu, _, _, _ = _kron_estep(G, [g[s] for g, s in zip(gam, sd)], b_s, alpha)
             coef[ix] = mu
         self.coef_ = coef.ravel()
         self.intercept_ = 0.0
@@ -1142,11 +1300,12 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             self.lambda_ = 1.0 / _outer(gam).ravel()
         self.alpha_ = float(alpha)
-        self.scores_ = np.asarray(scores)
+        self.scores_ = xp.asarray(np.asarray(scores))
         self.n_iter_ = it
         return self
 
     def _prune(self, gam, supp):
+        """Kept factor columns, from host copies of the factor hyperparameters."""
         maxes = [float(np.max(g[s])) if s.size else 0.0 for g, s in zip(gam, supp)]
         out = []
         for i, (g, s) in enumerate(zip(gam, supp)):
@@ -1162,20 +1321,23 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         X : list of 2-D arrays, or {array-like, sparse} of shape (n_samples, n_features)
             Factors ``[B_1, ..., B_I]`` with ``B_i`` of shape ``(P_i, N_i)``
             (the product is applied by mode products), or a design matrix
-            with ``prod N_i`` columns.
+            with ``prod N_i`` columns; on the device the model was fitted on.
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
-            Predictions (``prod P_i`` of them for factor input).
+            Predictions (``prod P_i`` of them for factor input), on the device
+            of ``X``.
         """
         check_is_fitted(self)
         if self._is_factor_list(X):
+            _same_device("X[0]", X[0], "the fitted model (coef_)", self.coef_)
             factors = self._check_factors(X, reset=False)
             Ns = [s[1] for s in self.factor_shapes_]
             if [A.shape[1] for A in factors] != Ns:
                 raise ValueError(f"factor column counts {[A.shape[1] for A in factors]} "
                                  f"do not match the fitted ones {Ns}")
             return _multi_mode(self.coef_.reshape(Ns), factors).ravel()
+        _same_device("X", X, "the fitted model (coef_)", self.coef_)
         X = _check_X(X, reset=False, estimator=self)
-        return np.asarray(X @ self.coef_)
+        return namespace_of(X).asarray(X @ self.coef_)
