@@ -94,27 +94,18 @@ def launch(kern, n: int, *args, threads: int = THREADS, shared: int = 0):
     shared : int
         Dynamic shared memory in bytes.
     """
-    if n <= 0:
-        return
-    grid = blocks(n, threads)
-    raw = tuple(_raw(a) for a in args)
-    stream = _stream()
-    if stream is None:
-        kern[grid, threads, 0, shared](*raw)
-    else:
-        kern[grid, threads, stream, shared](*raw)
+    if n > 0:
+        launch_grid(kern, blocks(n, threads), threads, *args, shared=shared)
 
 
 def launch_grid(kern, grid: int, threads: int, *args, shared: int = 0):
-    """Launch ``kern`` on exactly ``grid`` blocks of ``threads`` threads."""
+    """Launch ``kern`` on exactly ``grid`` blocks of ``threads`` threads
+    (nothing when ``grid`` is 0), on CuPy's current stream."""
     if grid <= 0:
         return
     raw = tuple(_raw(a) for a in args)
     stream = _stream()
-    if stream is None:
-        kern[grid, threads, 0, shared](*raw)
-    else:
-        kern[grid, threads, stream, shared](*raw)
+    kern[grid, threads, 0 if stream is None else stream, shared](*raw)
 
 
 def _stream():
