@@ -313,17 +313,18 @@ def sinkhorn_knopp(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
                 break
             if ii % 10 == 0:
                 tmp2 = v * (KT @ u)  # column marginal of diag(u) K diag(v)
-                err = xp.linalg.norm(tmp2 - b)
+                err_now = xp.linalg.norm(tmp2 - b)
                 if gpu:
                     # -1 flags a non-finite iterate (the error needs the same copy)
                     finite = xp.isfinite(u).all() & xp.isfinite(v).all()
-                    (err,) = fetch(xp, xp.where(finite, err, -1.0))
-                    if err < 0:
+                    (checked,) = fetch(xp, xp.where(finite, err_now, -1.0))
+                    if checked < 0:  # err keeps the last good check's value
                         failed_at, u, v = _knopp_replay(KT, Kp, b, *last_good, ii)
                         break
+                    err = checked
                     last_good = (ii, u, v)
                 else:
-                    err = float(err)
+                    err = float(err_now)
                 logd["err"].append(err)
                 bar.set_postfix(err=f"{err:.2e}")
                 if err < stopThr:
