@@ -28,6 +28,13 @@ step is non-monotone. Two engines run the same method:
   sparse), finished signals dropped from the batch -- the path used when the
   Numba kernel is not available; it needs nothing but array operations.
 
+GPU input (a CuPy array or a sparsela array on the GPU, with the dictionary
+a CuPy array) always runs the batch engine, written with the array module of
+the input (``namespace_of``): one GEMM per iteration on the device and one
+device->host sync (the stopping test) per iteration. The Numba kernel reads
+host memory and never sees device arrays; the learned fast approximator is
+CPU-only.
+
 The learned fast approximator (Kavukcuoglu, Ranzato & LeCun, "Fast inference
 in sparse coding algorithms with applications to object recognition", 2008:
 predictive sparse decomposition) fits ``z ~ g * tanh(W x + b)`` to the exact
@@ -383,7 +390,7 @@ def _lasso_codes(C, G, xx, alpha, *, L, algorithm="fista", tol=1e-12,
         if positive:
             np.maximum(Z, 0.0, out=Z)
     else:
-        Z = xp.array(init, dtype=xp.float64, order="C", copy=True)
+        Z = init.astype(xp.float64, order="C", copy=True)   # never the caller's init
         if positive:
             Z = xp.maximum(Z, 0.0)
     accelerate = algorithm == "fista"
@@ -463,10 +470,12 @@ def sparse_encode(X, dictionary, *, algorithm="fista", alpha=1.0, max_iter=1000,
     Parameters
     ----------
     X : {array-like, SciPy sparse, sparsela array} of shape (n_samples, n_features)
-        The signals, one per row.
+        The signals, one per row. A CuPy array or a sparsela array on the GPU
+        is coded on the GPU (the batch engine), and the codes stay there.
     dictionary : array-like of shape (n_components, n_features)
         The atoms, one per row (dense). Unit-norm rows are usual but not
-        required.
+        required. On the device of ``X`` (a CuPy array for GPU ``X``);
+        devices are never mixed implicitly (``TypeError``).
     algorithm : {"fista", "ista"}, default="fista"
         Accelerated (FISTA) or plain (ISTA) proximal gradient.
     alpha : float, default=1.0
@@ -1004,8 +1013,9 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
         _same_device("X", X, "dictionary", self.dictionary)
         if self.fit_predictor and _device(X) == "gpu":
             raise TypeError(
-                "SparseCoder(fit_predictor=True): the fast approximator trains on the "
-                "CPU only; pass X on the CPU (X.get()) or set fit_predictor=False.")
+                "SparseCoder(fit_predictor=True): X is on the GPU, but the fast "
+                "approximator trains on the CPU only; pass X on the CPU (X.get()) or "
+                "set fit_predictor=False.")
         D = _check_dictionary(self.dictionary)
         if X.shape[1] != D.shape[1]:
             raise ValueError(

@@ -29,6 +29,15 @@ Several components: Schur complement deflation (Mackey, 2009),
 operator. It is the covariance of ``X`` once the scores of the previous
 components are regressed out, so each component maximises Zou's adjusted
 variance given the previous ones.
+
+GPU input (a CuPy array or a sparsela array on the GPU) is validated and
+fitted on the device: the products and dense work run through the array
+module of ``X`` (``namespace_of``), the leading eigenvectors by a restarted
+Lanczos on the device (ARPACK has no GPU twin), the adjusted variance by one
+``xp.linalg.qr`` of the scores, and the fitted attributes live on the GPU.
+``spca`` forms its ``p x p`` covariance on the device but runs Zou's
+elastic nets (sequential coordinate descent) on the host, then moves the
+loadings back.
 """
 from __future__ import annotations
 
@@ -194,7 +203,7 @@ class _Covariance:
     def __init__(self, X, mean, var, explicit: bool):
         n, p = X.shape
         self.X, self.mean, self.p = X, mean, p
-        self.xp = xp = namespace_of(X)
+        self.xp = namespace_of(X)
         self.denom = float(max(n - 1, 1))
         # ``column_mean_var`` is biased (ddof=0)
         self.diag0 = var * (n / self.denom)
