@@ -153,18 +153,34 @@ def test_iterative_solver(device, make):
     np.testing.assert_allclose(to_host(model.eigenvalues_), ref.eigenvalues_, rtol=1e-8)
 
 
-def test_exact_sparse(device):
-    """A sparse view on the device (tiny: simulated kernels), centred implicitly."""
-    X = _sparse_view(16, 5, seed=4)
-    Y = _views(n=16, p=(3,), seed=4)[0] + X.toarray()[:, :3]
+@pytest.mark.parametrize("make,shape", [
+    (lambda: CCA(n_components=2), (16, 5)),
+    (lambda: RidgeCCA(n_components=2, c=0.5), (12, 18)),
+    (lambda: PLS(n_components=2, solver="iterative"), (14, 6)),
+], ids=["CCA-covariance", "RidgeCCA-wide-gram", "PLS-iterative"])
+def test_exact_sparse(device, make, shape):
+    """A sparse view on the device (tiny: simulated kernels), centred implicitly:
+    ``X^T X`` (feature space), ``X X^T`` (sample space, wide view) or only
+    products with vectors (iterative)."""
+    n, p = shape
+    X = _sparse_view(n, p, seed=4)
+    Y = _views(n=n, p=(3,), seed=4)[0] + X.toarray()[:, :3]
     Xd, Yd = X.to_device(device), on_device(Y, device)
-    ref = CCA(n_components=2).fit(X, Y)
-    model = CCA(n_components=2).fit(Xd, Yd)
+    ref = make().fit(X, Y)
+    model = make().fit(Xd, Yd)
     assert Xd.device == device
     _compare(ref, model, [X, Y], [Xd, Yd], device, rtol=1e-6, atol=1e-8)
     # and the dense CPU fit of the same data
-    dense = CCA(n_components=2).fit(X.toarray(), Y)
+    dense = make().fit(X.toarray(), Y)
     _same_up_to_sign(to_host(model.x_weights_), dense.x_weights_, 1e-6, 1e-8)
+
+
+def test_exact_float32(device):
+    X, Y = (v.astype(np.float32) for v in _views(seed=10))
+    Xd, Yd = on_device(X, device), on_device(Y, device)
+    ref = CCA(n_components=2).fit(X, Y)
+    model = CCA(n_components=2).fit(Xd, Yd)
+    _compare(ref, model, [X, Y], [Xd, Yd], device, rtol=1e-5, atol=1e-7)
 
 
 # --------------------------------------------------------------------------- #
@@ -203,20 +219,23 @@ def test_stochastic_partial_fit(device):
 def test_stochastic_multiview(device):
     views = _views(n=96, p=(4, 3, 3), seed=7)
     dev = [on_device(v, device) for v in views]
-    kw = dict(n_components=2, c=0.2, batch_size=24, max_iter=4, random_state=0)
+    kw = {"n_components": 2, "c": 0.2, "batch_size": 24, "max_iter": 4, "random_state": 0}
     ref = StochasticCCA(**kw).fit(views)
     model = StochasticCCA(**kw).fit(dev)
     _compare(ref, model, views, dev, device, rtol=1e-6, atol=1e-8)
 
 
-def test_stochastic_pls_sparse(device):
-    """Sparse GPU view, kept tiny (every batch product is a simulated kernel)."""
+@pytest.mark.parametrize("cls", [StochasticPLS, StochasticCCA])
+def test_stochastic_sparse(device, cls):
+    """Sparse GPU view, kept tiny (every batch product is a simulated kernel):
+    row gathers, batch products and (CCA) the column variances on the device."""
     X = _sparse_view(16, 6, seed=8, density=0.4)
-    Y = _views(n=16, p=(3,), seed=8)[0]
-    kw = dict(n_components=1, batch_size=8, max_iter=1, refine=1, random_state=0)
+    Y = _views(n=16, p=(3,), seed=8)[0] + X.toarray()[:, :3]
+    kw = {"n_components": 1, "batch_size": 8, "max_iter": 1, "refine": 1,
+          "random_state": 0}
     Xd, Yd = X.to_device(device), on_device(Y, device)
-    ref = StochasticPLS(**kw).fit(X, Y)
-    model = StochasticPLS(**kw).fit(Xd, Yd)
+    ref = cls(**kw).fit(X, Y)
+    model = cls(**kw).fit(Xd, Yd)
     _compare(ref, model, [X, Y], [Xd, Yd], device, rtol=1e-6, atol=1e-8)
 
 

@@ -17,7 +17,9 @@ et al. (ICLR 2024) by minibatch SGD, for data too large for the exact ones:
 ``StochasticCCA`` and ``StochasticPLS`` (``partial_fit`` streams batches).
 
 Every model takes NumPy, SciPy sparse or sparsela input; sparse views are
-never densified (centring is implicit).
+never densified (centring is implicit). Views on the GPU (CuPy arrays,
+sparsela arrays on the GPU) are fitted there: the fitted arrays are CuPy
+arrays, and views on two devices are a ``TypeError``.
 
 Names load on first use, so ``import sparsela.cross_decomposition`` does not
 import scikit-learn until an estimator is touched.
@@ -33,7 +35,7 @@ _MODULES = {
     "StochasticPLS": "_stochastic",
 }
 
-__all__ = sorted(_MODULES)
+__all__ = ["CCA", "MCCA", "PLS", "RidgeCCA", "StochasticCCA", "StochasticPLS"]
 
 
 def __getattr__(name):

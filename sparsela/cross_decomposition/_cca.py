@@ -400,7 +400,9 @@ _ATTRS_DOC = """
     ----------
     x_weights_ : ndarray of shape (n_features, n_components)
         Weights of the first view, scaled so that ``w^T B_x w = 1`` (unit
-        training variance for CCA, unit norm for PLS).
+        training variance for CCA, unit norm for PLS). Like every fitted array
+        (not ``n_iter_``), a CuPy array when the model was fitted on GPU
+        input; it then takes GPU input only.
     y_weights_ : ndarray of shape (n_targets, n_components)
         Weights of the second view.
     weights_ : list of ndarray

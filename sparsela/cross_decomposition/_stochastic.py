@@ -51,7 +51,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from .._device import namespace_of
-from ..formats import SparseArray
 from ..utils import center_dot, center_tdot, column_mean_var, progress
 from ._base import _BaseCCA, captured_correlations, column_means, flip_signs
 
@@ -613,7 +612,9 @@ _SGD_ATTRS = """
     Attributes
     ----------
     x_weights_, y_weights_ : ndarray
-        Weights of the first two views (canonical pairs of the learned span).
+        Weights of the first two views (canonical pairs of the learned span). Like every fitted
+        array, a CuPy array when the model was fitted on GPU input; it then
+        takes GPU input only.
     weights_ : list of ndarray
         Weights of every view, each ``(n_features_i, n_components)``.
     x_mean_, y_mean_, means_ : ndarray, list of ndarray
