@@ -244,6 +244,11 @@ def test_transport_sparse_matches_cpu(device):
     out = ot.transform(Sd)
     assert_on(out, device)
     close(out, ref.transform(S), atol=1e-12)
+    # new samples: nearest fitted sample by sparse products, sparse row gathers
+    new = S[:3] * 1.5
+    out = ot.transform(sl.csr_array(new).to_device(device))
+    assert_on(out, device)
+    close(out, ref.transform(new), atol=1e-12)
 
 
 def test_transport_euclidean_metric(device):

@@ -244,7 +244,10 @@ def sinkhorn_knopp(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
     b : array-like of shape (m,) or None
         Target histogram, same total mass.
     M : ndarray of shape (n, m)
-        Cost matrix.
+        Cost matrix. A CuPy array (``a``, ``b`` on the GPU too, or ``None``)
+        runs the iterations on the GPU; the plan and the log's arrays are
+        then CuPy arrays, equal to the CPU's to rounding, after the same
+        number of iterations.
     reg : float
         Entropic regularization (> 0).
     numItermax : int, default=1000
@@ -404,7 +407,10 @@ def sinkhorn_log(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
     b : array-like of shape (m,) or None
         Target histogram, same total mass.
     M : ndarray of shape (n, m)
-        Cost matrix.
+        Cost matrix. A CuPy array (``a``, ``b`` on the GPU too, or ``None``)
+        runs the iterations on the GPU; the plan and the log's arrays are
+        then CuPy arrays, equal to the CPU's to rounding, after the same
+        number of iterations.
     reg : float
         Entropic regularization (> 0).
     numItermax : int, default=1000
