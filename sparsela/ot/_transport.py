@@ -115,7 +115,8 @@ class SinkhornTransport(BaseEstimator):
     Attributes
     ----------
     coupling_ : ndarray of shape (n_source, n_target)
-        The transport plan.
+        The transport plan. This and the other arrays below live on the
+        device of the fitted samples (CuPy arrays after a GPU fit).
     cost_ : ndarray of shape (n_source, n_target)
         The (normalized) cost matrix.
     norm_cost_ : float
