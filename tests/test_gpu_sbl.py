@@ -72,7 +72,8 @@ def _assert_same_fit(ref, est, device, attrs):
 ])
 def test_sbl_dense_matches_cpu(device, update, fit_intercept, cplx, solver):
     X, y = _problem(cplx=cplx)
-    params = dict(update=update, fit_intercept=fit_intercept, solver=solver, max_iter=60)
+    params = {"update": update, "fit_intercept": fit_intercept, "solver": solver,
+              "max_iter": 60}
     ref = _fit_quiet(SBLRegression(**params), X, y)
     Xd, yd = _on(device, X, y)
     est = _fit_quiet(SBLRegression(**params), Xd, yd)
@@ -108,7 +109,7 @@ def test_sbl_sparse_matches_cpu(device, fit_intercept):
     S = sp.random(16, 12, density=0.35, format="csr", random_state=2)
     y = S @ np.r_[1.5, np.zeros(5), -2.0, np.zeros(5)] + 0.2
     A = sl.csr_array(S)
-    params = dict(update="mackay", fit_intercept=fit_intercept, max_iter=4)
+    params = {"update": "mackay", "fit_intercept": fit_intercept, "max_iter": 4}
     ref = _fit_quiet(SBLRegression(**params), A, y)
     Ad = A.to_device(device)
     est = _fit_quiet(SBLRegression(**params), Ad, on_device(y, device))
@@ -117,6 +118,16 @@ def test_sbl_sparse_matches_cpu(device, fit_intercept):
     mean_ref, std_ref = ref.predict(A, return_std=True)
     np.testing.assert_allclose(to_host(mean), mean_ref, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(to_host(std), std_ref, rtol=RTOL, atol=ATOL)
+
+
+def test_sbl_float32_and_int_y(device):
+    # float32 X and an integer y are validated on the device and fitted in float64
+    X, y = _problem()
+    X32, yi = X.astype(np.float32), np.round(4 * y).astype(np.int64)
+    ref = _fit_quiet(SBLRegression(max_iter=30), X32, yi)
+    est = _fit_quiet(SBLRegression(max_iter=30), *_on(device, X32, yi))
+    _assert_same_fit(ref, est, device, ["coef_", "lambda_", "sigma_"])
+    assert to_host(est.coef_).dtype == np.float64
 
 
 def test_sbl_warm_start_on_the_device(device):
@@ -167,6 +178,23 @@ def test_kronecker_sbl_matches_cpu(device, method, cplx):
     H = np.kron(A[0], np.kron(A[1], A[2]))
     np.testing.assert_allclose(to_host(est.predict(on_device(H, device))), ref.predict(H),
                                rtol=1e-6, atol=1e-8)
+
+
+def test_kronecker_sbl_sparse_factors_match_cpu(device):
+    # tiny and few iterations: sparse GPU factors run simulated kernels without a GPU
+    A, y = _kron_problem()
+    rng = np.random.default_rng(5)
+    A = [a * (rng.random(a.shape) < 0.7) for a in A]
+    S = [sl.csr_array(sp.csr_array(a)) for a in A]
+    ref = _fit_quiet(KroneckerSBL("am", max_iter=3), S, y)
+    Sd = [a.to_device(device) for a in S]
+    est = _fit_quiet(KroneckerSBL("am", max_iter=3), Sd, on_device(y, device))
+    assert est.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(to_host(est.coef_), ref.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(to_host(est.predict(Sd)), ref.predict(S), rtol=1e-6, atol=1e-8)
+    # the same fit as with the dense factors
+    np.testing.assert_allclose(ref.coef_, _fit_quiet(KroneckerSBL("am", max_iter=3), A, y).coef_,
+                               rtol=1e-8, atol=1e-10)
 
 
 def test_kronecker_sbl_one_factor_matches_cpu(device):

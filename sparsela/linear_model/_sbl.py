@@ -6,6 +6,21 @@ transpose for column subsets) and NumPy/SciPy for the small dense algebra, so
 they run on whatever backend those operations run on. Sparse input is never
 densified.
 
+Devices
+-------
+Both estimators fit and predict on the GPU too: CuPy arrays or sparsela arrays
+on the GPU (``X`` and ``y`` on one device; ``TypeError`` otherwise) are
+validated there, the dense algebra runs through the array module of the input
+(``xp = namespace_of(X)``: ``xp.linalg.cholesky``, ``eigh``, ``solve``) and the
+fitted arrays (``coef_``, ``lambda_``, ``sigma_``, ``gammas_``, ...) live on the
+GPU; ``alpha_`` and ``intercept_`` are Python scalars and the supports stay
+host index arrays (they decide what the next iteration computes). The CPU path
+keeps SciPy's LAPACK calls (``potrf``, ``trtri``, triangular solves); the GPU
+has no triangular solver in ``xp.linalg``, so there ``L^{-1}`` comes from an LU
+solve against the identity and every triangular solve is a product with it.
+Every iteration brings its scalars (evidence terms, residual norm, stopping
+test) and the pruning mask to the host in one transfer.
+
 Model and notation
 ------------------
 ``y = X w + e`` with ``e ~ CN(0, sigma^2 I)`` (real: ``N``), ``alpha = 1/sigma^2``
@@ -160,7 +175,7 @@ from .._device import is_gpu_array, mismatch, namespace_of, to_device
 from ..formats import SparseArray
 from ..utils import check_array, is_sparse_input, progress, validate_data
 
-__all__ = ["SBLRegression", "KroneckerSBL"]
+__all__ = ["KroneckerSBL", "SBLRegression"]
 
 _TINY = np.finfo(np.float64).tiny
 _EPS = np.finfo(np.float64).eps
@@ -172,7 +187,8 @@ _EPS = np.finfo(np.float64).eps
 # --------------------------------------------------------------------------- #
 def _device(a) -> str:
     """``'gpu'`` for a CuPy array or a sparsela array on the GPU, else ``'cpu'``."""
-    return "gpu" if is_gpu_array(a) or getattr(a, "device", None) == "gpu" else "cpu"
+    dev = getattr(a, "device", None)  # a str for sparsela arrays (and NumPy's "cpu")
+    return "gpu" if is_gpu_array(a) or (isinstance(dev, str) and dev == "gpu") else "cpu"
 
 
 def _same_device(name_a, a, name_b, b):
@@ -254,18 +270,21 @@ def _ix(xp, *idx):
     return np.ix_(*idx) if xp is np else xp.ix_(*[xp.asarray(i) for i in idx])
 
 
-def _fetch(xp, scalars, mask=None):
-    """Host floats of the 0-d ``scalars`` (and a host copy of the boolean
-    ``mask``): on the GPU in ONE device->host transfer, so an iteration
-    synchronises once."""
+def _fetch(xp, scalars, vector=None):
+    """Host floats of the real 0-d ``scalars`` and a host copy of ``vector``
+    (boolean or real, 1-D): on the GPU in ONE device->host transfer, so an
+    iteration synchronises once. On the CPU ``vector`` is returned as it is."""
     if xp is np:
-        return [float(v) for v in scalars], mask
-    parts = [xp.stack([xp.real(xp.asarray(v)).astype(xp.float64) for v in scalars])]
-    if mask is not None:
-        parts.append(mask.astype(xp.float64))
+        return [float(v) for v in scalars], vector
+    parts = [xp.stack([xp.asarray(v).astype(xp.float64) for v in scalars])]
+    if vector is not None:
+        parts.append(vector.astype(xp.float64))
     buf = xp.concatenate(parts).get() if len(parts) > 1 else parts[0].get()
     vals = [float(v) for v in buf[:len(scalars)]]
-    return vals, (None if mask is None else buf[len(scalars):] > 0.5)
+    if vector is None:
+        return vals, None
+    rest = buf[len(scalars):]
+    return vals, (rest > 0.5 if vector.dtype == bool else rest)
 
 
 def _add_diag(M, v, xp):
@@ -399,7 +418,7 @@ class _Posterior:
     arrays on the GPU, so that one transfer per iteration brings them with
     the other scalars; :meth:`logdet_quad` turns them into the evidence terms."""
 
-    __slots__ = ("mu", "g", "sdiag", "ld", "q", "L", "form", "VH")
+    __slots__ = ("L", "VH", "form", "g", "ld", "mu", "q", "sdiag")
 
     def logdet_quad(self, ld, q, alpha, yy, n):
         """``log|Sigma_y|`` and ``y^H Sigma_y^{-1} y`` from the host values of
@@ -580,7 +599,9 @@ class SBLRegression(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
-        Posterior mean of the coefficients (complex for complex data).
+        Posterior mean of the coefficients (complex for complex data). The
+        array attributes are NumPy arrays after a CPU fit and CuPy arrays
+        after a fit on GPU input.
     intercept_ : float or complex
         Independent term (0.0 when ``fit_intercept=False``).
     alpha_ : float
@@ -1059,7 +1080,8 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         Factor hyperparameters ``gamma_i`` of shape ``(N_i,)`` (scale in the
         first); pruned entries keep the value they were pruned at.
     support_ : list of ndarray
-        Kept column indices of every factor.
+        Kept column indices of every factor (host NumPy arrays on either
+        device; the other array attributes live on the device of the input).
     factor_shapes_ : list of tuple
         ``(M_i, N_i)`` of the factors seen in fit.
     lambda_ : ndarray of shape (prod N_i,)
@@ -1126,7 +1148,8 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
     def _is_factor_list(X):
         if not isinstance(X, (list, tuple)) or len(X) == 0:
             return False
-        return all(is_sparse_input(A) or np.ndim(A) == 2 for A in X)
+        return all(is_sparse_input(A) or getattr(A, "ndim", None) == 2 or np.ndim(A) == 2
+                   for A in X)
 
     def _check_factors(self, X, reset):
         for i, A in enumerate(X[1:], start=1):  # one device for all factors
@@ -1257,13 +1280,13 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
                 new_full[ix] = mu
                 # the iteration's scalars (and, on the GPU, the new factors for
                 # the pruning test) in one device->host transfer
-                (sse, trace, ld, bmu, scale, change), _ = _fetch(xp, (
+                (sse, trace, ld, bmu, scale, change), flat = _fetch(xp, (
                     xp.real(xp.vdot(r, r)), xp.sum(lam * d),
                     xp.sum(xp.log1p(alpha * lam)), xp.real(xp.vdot(b_s, mu)),
-                    xp.max(xp.abs(mu)), xp.max(xp.abs(new_full - mu_full))))
+                    xp.max(xp.abs(mu)), xp.max(xp.abs(new_full - mu_full))),
+                    None if xp is np else xp.concatenate(g_new))
                 if xp is not np:
                     sizes = np.cumsum([0] + [s.size for s in supp])
-                    flat = xp.concatenate(g_new).get()
                     for gh, s, a, e in zip(gam_h, supp, sizes[:-1], sizes[1:]):
                         gh[s] = flat[a:e]
                 logdet = -M * math.log(alpha) + ld
