@@ -14,6 +14,14 @@ Sparse ``X`` (SciPy or sparsela) is never densified: it enters through
 ``X @ D.T`` and ``X.T @ Z`` (sparsela products), the row norms, and
 one row at a time when an unused atom is resampled. The objective is
 computed from those products (``||X||^2 - 2 <Z, X D^T> + <Z^T Z, D D^T>``).
+
+GPU input (a CuPy array or a sparsela array on the GPU) is fitted on the
+device: the coding steps run the coder's batch engine there, the dictionary
+update and the initial SVD use the array module of ``X``
+(``namespace_of``), random draws are made on the host and moved, and
+``components_`` lives on the GPU. ``dict_init``/``code_init`` must then be
+CuPy arrays (devices are never mixed implicitly); the fast approximator
+(``fit_predictor=True``) is CPU-only.
 """
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
+from .._device import namespace_of
 from ..formats import SparseArray
 from ..utils import progress, validate_data
 from ._sparse_coding import (
@@ -36,11 +45,13 @@ from ._sparse_coding import (
     _check_int,
     _check_nonneg,
     _cross,
+    _device,
     _gram,
     _lasso_codes,
     _lipschitz,
     _not_converged,
     _row_sq_norms,
+    _same_device,
 )
 
 __all__ = ["DictionaryLearning", "MiniBatchDictionaryLearning"]
@@ -51,52 +62,68 @@ __all__ = ["DictionaryLearning", "MiniBatchDictionaryLearning"]
 # --------------------------------------------------------------------------- #
 def _tdot(X, Z: np.ndarray) -> np.ndarray:
     """``X.T @ Z`` in float64 (a transposed sparsela SpMM for sparse X)."""
+    xp = namespace_of(X, Z)
     if isinstance(X, SparseArray):
-        return np.asarray(X.astype(np.float64, copy=False).T @ Z)
-    return np.asarray(X, dtype=np.float64).T @ Z
+        return xp.asarray(X.astype(np.float64, copy=False).T @ Z)
+    return xp.asarray(X, dtype=xp.float64).T @ Z
 
 
 def _row(X, i: int) -> np.ndarray:
     """Row ``i`` of ``X`` as a dense 1-D float64 array."""
     if isinstance(X, SparseArray):
         return X[[i]].toarray().ravel().astype(np.float64)
-    return np.asarray(X[i], dtype=np.float64).copy()
+    xp = namespace_of(X)
+    return xp.asarray(X[i], dtype=xp.float64).copy()
+
+
+def _svd_flip(U, Vt):
+    """scikit-learn's ``svd_flip`` (u-based): NumPy through scikit-learn,
+    device arrays by the same rule with their own module."""
+    xp = namespace_of(U)
+    if xp is np:
+        return svd_flip(U, Vt)
+    signs = xp.sign(U[xp.argmax(xp.abs(U), axis=0), xp.arange(U.shape[1])])
+    return U * signs[None, :], Vt * signs[:, None]
 
 
 def _randomized_svd(X, k: int, rng, n_oversamples: int = 10, n_iter: int = 4):
     """Top ``k`` singular triplets by a randomized range finder (Halko et al.)
     through ``X @`` and ``X.T @`` only (sparse ``X`` is not densified)."""
     n, p = X.shape
+    xp = namespace_of(X)
     ell = min(k + n_oversamples, n, p)
     Q = rng.standard_normal((p, ell))
+    if xp is not np:
+        Q = xp.asarray(Q)   # drawn on the host (the CPU's stream), moved once
     Y = _cross(X, Q.T)                        # X @ Q
     for _ in range(n_iter):
-        Q, _ = np.linalg.qr(Y)
-        Q, _ = np.linalg.qr(_tdot(X, Q))
+        Q, _ = xp.linalg.qr(Y)
+        Q, _ = xp.linalg.qr(_tdot(X, Q))
         Y = _cross(X, Q.T)
-    Q, _ = np.linalg.qr(Y)
+    Q, _ = xp.linalg.qr(Y)
     B = _tdot(X, Q).T                         # (ell, p) = Q^T X
-    Ub, S, Vt = np.linalg.svd(B, full_matrices=False)
+    Ub, S, Vt = xp.linalg.svd(B, full_matrices=False)
     U = Q @ Ub
-    U, Vt = svd_flip(U, Vt)
+    U, Vt = _svd_flip(U, Vt)
     return U[:, :k], S[:k], Vt[:k]
 
 
 def _svd_init(X, k: int, rng, exact: bool):
     """Code and dictionary from the SVD of X: ``(U, S Vt)``, padded to k."""
     n, p = X.shape
+    xp = namespace_of(X)
     if exact and not isinstance(X, SparseArray):
-        U, S, Vt = np.linalg.svd(np.asarray(X, dtype=np.float64), full_matrices=False)
-        U, Vt = svd_flip(U, Vt)
+        U, S, Vt = xp.linalg.svd(xp.asarray(X, dtype=xp.float64), full_matrices=False)
+        U, Vt = _svd_flip(U, Vt)
     else:
         U, S, Vt = _randomized_svd(X, min(k, n, p), rng)
     code = U[:, :k]
     dictionary = S[:k, None] * Vt[:k]
     r = dictionary.shape[0]
     if k > r:
-        code = np.hstack([code, np.zeros((n, k - r))])
-        dictionary = np.vstack([dictionary, np.zeros((k - r, p))])
-    return np.ascontiguousarray(code), np.ascontiguousarray(dictionary)
+        code = xp.hstack([code, xp.zeros((n, k - r))])
+        dictionary = xp.vstack([dictionary, xp.zeros((k - r, p))])
+    return xp.ascontiguousarray(code), xp.ascontiguousarray(dictionary)
 
 
 def _update_dict(dictionary, X, code, A=None, B=None, rng=None, positive=False,
@@ -109,23 +136,32 @@ def _update_dict(dictionary, X, code, A=None, B=None, rng=None, positive=False,
     Returns the number of resampled atoms.
     """
     n_samples, n_components = code.shape
+    xp = namespace_of(dictionary)
     if A is None:
         A = code.T @ code
     if B is None:
         B = _tdot(X, code)
+    # the usage test needs diag(A) on the host: one transfer, not one per atom
+    A_diag = A.diagonal() if xp is np else A.diagonal().get()
     n_unused = 0
     for k in range(n_components):
-        if A[k, k] > 1e-6:
+        if A_diag[k] > 1e-6:
             dictionary[k] += (B[:, k] - A[k] @ dictionary) / A[k, k]
         else:
             newd = _row(X, int(rng.choice(n_samples)))
-            noise_level = 0.01 * (newd.std() or 1.0)
-            dictionary[k] = newd + rng.normal(0.0, noise_level, size=newd.size)
+            noise_level = 0.01 * (float(newd.std()) or 1.0)
+            noise = rng.normal(0.0, noise_level, size=newd.size)
+            dictionary[k] = newd + (noise if xp is np else xp.asarray(noise))
             code[:, k] = 0.0
             n_unused += 1
-        if positive:
-            np.clip(dictionary[k], 0, None, out=dictionary[k])
-        dictionary[k] /= max(np.linalg.norm(dictionary[k]), 1.0)
+        if xp is np:
+            if positive:
+                np.clip(dictionary[k], 0, None, out=dictionary[k])
+            dictionary[k] /= max(np.linalg.norm(dictionary[k]), 1.0)
+        else:   # no host sync per atom
+            if positive:
+                dictionary[k] = xp.maximum(dictionary[k], 0.0)
+            dictionary[k] /= xp.maximum(xp.linalg.norm(dictionary[k]), 1.0)
     if verbose and n_unused:
         print(f"{n_unused} unused atoms resampled.")
     return n_unused
@@ -133,9 +169,10 @@ def _update_dict(dictionary, X, code, A=None, B=None, rng=None, positive=False,
 
 def _objective(xx_sum, code, C, G, alpha):
     """``0.5 ||X - code D||_F^2 + alpha ||code||_1`` from ``C = X D^T``, ``G``."""
+    xp = namespace_of(code)
     A = code.T @ code
-    rss = xx_sum - 2.0 * float(np.sum(code * C)) + float(np.sum(A * G))
-    return 0.5 * max(rss, 0.0) + alpha * float(np.abs(code).sum())
+    rss = xx_sum - 2.0 * float(xp.sum(code * C)) + float(xp.sum(A * G))
+    return 0.5 * max(rss, 0.0) + alpha * float(xp.abs(code).sum())
 
 
 def _check_n_components(v):
@@ -175,18 +212,40 @@ class _DictionaryLearningBase(_BaseSparseCoding, BaseEstimator):
             C, G, xx, self.alpha if alpha is None else alpha, L=_lipschitz(D, G),
             algorithm=self.fit_algorithm, tol=self.transform_tol,
             max_iter=self.transform_max_iter, positive=self.positive_code, init=init)
-        return Z, not _not_converged(gaps, xx, self.transform_tol).any()
+        return Z, not bool(_not_converged(gaps, xx, self.transform_tol).any())
 
-    def _warm_dictionary(self, n_features, k):
+    def _check_gpu_fit(self, X):
+        """TypeErrors for a fit on the GPU that would need a transfer."""
+        if _device(X) != "gpu":
+            return
+        if self.fit_predictor:
+            raise TypeError(
+                f"{type(self).__name__}(fit_predictor=True): X is on the GPU, but the "
+                "fast approximator trains on the CPU only; pass X on the CPU "
+                "(X.get()) or set fit_predictor=False.")
+        for name in ("dict_init", "code_init"):
+            init = getattr(self, name, None)
+            if init is not None:
+                _same_device("X", X, name, init)
+
+    def _warm_dictionary(self, n_features, k, X=None):
         if self.warm_start and hasattr(self, "components_") and \
                 self.components_.shape == (k, n_features):
+            if X is not None:
+                _same_device("X", X, f"the fitted {type(self).__name__} (warm_start)",
+                             self.components_)
+            if _device(self.components_) == "gpu":
+                return self.components_.astype(np.float64, order="C", copy=True)
             return np.array(self.components_, dtype=np.float64, order="C")
         return None
 
     def _check_dict_init(self, n_features, k):
         if self.dict_init is None:
             return None
-        D = np.array(self.dict_init, dtype=np.float64, order="C")
+        if _device(self.dict_init) == "gpu":
+            D = self.dict_init.astype(np.float64, order="C", copy=True)
+        else:
+            D = np.array(self.dict_init, dtype=np.float64, order="C")
         if D.shape != (k, n_features):
             raise ValueError(
                 f"dict_init must have shape (n_components, n_features)={(k, n_features)}, "
@@ -418,17 +477,25 @@ class DictionaryLearning(_DictionaryLearningBase):
 
     def _fit(self, X):
         self._check_common()
-        X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32),
+                          accept_gpu=True)
+        self._check_gpu_fit(X)
         n, p = X.shape
         k = p if self.n_components is None else self.n_components
         rng = check_random_state(self.random_state)
 
-        D = self._warm_dictionary(p, k)
+        D = self._warm_dictionary(p, k, X)
         code = None
         if D is None:
             D = self._check_dict_init(p, k)
+            if D is not None:
+                _same_device("X", X, "dict_init", D)
             if D is not None and self.code_init is not None:
-                code = np.array(self.code_init, dtype=np.float64, order="C")
+                _same_device("X", X, "code_init", self.code_init)
+                if _device(self.code_init) == "gpu":
+                    code = self.code_init.astype(np.float64, order="C", copy=True)
+                else:
+                    code = np.array(self.code_init, dtype=np.float64, order="C")
                 if code.shape != (n, k):
                     raise ValueError(
                         f"code_init must have shape (n_samples, n_components)={(n, k)}, "
@@ -637,17 +704,20 @@ class MiniBatchDictionaryLearning(_DictionaryLearningBase):
 
     def _initialize_dict(self, X, rng):
         k, p = self._n_components, X.shape[1]
-        D = self._warm_dictionary(p, k)
+        D = self._warm_dictionary(p, k, X)
         if D is None:
             D = self._check_dict_init(p, k)
+            if D is not None:
+                _same_device("X", X, "dict_init", D)
         if D is None:
             _, D = _svd_init(X, k, rng, exact=False)
-        return np.ascontiguousarray(D, dtype=np.float64)
+        xp = namespace_of(X)
+        return xp.ascontiguousarray(D, dtype=xp.float64)
 
-    def _reset_stats(self, p):
+    def _reset_stats(self, p, xp=np):
         k = self._n_components
-        self._A = np.zeros((k, k))
-        self._B = np.zeros((p, k))
+        self._A = xp.zeros((k, k))
+        self._B = xp.zeros((p, k))
         self._ewa_cost = None
         self._ewa_cost_min = None
         self._no_improvement = 0
@@ -687,7 +757,8 @@ class MiniBatchDictionaryLearning(_DictionaryLearningBase):
         else:
             a = min(batch_size / (n_samples + 1), 1.0)
             self._ewa_cost = self._ewa_cost * (1 - a) + batch_cost * a
-        dict_diff = np.linalg.norm(new_dict - old_dict) / self._n_components
+        dict_diff = float(namespace_of(new_dict).linalg.norm(new_dict - old_dict)) \
+            / self._n_components
         if self.tol > 0 and dict_diff <= self.tol:
             return True
         if self._ewa_cost_min is None or self._ewa_cost < self._ewa_cost_min:
@@ -714,15 +785,22 @@ class MiniBatchDictionaryLearning(_DictionaryLearningBase):
         self : object
             The fitted estimator.
         """
-        X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32),
+                          accept_gpu=True)
         self._check_params(X)
+        self._check_gpu_fit(X)
+        xp = namespace_of(X)
         rng = check_random_state(self.random_state)
         self._random_state = rng
         dictionary = self._initialize_dict(X, rng)
         old_dict = dictionary.copy()
         n_samples, n_features = X.shape
-        X_train = X[rng.permutation(n_samples)] if self.shuffle else X
-        self._reset_stats(n_features)
+        if self.shuffle:
+            perm = rng.permutation(n_samples)   # the host's stream, moved once
+            X_train = X[perm if xp is np else xp.asarray(perm)]
+        else:
+            X_train = X
+        self._reset_stats(n_features, xp)
         self._coded = True
 
         bs = self._batch_size
@@ -779,16 +857,22 @@ class MiniBatchDictionaryLearning(_DictionaryLearningBase):
         """
         has_components = hasattr(self, "components_")
         X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32),
-                          reset=not has_components)
+                          reset=not has_components, accept_gpu=True)
+        self._check_gpu_fit(X)
         if not has_components:
             self._check_params(X)
             self._random_state = check_random_state(self.random_state)
             dictionary = self._initialize_dict(X, self._random_state)
             self.n_steps_ = 0
-            self._reset_stats(X.shape[1])
+            self._reset_stats(X.shape[1], namespace_of(X))
         else:
             self._check_common()
-            dictionary = np.array(self.components_, dtype=np.float64, order="C")
+            _same_device("X", X, "the fitted MiniBatchDictionaryLearning",
+                         self.components_)
+            if _device(X) == "gpu":
+                dictionary = self.components_.astype(np.float64, order="C", copy=True)
+            else:
+                dictionary = np.array(self.components_, dtype=np.float64, order="C")
         self._coded = True
         self._minibatch_step(X, dictionary, self._random_state, self.n_steps_)
         self.components_ = dictionary.astype(X.dtype, copy=False)
