@@ -175,6 +175,15 @@ def test_exact_sparse(device, make, shape):
     _same_up_to_sign(to_host(model.x_weights_), dense.x_weights_, 1e-6, 1e-8)
 
 
+def test_exact_both_views_sparse(device):
+    X = _sparse_view(14, 5, seed=11, density=0.4)
+    Y = _sparse_view(14, 4, seed=12, density=0.4)
+    Xd, Yd = X.to_device(device), Y.to_device(device)
+    ref = RidgeCCA(n_components=2, c=0.1).fit(X, Y)
+    model = RidgeCCA(n_components=2, c=0.1).fit(Xd, Yd)
+    _compare(ref, model, [X, Y], [Xd, Yd], device, rtol=1e-6, atol=1e-8)
+
+
 def test_exact_float32(device):
     X, Y = (v.astype(np.float32) for v in _views(seed=10))
     Xd, Yd = on_device(X, device), on_device(Y, device)

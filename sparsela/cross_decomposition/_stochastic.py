@@ -338,7 +338,10 @@ class _StochasticEY(_BaseCCA):
             batches = ([X[a:b] for X in views] for a, b in blocks)
         else:
             perm = rng.permutation(n)
-            batches = ([_rows(X, np.sort(perm[b * bs:(b + 1) * bs if b < nb - 1 else n]))
+            sort, xv = np.sort, namespace_of(views[0])
+            if xv is not np:  # the permutation moves once; batches sort on the device
+                perm, sort = xv.asarray(perm), xv.sort
+            batches = ([_rows(X, sort(perm[b * bs:(b + 1) * bs if b < nb - 1 else n]))
                         for X in views] for b in range(nb))
         losses, mom = [], 0.0
         for batch in batches:
