@@ -287,6 +287,18 @@ def _fetch(xp, scalars, vector=None):
     return vals, (rest > 0.5 if vector.dtype == bool else rest)
 
 
+def _variance(y) -> float:
+    """``var(y)`` (the mean squared modulus about the mean for complex ``y``) as a
+    float: ``np.var`` on the CPU, the same formula written out on the GPU (not
+    relying on how a device library treats complex data)."""
+    xp = namespace_of(y)
+    if xp is np:
+        return float(np.real(np.var(y)))
+    dev = y - y.mean()
+    return float(xp.mean(dev.real ** 2 + dev.imag ** 2) if _is_complex(y)
+                 else xp.mean(dev * dev))
+
+
 def _add_diag(M, v, xp):
     """``M[i, i] += v`` in place (``v`` a scalar or a vector)."""
     if xp is np:
@@ -734,7 +746,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
             gram.get(np.arange(p))
 
         gamma = xp.ones(p)
-        alpha = 1.0 / (float(xp.real(xp.var(yc))) + _EPS)
+        alpha = 1.0 / (_variance(yc) + _EPS)
         if prev is not None and prev[2] == p:
             # the previous fit's own state, moved to this fit's device
             lam_prev = to_device(prev[0], "cpu" if xp is np else "gpu")
@@ -1219,11 +1231,11 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
             else:
                 AH.append(A.conj().T)
                 G_full.append(A.conj().T @ A)
-        b_full = _multi_mode(y.reshape(Ms), AH)
+        b_full = _multi_mode(y.reshape(tuple(Ms)), AH)
         yy = float(xp.real(xp.vdot(y, y)))
 
         gam = [xp.ones(N) for N in Ns]
-        alpha = 1.0 / (float(xp.real(xp.var(y))) + _EPS)
+        alpha = 1.0 / (_variance(y) + _EPS)
         if prev is not None and prev[2] == Ns:
             dev = "cpu" if xp is np else "gpu"
             gam, alpha = [to_device(g, dev) for g in prev[0]], prev[1]
@@ -1235,7 +1247,7 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         half = 1.0 if cplx else 0.5
         scores = []
         converged, it = False, 0
-        mu_full = xp.zeros(Ns, dtype=dt)
+        mu_full = xp.zeros(tuple(Ns), dtype=dt)
 
         def restrict(supp):
             """Everything that only changes with the support."""
@@ -1276,7 +1288,7 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
                         g_new[0] = g_new[0] * c
                 for g, s, gn in zip(gam, sd, g_new):
                     g[s] = gn
-                new_full = xp.zeros(Ns, dtype=dt)
+                new_full = xp.zeros(tuple(Ns), dtype=dt)
                 new_full[ix] = mu
                 # the iteration's scalars (and, on the GPU, the new factors for
                 # the pruning test) in one device->host transfer
@@ -1312,7 +1324,7 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
                 f"KroneckerSBL did not converge in max_iter={self.max_iter} "
                 f"iterations (method={self.method!r}); increase max_iter or tol.",
                 ConvergenceWarning)
-        coef = xp.zeros(Ns, dtype=dt)
+        coef = xp.zeros(tuple(Ns), dtype=dt)
         if not empty:
             mu, _, _, _ = _kron_estep(G, [g[s] for g, s in zip(gam, sd)], b_s, alpha)
             coef[ix] = mu
@@ -1360,7 +1372,7 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
             if [A.shape[1] for A in factors] != Ns:
                 raise ValueError(f"factor column counts {[A.shape[1] for A in factors]} "
                                  f"do not match the fitted ones {Ns}")
-            return _multi_mode(self.coef_.reshape(Ns), factors).ravel()
+            return _multi_mode(self.coef_.reshape(tuple(Ns)), factors).ravel()
         _same_device("X", X, "the fitted model (coef_)", self.coef_)
         X = _check_X(X, reset=False, estimator=self)
         return namespace_of(X).asarray(X @ self.coef_)
