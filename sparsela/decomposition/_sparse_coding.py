@@ -498,7 +498,8 @@ def sparse_encode(X, dictionary, *, algorithm="fista", alpha=1.0, max_iter=1000,
     Returns
     -------
     code : ndarray of shape (n_samples, n_components)
-        The codes, in the dtype of ``X`` (float32 or float64).
+        The codes, in the dtype of ``X`` (float32 or float64), on the device
+        of ``X`` (a CuPy array for GPU input).
     n_iter : int
         Largest number of steps taken; returned only if ``return_n_iter``.
 

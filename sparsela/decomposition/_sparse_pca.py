@@ -628,6 +628,8 @@ class SparsePCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     Attributes
     ----------
     components_ : ndarray of shape (`n_components_`, n_features)
+        (All array attributes live on the device of the training data: CuPy
+        arrays after a fit on GPU input, see the module docstring.)
         Sparse loadings, unit length, largest-magnitude entry positive
         (``spca`` sets a component to zero when ``alpha`` removes all its
         loadings).
