@@ -41,6 +41,7 @@ import inspect
 import itertools
 import multiprocessing
 import pkgutil
+import re
 import sys
 import textwrap
 import time
@@ -166,6 +167,17 @@ def atomic_dtype(dt):
     if isinstance(dt, nt.Float):
         return nt.float64
     return nt.uint64 if dt in (nt.uint8, nt.uint16) else nt.int64
+
+
+def fmt(sig) -> str:
+    """A signature the way the tables write it: ``(int32[::1], float64[:, ::1], int64)``."""
+    def one(ty):
+        if isinstance(ty, nt.Array):
+            dims = [":"] * (ty.ndim - 1) + ["::1" if ty.layout == "C" else ":"]
+            return f"{ty.dtype}[{', '.join(dims)}]"
+        return str(ty)
+
+    return "(" + ", ".join(one(ty) for ty in sig) + ")"
 
 
 def P(*pairs):
@@ -466,6 +478,22 @@ _PLAN: Plan | None = None
 _CC: tuple[int, int] = (9, 0)
 
 
+_VERBOSE = False
+
+
+def _condense(e: Exception) -> str:
+    """The gist of a Numba error: its first line, the specific errors it wraps
+    and where it happened (``-v`` prints it whole)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    keep = lines[:2] + [ln for ln in lines[2:]
+                        if re.search(r"Error:|During:|File \"|, line \d+|\(\d+\)$", ln)]
+    seen = []
+    for ln in keep:
+        if ln not in seen:
+            seen.append(ln)
+    return f"{type(e).__name__}: " + " | ".join(seen[:8])[:1200]
+
+
 def _compile(i: int):
     from numba import cuda
 
@@ -475,13 +503,12 @@ def _compile(i: int):
         cuda.compile_ptx(disp.py_func, sig, cc=_CC)
         err = None
     except Exception as e:  # noqa: BLE001
-        lines = [ln for ln in str(e).splitlines() if ln.strip()]
-        err = f"{type(e).__name__}: " + " | ".join(lines[:6])[:1500]
+        err = f"{type(e).__name__}: {e}" if _VERBOSE else _condense(e)
     return i, err, time.perf_counter() - t0
 
 
 def main(argv=None) -> int:
-    global _PLAN, _CC
+    global _PLAN, _CC, _VERBOSE
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cc", default="9.0", help="compute capability, e.g. 9.0 or 8.0")
@@ -495,6 +522,7 @@ def main(argv=None) -> int:
                     help="only check that numba-cuda and NVVM are usable (exit 0 or 2)")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per signature")
     args = ap.parse_args(argv)
+    _VERBOSE = args.verbose
     try:
         major, minor = (int(s) for s in args.cc.split("."))
     except ValueError:
@@ -532,6 +560,8 @@ def main(argv=None) -> int:
     print(f"sparsela GPU kernels -> PTX for sm_{major}{minor} (numba-cuda {version}, "
           f"{_cuda.THREADS} threads a block), {len(plan.jobs)} signatures in "
           f"{len(modules)} modules")
+    for mod, what, why in plan.problems:  # before compiling: shown even if cut short
+        print(f"PROBLEM {mod}.{what}: {why}", flush=True)
 
     failed: dict[int, str] = {}
     seconds: dict[int, float] = {}
@@ -544,13 +574,25 @@ def main(argv=None) -> int:
         else:
             pool = multiprocessing.get_context("fork").Pool(njobs)
             results = pool.imap_unordered(_compile, range(len(plan.jobs)), chunksize=2)
+        # progress: a failure as soon as it happens, a line when a module is done
+        pending: dict[str, int] = {}
+        for job in plan.jobs:
+            pending[job[0]] = pending.get(job[0], 0) + 1
+        reported = set()
         for i, err, dt in results:
             seconds[i] = dt
+            mod, label, sub, _, sig = plan.jobs[i]
             if err is not None:
                 failed[i] = err
-            if args.verbose:
-                mod, _, sub, _, sig = plan.jobs[i]
-                print(f"  {'FAIL' if err else 'ok  '} {mod}.{sub} {sig} ({dt:.1f} s)",
+                brief = err if (mod, label) not in reported or args.verbose else "(as above)"
+                reported.add((mod, label))
+                print(f"FAILED  {mod}.{sub} {fmt(sig)}\n        {brief}", flush=True)
+            elif args.verbose:
+                print(f"  ok {mod}.{sub} {fmt(sig)} ({dt:.1f} s)", flush=True)
+            pending[mod] -= 1
+            if pending[mod] == 0:
+                nfail = sum(1 for j in failed if plan.jobs[j][0] == mod)
+                print(f"  done {mod} ({time.perf_counter() - t0:.0f} s), {nfail} failed",
                       flush=True)
         if pool is not None:
             pool.close()
@@ -576,19 +618,16 @@ def main(argv=None) -> int:
     for mod in modules:
         if mod in per_module:
             nsig, nfail, cpu = per_module[mod]
-            extra = "" if args.list else f", {nfail} failed ({cpu:.0f} s compiling)"
+            extra = "" if args.list else f", {nfail} failed ({cpu:.0f} s in the compiler)"
             print(f"  {mod}: {nsig} signatures{extra}")
     if plan.empty:
         print(f"  no kernels (nothing to compile): {', '.join(plan.empty)}")
 
     for mod, what, why in plan.problems:
         print(f"PROBLEM {mod}.{what}: {why}")
-    seen = set()
-    for i in sorted(failed):
-        mod, label, sub, _, sig = plan.jobs[i]
-        err = failed[i] if (mod, label) not in seen or args.verbose else "(as above)"
-        seen.add((mod, label))
-        print(f"FAILED  {mod}.{sub} {sig}\n        {err}")
+    for i in sorted(failed):  # again, all together (also printed as they happened)
+        mod, _, sub, _, sig = plan.jobs[i]
+        print(f"FAILED  {mod}.{sub} {fmt(sig)}")
     if args.list:
         print(f"listed {len(plan.jobs)} signatures, {len(plan.problems)} problems")
         return 1 if plan.problems else 0
