@@ -23,7 +23,8 @@ import sparsela as sl
 from sparsela._device import cupy, is_gpu_array
 from sparsela.linear_model import KroneckerSBL, SBLRegression
 
-GPU = r"(?i)gpu"
+# the TypeError names both devices (sparsela._device.mismatch)
+GPU = r"(?is)(gpu.*cpu|cpu.*gpu)"
 RTOL, ATOL = 1e-7, 1e-9
 
 
