@@ -228,10 +228,10 @@ def table_convert(mod, T):
         for x in SMALL:
             yield "_todense_rows", (v(p), v(p), v(x), v(x), i64, i64)
         yield "_block_keys", (v(p), v(p), i64, i64, i64, i64, v(i64))
-        for x in VALUES:
-            yield "_fill_blocks", (v(i64), v(i64), v(i64), v(i64), v(p), v(p), v(x), i64, i64,
-                                   i64, v(p), v(p), b3(x))
-            yield "_expand_blocks", (i64, i64, v(p), v(p), b3(x), v(p), v(p), v(x))
+    for p, q, x in P(IDX, IDX, VALUES):  # CSR and BSR index dtypes (chosen apart)
+        yield "_fill_blocks", (v(i64), v(i64), v(i64), v(i64), v(p), v(p), v(x), i64, i64, i64,
+                               v(q), v(q), b3(x))
+        yield "_expand_blocks", (i64, i64, v(q), v(q), b3(x), v(p), v(p), v(x))
 
 
 def table_index(mod, T):
