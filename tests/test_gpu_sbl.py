@@ -25,7 +25,8 @@ from sparsela.linear_model import KroneckerSBL, SBLRegression
 
 # the TypeError names both devices (sparsela._device.mismatch)
 GPU = r"(?is)(gpu.*cpu|cpu.*gpu)"
-RTOL, ATOL = 1e-7, 1e-9
+# a real GPU's cuSOLVER/cuBLAS round differently from LAPACK along the iterations
+RTOL, ATOL = 1e-6, 1e-8
 
 
 def _on(device, *arrays):
