@@ -79,17 +79,20 @@ def spmv(A, x) -> np.ndarray:
     A : sparse array, shape (M, N)
         A sparsela or ``scipy.sparse`` array, in any format.
     x : array_like, shape (N,)
-        Dense numeric vector.
+        Dense numeric vector, on ``A``'s device (a CuPy array when ``A`` is
+        on the GPU).
 
     Returns
     -------
     ndarray, shape (M,)
-        The product, in ``np.result_type(A.dtype, x.dtype)``.
+        The product, in ``np.result_type(A.dtype, x.dtype)``, on ``A``'s
+        device.
 
     Raises
     ------
     TypeError
-        If ``A`` is not sparse or ``x`` is not numeric.
+        If ``A`` is not sparse, ``x`` is not numeric, or they are on two
+        devices.
     ValueError
         If ``x`` is not 1-D or its length is not ``A.shape[1]``.
 
@@ -123,12 +126,15 @@ def spmm(A, X) -> np.ndarray:
     Returns
     -------
     ndarray, shape (M, N)
-        The product, C-ordered, in ``np.result_type(A.dtype, X.dtype)``.
+        The product, C-ordered, in ``np.result_type(A.dtype, X.dtype)``, on
+        ``A``'s device (``X`` must be there too: a CuPy array for ``A`` on
+        the GPU).
 
     Raises
     ------
     TypeError
-        If ``A`` is not sparse or ``X`` is not numeric.
+        If ``A`` is not sparse, ``X`` is not numeric, or they are on two
+        devices.
     ValueError
         If ``X`` is not 2-D or ``X.shape[0]`` is not ``A.shape[1]``.
     """

@@ -137,7 +137,10 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
         ``mask``, or an unknown semiring (the message lists the valid ones).
     TypeError
         Complex operands with a min/max semiring (complex numbers are not
-        ordered), or a mask that is not a sparse array.
+        ordered), a mask that is not a sparse array, or operands (mask
+        included) on two devices. On one device the product runs there: the
+        GPU kernels for arrays on the GPU (cuSPARSE with
+        ``config_context(backend="cusparse")`` for the plain product).
     """
     name = _semiring_name(semiring)
     A = as_sparse(A, "A")
