@@ -16,6 +16,7 @@ from __future__ import annotations
 from numba import cuda
 
 from . import _cuda
+from ._search import last_le
 
 __all__ = ["csr_row_gather"]
 
@@ -26,15 +27,8 @@ def _row_gather_kernel(Ap, Aj, Ax, rows, Bp, Bj, Bx):
     if t >= Bj.shape[0]:
         return
     # selected row of output entry t: the last r with Bp[r] <= t
-    lo = 0
-    hi = rows.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if Bp[mid] <= t:
-            lo = mid
-        else:
-            hi = mid - 1
-    src = Ap[rows[lo]] + (t - Bp[lo])
+    r = last_le(Bp, rows.shape[0], t)
+    src = Ap[rows[r]] + (t - Bp[r])
     Bj[t] = Aj[src]
     Bx[t] = Ax[src]
 
