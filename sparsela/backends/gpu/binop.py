@@ -33,35 +33,10 @@ import numpy as np
 from numba import cuda
 
 from . import _cuda
+from ._search import last_le, lower_bound
 from .spmv import gid
 
 __all__ = ["csr_merge_count", "csr_merge_fill"]
-
-
-@_cuda.device
-def _row_of(P, p, n):
-    """The row ``i`` with ``P[i] <= p < P[i + 1]`` (``P[0] <= p < P[n]``): binary search."""
-    lo = 0
-    hi = n
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if P[mid] <= p:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-@_cuda.device
-def _lower_bound(J, lo, hi, v):
-    """First ``k`` in ``[lo, hi)`` with ``J[k] >= v`` (``hi`` if none); J sorted there."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if J[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 @_cuda.kernel
@@ -73,9 +48,9 @@ def _match_a(Ap, Aj, Bp, Bj, flag, where):
     if a < Aj.shape[0]:
         f = 0
         if n > 0 and a >= Ap[0] and a < Ap[n]:
-            i = _row_of(Ap, a, n)
+            i = last_le(Ap, n, a)
             b1 = Bp[i + 1]
-            k = _lower_bound(Bj, Bp[i], b1, Aj[a])
+            k = lower_bound(Bj, Bp[i], b1, Aj[a])
             where[a] = k
             if k < b1 and Bj[k] == Aj[a]:
                 f = 1
@@ -100,7 +75,7 @@ def _fill_a(Ap, Aj, Bp, common, where, intersect, Cp, Cj, ia, ib):
     a = gid()
     n = Ap.shape[0] - 1
     if a < Aj.shape[0] and n > 0 and a >= Ap[0] and a < Ap[n]:
-        i = _row_of(Ap, a, n)
+        i = last_le(Ap, n, a)
         matched = common[a + 1] != common[a]
         before = common[a] - common[Ap[i]]
         k = where[a]
@@ -126,10 +101,10 @@ def _fill_b(Ap, Aj, Bp, Bj, common, Cp, Cj, ia, ib):
     b = gid()
     n = Bp.shape[0] - 1
     if b < Bj.shape[0] and n > 0 and b >= Bp[0] and b < Bp[n]:
-        i = _row_of(Bp, b, n)
+        i = last_le(Bp, n, b)
         a0 = Ap[i]
         a1 = Ap[i + 1]
-        k = _lower_bound(Aj, a0, a1, Bj[b])
+        k = lower_bound(Aj, a0, a1, Bj[b])
         if k < a1 and Aj[k] == Bj[b]:
             return  # written by A's entry k
         dest = Cp[i] + (b - Bp[i]) + (k - a0) - (common[k] - common[a0])
