@@ -37,6 +37,7 @@ from numba import cuda
 from ..._sputils import get_index_dtype
 from ..cpu.semiring import AND, MAX, MIN, OR, PLUS, TIMES
 from . import _cuda
+from ._search import last_le, lower_bound
 
 __all__ = [
     "AND",
@@ -90,33 +91,6 @@ else:
 # --------------------------------------------------------------------------
 # device helpers and kernels
 # --------------------------------------------------------------------------
-@_cuda.device
-def last_le(a, n, v):
-    """The last index ``q < n`` with ``a[q] <= v`` (``a`` nondecreasing, ``a[0] <= v``)."""
-    lo = 0
-    hi = n - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[mid] <= v:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-@_cuda.device
-def find_sorted(a, lo, hi, v):
-    """The first position ``q`` in ``[lo, hi]`` with ``a[q] >= v`` in the sorted
-    ``a[lo:hi]`` (``v`` is there when ``q < hi and a[q] == v``)."""
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if a[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
 @_cuda.kernel
 def _flag_kernel(Ap, Aj, Bp, Bj, offs, Mp, Mj, keep_in, flags):
     # flags[t] = 1 when product t is kept: its column is (keep_in) or is not
@@ -129,7 +103,7 @@ def _flag_kernel(Ap, Aj, Bp, Bj, offs, Mp, Mj, keep_in, flags):
     i = last_le(Ap, Ap.shape[0] - 1, jj)           # its row
     j = Bj[Bp[Aj[jj]] + (t - offs[jj])]
     hi = Mp[i + 1]
-    q = find_sorted(Mj, Mp[i], hi, j)
+    q = lower_bound(Mj, Mp[i], hi, j)
     found = q < hi and Mj[q] == j
     flags[t] = 1 if found == (keep_in != 0) else 0
 
@@ -152,7 +126,7 @@ def _expand_kernel(Ap, Aj, Ax, Bp, Bj, Bx, offs, sel, use_sel, Mp, Mj, use_mask,
     pval[u] = sr_mul(mul_op, Ax[jj], Bx[kk])
     if use_mask:
         hi = Mp[i + 1]
-        q = find_sorted(Mj, Mp[i], hi, j)
+        q = lower_bound(Mj, Mp[i], hi, j)
         pslot[u] = q if (q < hi and Mj[q] == j) else -1
 
 
