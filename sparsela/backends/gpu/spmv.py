@@ -73,6 +73,27 @@ def gid():
     return np.int64(cuda.blockIdx.x) * cuda.blockDim.x + cuda.threadIdx.x
 
 
+@_cuda.device
+def group_sum(sh, t, lane, g, s):
+    """Sum of ``s`` over this thread's group of ``g`` consecutive threads
+    (``g`` a power of two), by a tree in the shared array ``sh``.
+
+    ``t`` is the thread's slot in ``sh`` (its index in the block) and
+    ``lane = t % g``. The total is returned to lane 0 of the group (other
+    lanes get partial sums). Every thread of the block must call it: it
+    holds barriers (after the store and after each level of the tree).
+    """
+    sh[t] = s
+    cuda.syncthreads()
+    off = g >> 1
+    while off > 0:
+        if lane < off:
+            sh[t] += sh[t + off]
+        cuda.syncthreads()
+        off >>= 1
+    return sh[t]
+
+
 @functools.lru_cache(maxsize=None)
 def _vector_kernel(dtype: str, threads: int):
     """``y[row] = A[row] @ x`` with ``g`` threads per row (``g`` a launch
@@ -103,16 +124,9 @@ def _vector_kernel(dtype: str, threads: int):
             if row < n:
                 y[row] = s
             return
-        sh[t] = s
-        cuda.syncthreads()
-        off = g >> 1
-        while off > 0:
-            if lane < off:
-                sh[t] += sh[t + off]
-            cuda.syncthreads()
-            off >>= 1
+        s = group_sum(sh, t, lane, g, s)
         if lane == 0 and row < n:
-            y[row] = sh[t]
+            y[row] = s
 
     return _csr_spmv_vector
 
