@@ -19,6 +19,8 @@ import numpy as np
 from numba import cuda
 
 from . import _cuda
+from ._search import last_le
+from .spmv import group_sum
 
 __all__ = ["csr_sddmm"]
 
@@ -44,29 +46,15 @@ def _sddmm_kernel(Mp, Mj, X, Y, zero, group, out):
         s = zero
         if p < nnz:
             # row of p: the last i with Mp[i] <= p (skips empty rows)
-            lo = 0
-            hi = n_row - 1
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if Mp[mid] <= p:
-                    lo = mid
-                else:
-                    hi = mid - 1
+            i = last_le(Mp, n_row, p)
             j = Mj[p]
             t = lane
             while t < kdim:
-                s += X[lo, t] * Y[j, t]
+                s += X[i, t] * Y[j, t]
                 t += group
-        sh[tid] = s
-        half = group // 2
-        while half > 0:
-            cuda.syncthreads()
-            if lane < half:
-                sh[tid] += sh[tid + half]
-            half //= 2
-        cuda.syncthreads()
+        s = group_sum(sh, tid, lane, group, s)
         if lane == 0 and p < nnz:
-            out[p] = sh[tid]
+            out[p] = s
         cuda.syncthreads()  # sh is rewritten by the next round
         base += step
 
