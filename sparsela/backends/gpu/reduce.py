@@ -25,7 +25,7 @@ import numpy as np
 from numba import cuda
 
 from . import _cuda
-from .spmv import gid, group_size, real_view
+from .spmv import gid, group_size, group_sum, real_view
 
 __all__ = ["csr_row_sums", "csr_col_sums", "csr_row_extreme", "csr_col_extreme",
            "csr_diagonal"]
@@ -81,16 +81,9 @@ def _row_sums_kernel(dtype: str, threads: int):
             if row < n:
                 out[row] += s
             return
-        sh[t] = s
-        cuda.syncthreads()
-        off = g >> 1
-        while off > 0:
-            if lane < off:
-                sh[t] += sh[t + off]
-            cuda.syncthreads()
-            off >>= 1
+        s = group_sum(sh, t, lane, g, s)
         if lane == 0 and row < n:
-            out[row] += sh[t]
+            out[row] += s
 
     return _csr_row_sums_vector
 
