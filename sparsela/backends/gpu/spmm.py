@@ -32,7 +32,7 @@ from numba import cuda
 
 from . import _cuda
 from . import spmv as _spmv
-from .spmv import real_view
+from .spmv import _via_contiguous, contiguous, real_view
 
 __all__ = ["csr_spmm", "csr_spmm_t", "bsr_spmm"]
 
@@ -54,23 +54,16 @@ def _launch_tiled(kern, n_rows: int, m: int, *args) -> None:
     _cuda.launch_grid(kern, grid, threads, *args, np.int64(tw), np.int64(nct))
 
 
-def _via_c_ordered(kern, Ap, Aj, Ax, X, Y) -> bool:
-    """Run ``kern`` into a C-ordered buffer copied to ``Y`` when ``Y`` is not
-    C-contiguous (the kernels index ``Y`` as C-ordered; complex ``Y`` needs
-    a float view); False when ``Y`` is C-contiguous (nothing done)."""
-    if Y.flags.c_contiguous:
-        return False
-    buf = _cuda.array_module(Y).empty(Y.shape, dtype=Y.dtype)
-    kern(Ap, Aj, Ax, X, buf)
-    Y[...] = buf
-    return True
-
-
-def _c_ordered(X):
-    """``X``, or a C-ordered device copy of it when it is not C-contiguous."""
-    if X.flags.c_contiguous:
-        return X
-    return _cuda.array_module(X).ascontiguousarray(X)
+@_cuda.device
+def _tile_cell(tw, nct):
+    """(row ``i``, column ``c``) of this thread in a column-tiled launch of
+    ``tw``-wide tiles, ``nct`` tiles a row (module docstring)."""
+    b = np.int64(cuda.blockIdx.x)
+    t = cuda.threadIdx.x
+    rb = b // nct
+    i = rb * (cuda.blockDim.x // tw) + t // tw
+    c = (b - rb * nct) * tw + t % tw
+    return i, c
 
 
 # --------------------------------------------------------------------------
@@ -79,11 +72,7 @@ def _c_ordered(X):
 @_cuda.kernel
 def _csr_spmm(Ap, Aj, Ax, X, Y, zero, tw, nct):
     # thread -> (row i, column c): see the module docstring
-    b = np.int64(cuda.blockIdx.x)
-    t = cuda.threadIdx.x
-    rb = b // nct
-    i = rb * (cuda.blockDim.x // tw) + t // tw
-    c = (b - rb * nct) * tw + t % tw
+    i, c = _tile_cell(tw, nct)
     if i < Y.shape[0] and c < Y.shape[1]:
         s = zero
         for jj in range(Ap[i], Ap[i + 1]):  # A's row order, as the CPU kernel
@@ -109,13 +98,13 @@ def csr_spmm(Ap, Aj, Ax, X, Y) -> None:
         Output, C order, overwritten; sums are formed in ``Y.dtype``.
     """
     n, m = Y.shape
-    if n == 0 or m == 0 or _via_c_ordered(csr_spmm, Ap, Aj, Ax, X, Y):
+    if n == 0 or m == 0 or _via_contiguous(csr_spmm, Ap, Aj, Ax, X, Y):
         return
     if m == 1:
         # one column: SpMV on 1-D views, not tiles of width 1
         _spmv.csr_spmv(Ap, Aj, Ax, X[:, 0], Y[:, 0])
         return
-    _launch_tiled(_csr_spmm, n, m, Ap, Aj, Ax, _c_ordered(X), Y, Y.dtype.type(0))
+    _launch_tiled(_csr_spmm, n, m, Ap, Aj, Ax, contiguous(X), Y, Y.dtype.type(0))
 
 
 # --------------------------------------------------------------------------
@@ -124,11 +113,7 @@ def csr_spmm(Ap, Aj, Ax, X, Y) -> None:
 @_cuda.kernel
 def _csr_spmm_t_real(Ap, Aj, Ax, X, Y, tw, nct):
     # thread -> (row i of A and X, column c): Y[Aj[jj], c] += Ax[jj] * X[i, c]
-    b = np.int64(cuda.blockIdx.x)
-    t = cuda.threadIdx.x
-    rb = b // nct
-    i = rb * (cuda.blockDim.x // tw) + t // tw
-    c = (b - rb * nct) * tw + t % tw
+    i, c = _tile_cell(tw, nct)
     if i < X.shape[0] and c < Y.shape[1]:
         xv = X[i, c]
         for jj in range(Ap[i], Ap[i + 1]):
@@ -138,11 +123,7 @@ def _csr_spmm_t_real(Ap, Aj, Ax, X, Y, tw, nct):
 @_cuda.kernel
 def _csr_spmm_t_complex(Ap, Aj, Ax, X, Yf, tw, nct):
     # as _csr_spmm_t_real on the float view of complex Y: (n, 2m), re/im pairs
-    b = np.int64(cuda.blockIdx.x)
-    t = cuda.threadIdx.x
-    rb = b // nct
-    i = rb * (cuda.blockDim.x // tw) + t // tw
-    c = (b - rb * nct) * tw + t % tw
+    i, c = _tile_cell(tw, nct)
     if i < X.shape[0] and 2 * c < Yf.shape[1]:
         xv = X[i, c]
         for jj in range(Ap[i], Ap[i + 1]):
@@ -171,7 +152,7 @@ def csr_spmm_t(Ap, Aj, Ax, X, Y) -> None:
         Output, C order, overwritten; sums are formed in ``Y.dtype`` (int32,
         int64, float32, float64, complex64, complex128: the dtypes with atomics).
     """
-    if _via_c_ordered(csr_spmm_t, Ap, Aj, Ax, X, Y):
+    if _via_contiguous(csr_spmm_t, Ap, Aj, Ax, X, Y):
         return
     Y.fill(0)
     n_row = Ap.shape[0] - 1
@@ -182,7 +163,7 @@ def csr_spmm_t(Ap, Aj, Ax, X, Y) -> None:
         _spmv.csr_spmv_t(Ap, Aj, Ax, X[:, 0], Y[:, 0])
         return
     kern = _csr_spmm_t_complex if Y.dtype.kind == "c" else _csr_spmm_t_real
-    _launch_tiled(kern, n_row, m, Ap, Aj, Ax, _c_ordered(X), real_view(Y))
+    _launch_tiled(kern, n_row, m, Ap, Aj, Ax, contiguous(X), real_view(Y))
 
 
 # --------------------------------------------------------------------------
@@ -191,11 +172,7 @@ def csr_spmm_t(Ap, Aj, Ax, X, Y) -> None:
 @_cuda.kernel
 def _bsr_spmm(R, C, Ap, Aj, Ax, X, Y, zero, tw, nct):
     # thread -> (row i of Y = row r of block row ib, column c)
-    b = np.int64(cuda.blockIdx.x)
-    t = cuda.threadIdx.x
-    rb = b // nct
-    i = rb * (cuda.blockDim.x // tw) + t // tw
-    c = (b - rb * nct) * tw + t % tw
+    i, c = _tile_cell(tw, nct)
     if i < Y.shape[0] and c < Y.shape[1]:
         ib = i // R
         r = i - ib * R
@@ -226,7 +203,7 @@ def bsr_spmm(R: int, C: int, Ap, Aj, Ax, X, Y) -> None:
         Output, C order, overwritten; sums are formed in ``Y.dtype``.
     """
     n, m = Y.shape
-    if n == 0 or m == 0 or _via_c_ordered(functools.partial(bsr_spmm, R, C), Ap, Aj, Ax, X, Y):
+    if n == 0 or m == 0 or _via_contiguous(functools.partial(bsr_spmm, R, C), Ap, Aj, Ax, X, Y):
         return
-    _launch_tiled(_bsr_spmm, n, m, np.int64(R), np.int64(C), Ap, Aj, _c_ordered(Ax),
-                  _c_ordered(X), Y, Y.dtype.type(0))
+    _launch_tiled(_bsr_spmm, n, m, np.int64(R), np.int64(C), Ap, Aj, contiguous(Ax),
+                  contiguous(X), Y, Y.dtype.type(0))
