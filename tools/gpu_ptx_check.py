@@ -21,6 +21,7 @@ sparsela[cuda12]``; no GPU or driver needed)::
     python tools/gpu_ptx_check.py --cc 8.0          # sm_80
     python tools/gpu_ptx_check.py --only spgemm,spmv
     python tools/gpu_ptx_check.py --list            # the table, no compiling
+    python tools/gpu_ptx_check.py --ptxas           # also assemble with ptxas
 
 About 860 signatures at 0.1-1 s of CPU each (spgemm's hash-table kernels are
 the big ones), compiled by ``-j`` processes (default: the CPU count): about
@@ -46,7 +47,10 @@ import itertools
 import multiprocessing
 import pkgutil
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import types as pytypes
@@ -483,6 +487,7 @@ _CC: tuple[int, int] = (9, 0)
 
 
 _VERBOSE = False
+_PTXAS: str | None = None
 
 
 def _condense(e: Exception) -> str:
@@ -504,15 +509,45 @@ def _compile(i: int):
     _, _, _, disp, sig = _PLAN.jobs[i]
     t0 = time.perf_counter()
     try:
-        cuda.compile_ptx(disp.py_func, sig, cc=_CC)
-        err = None
+        ptx, _ = cuda.compile_ptx(disp.py_func, sig, cc=_CC)
+        err = None if _PTXAS is None else _assemble(ptx)
     except Exception as e:  # noqa: BLE001
         err = f"{type(e).__name__}: {e}" if _VERBOSE else _condense(e)
     return i, err, time.perf_counter() - t0
 
 
+def _assemble(ptx: str) -> str | None:
+    """Run ptxas on the PTX (what the driver does at load time): catches what
+    PTX cannot, e.g. more static shared memory than the target has."""
+    with tempfile.NamedTemporaryFile("w", suffix=".ptx") as f:
+        f.write(ptx)
+        f.flush()
+        res = subprocess.run([_PTXAS, f"-arch=sm_{_CC[0]}{_CC[1]}", f.name, "-o", os.devnull],
+                             capture_output=True, text=True, check=False)
+    if res.returncode == 0:
+        return None
+    return "ptxas: " + " | ".join((res.stderr + res.stdout).strip().splitlines()[:4])
+
+
+def find_ptxas() -> str | None:
+    """ptxas of the nvidia-cuda-nvcc wheel (the CUDA release of the NVVM that
+    numba-cuda uses), else $CUDA_HOME/bin, else PATH."""
+    candidates = []
+    try:
+        import nvidia.cuda_nvcc as nvcc
+
+        candidates += [os.path.join(d, "bin", "ptxas") for d in nvcc.__path__]
+    except ImportError:
+        pass
+    home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    if home:
+        candidates.append(os.path.join(home, "bin", "ptxas"))
+    found = next((c for c in candidates if os.access(c, os.X_OK)), None)
+    return found or shutil.which("ptxas")
+
+
 def main(argv=None) -> int:
-    global _PLAN, _CC, _VERBOSE
+    global _PLAN, _CC, _VERBOSE, _PTXAS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cc", default="9.0", help="compute capability, e.g. 9.0 or 8.0")
@@ -524,6 +559,9 @@ def main(argv=None) -> int:
                     help="print the signature table and the discovery check, compile nothing")
     ap.add_argument("--probe", action="store_true",
                     help="only check that numba-cuda and NVVM are usable (exit 0 or 2)")
+    ap.add_argument("--ptxas", action="store_true",
+                    help="also assemble every PTX with ptxas (resource limits such as "
+                         "shared memory; needs ptxas, e.g. from nvidia-cuda-nvcc)")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per signature")
     args = ap.parse_args(argv)
     _VERBOSE = args.verbose
@@ -541,6 +579,12 @@ def main(argv=None) -> int:
         print(f"gpu_ptx_check: numba-cuda with NVVM is available (sm_{major}{minor})")
         return 0
     fake_device(_CC)
+    if args.ptxas:
+        _PTXAS = find_ptxas()
+        if _PTXAS is None:
+            print("gpu_ptx_check: --ptxas: no ptxas found (PATH, $CUDA_HOME/bin, "
+                  "nvidia-cuda-nvcc); pip install nvidia-cuda-nvcc-cu12")
+            return 2
 
     from sparsela.backends.gpu import _cuda
 
@@ -561,7 +605,8 @@ def main(argv=None) -> int:
     version = getattr(numba_cuda, "__version__", None) or numba.__version__
     plan = build_plan(modules, _cuda.THREADS)
     _PLAN = plan
-    print(f"sparsela GPU kernels -> PTX for sm_{major}{minor} (numba-cuda {version}, "
+    step = f"PTX + ptxas ({_PTXAS})" if _PTXAS else "PTX"
+    print(f"sparsela GPU kernels -> {step} for sm_{major}{minor} (numba-cuda {version}, "
           f"{_cuda.THREADS} threads a block), {len(plan.jobs)} signatures in "
           f"{len(modules)} modules")
     for mod, what, why in plan.problems:  # before compiling: shown even if cut short
