@@ -151,6 +151,51 @@ def _sub_width(f, anz, swmax):
     return sw
 
 
+@_cuda.device
+def _home(j, ident, shift, mask):
+    """First slot probed for column ``j``: ``j`` itself when the table covers
+    every column (``ident``: no collisions), else its hash in ``[0, mask]``."""
+    if ident:
+        return np.int64(j)
+    return _hash(j, shift) & mask
+
+
+@_cuda.device
+def _probe(keys, base, h, j, empty, mask):
+    """Find or claim column ``j``'s slot in the open-addressing table
+    ``keys[base:base + mask + 1]``, linear probing from slot ``h`` with
+    ``atomicCAS``; returns ``(slot, new)``, ``new`` when this thread's CAS
+    stored ``j`` (``empty`` marks a free slot)."""
+    while True:
+        old = cuda.atomic.cas(keys, base + h, empty, j)
+        if old == empty:
+            return h, True
+        if old == j:
+            return h, False
+        h = (h + 1) & mask
+
+
+@_cuda.device
+def _split(f, a0, a1, t, nt, swmax):
+    """How ``nt`` threads share a row of A with entries ``[a0, a1)`` and ``f``
+    partial products: sub-groups of ``sw`` threads (:func:`_sub_width`) take
+    every ``nsub``-th entry of A and walk its row of B together. Returns
+    ``(sub, sl, sw, nsub)`` for thread ``t``: its sub-group, its lane in it,
+    the sub-group width and the number of sub-groups."""
+    sw = _sub_width(f, a1 - a0, swmax)
+    sub = t // sw
+    return sub, t - sub * sw, sw, nt // sw
+
+
+@_cuda.device
+def _table_shift(size):
+    """Hash shift of a table of ``size`` slots (a power of two): 32 - log2(size), at least 0."""
+    bits = 0
+    while (np.int64(1) << bits) < size:
+        bits += 1
+    return max(32 - bits, 0)
+
+
 # --------------------------------------------------------------------------
 # flops, bins, global table sizes (one thread per row)
 # --------------------------------------------------------------------------
@@ -269,27 +314,15 @@ def _symbolic_shared(S: int, G: int, T: int):
             i = rows[r]
             a0 = np.int64(Ap[i])
             a1 = np.int64(Ap[i + 1])
-            sw = _sub_width(flops[i], a1 - a0, SWMAX)
-            sub = lane // sw
-            sl = lane - sub * sw
-            nsub = G // sw
+            sub, sl, sw, nsub = _split(flops[i], a0, a1, lane, G, SWMAX)
             ident = n_col <= S
             for jj in range(a0 + sub, a1, nsub):
                 k = Aj[jj]
                 for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
                     j = np.int32(Bj[kk])
-                    if ident:
-                        h = np.int64(j)
-                    else:
-                        h = _hash(j, SHIFT)
-                    while True:
-                        old = cuda.atomic.cas(keys, base + h, EMPTY, j)
-                        if old == EMPTY:
-                            cuda.atomic.add(cnt, g, 1)
-                            break
-                        if old == j:
-                            break
-                        h = (h + 1) & MASK
+                    h, new = _probe(keys, base, _home(j, ident, SHIFT, MASK), j, EMPTY, MASK)
+                    if new:
+                        cuda.atomic.add(cnt, g, 1)
         cuda.syncthreads()
         if r < rows.shape[0] and lane == 0:
             row_nnz[rows[r]] = cnt[g]
@@ -334,25 +367,14 @@ def _numeric_shared(S: int, G: int, T: int, vdtype: str):
             i = rows[r]
             a0 = np.int64(Ap[i])
             a1 = np.int64(Ap[i + 1])
-            sw = _sub_width(flops[i], a1 - a0, SWMAX)
-            sub = lane // sw
-            sl = lane - sub * sw
-            nsub = G // sw
+            sub, sl, sw, nsub = _split(flops[i], a0, a1, lane, G, SWMAX)
             ident = n_col <= S
             for jj in range(a0 + sub, a1, nsub):
                 a = Ax[jj]
                 k = Aj[jj]
                 for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
                     j = np.int32(Bj[kk])
-                    if ident:
-                        h = np.int64(j)
-                    else:
-                        h = _hash(j, SHIFT)
-                    while True:
-                        old = cuda.atomic.cas(keys, base + h, EMPTY, j)
-                        if old == EMPTY or old == j:
-                            break
-                        h = (h + 1) & MASK
+                    h, _ = _probe(keys, base, _home(j, ident, SHIFT, MASK), j, EMPTY, MASK)
                     prod = a * Bx[kk]
                     cuda.atomic.add(vals, NV * (base + h), prod.real)
                     if NV == 2:
@@ -406,34 +428,19 @@ def _symbolic_global(kdtype: str):
         if tid == 0:
             cnt[0] = 0
         cuda.syncthreads()
-        bits = 0
-        while (np.int64(1) << bits) < size:
-            bits += 1
-        shift = max(32 - bits, 0)
+        shift = _table_shift(size)
         mask = size - 1
         ident = n_col <= size
         a0 = np.int64(Ap[i])
         a1 = np.int64(Ap[i + 1])
-        sw = _sub_width(flops[i], a1 - a0, 32)
-        sub = tid // sw
-        sl = tid - sub * sw
-        nsub = nt // sw
+        sub, sl, sw, nsub = _split(flops[i], a0, a1, tid, nt, 32)
         for jj in range(a0 + sub, a1, nsub):
             k = Aj[jj]
             for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
                 j = KEY(Bj[kk])
-                if ident:
-                    h = np.int64(j)
-                else:
-                    h = _hash(j, shift) & mask
-                while True:
-                    old = cuda.atomic.cas(keys, off + h, EMPTY, j)
-                    if old == EMPTY:
-                        cuda.atomic.add(cnt, 0, 1)
-                        break
-                    if old == j:
-                        break
-                    h = (h + 1) & mask
+                h, new = _probe(keys, off, _home(j, ident, shift, mask), j, EMPTY, mask)
+                if new:
+                    cuda.atomic.add(cnt, 0, 1)
         cuda.syncthreads()
         if tid == 0:
             row_nnz[i] = cnt[0]
@@ -469,32 +476,18 @@ def _numeric_global(kdtype: str, vdtype: str):
         if tid == 0:
             cnt[0] = 0
         cuda.syncthreads()
-        bits = 0
-        while (np.int64(1) << bits) < size:
-            bits += 1
-        shift = max(32 - bits, 0)
+        shift = _table_shift(size)
         mask = size - 1
         ident = n_col <= size
         a0 = np.int64(Ap[i])
         a1 = np.int64(Ap[i + 1])
-        sw = _sub_width(flops[i], a1 - a0, 32)
-        sub = tid // sw
-        sl = tid - sub * sw
-        nsub = nt // sw
+        sub, sl, sw, nsub = _split(flops[i], a0, a1, tid, nt, 32)
         for jj in range(a0 + sub, a1, nsub):
             a = Ax[jj]
             k = Aj[jj]
             for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
                 j = KEY(Bj[kk])
-                if ident:
-                    h = np.int64(j)
-                else:
-                    h = _hash(j, shift) & mask
-                while True:
-                    old = cuda.atomic.cas(keys, off + h, EMPTY, j)
-                    if old == EMPTY or old == j:
-                        break
-                    h = (h + 1) & mask
+                h, _ = _probe(keys, off, _home(j, ident, shift, mask), j, EMPTY, mask)
                 prod = a * Bx[kk]
                 cuda.atomic.add(vals, NV * (off + h), prod.real)
                 if NV == 2:
