@@ -176,15 +176,36 @@ def _probe(keys, base, h, j, empty, mask):
 
 
 @_cuda.device
-def _split(f, a0, a1, t, nt, swmax):
-    """How ``nt`` threads share a row of A with entries ``[a0, a1)`` and ``f``
-    partial products: sub-groups of ``sw`` threads (:func:`_sub_width`) take
+def _row_walk(Ap, flops, i, t, nt, swmax):
+    """How ``nt`` threads share row ``i`` of A: sub-groups of ``sw`` threads
+    (:func:`_sub_width` of the row's ``flops[i]`` partial products) take
     every ``nsub``-th entry of A and walk its row of B together. Returns
-    ``(sub, sl, sw, nsub)`` for thread ``t``: its sub-group, its lane in it,
-    the sub-group width and the number of sub-groups."""
-    sw = _sub_width(f, a1 - a0, swmax)
+    ``(first, end, nsub, sl, sw)`` for thread ``t``: its entries of A are
+    ``range(first, end, nsub)``, and it reads every ``sw``-th entry of their
+    rows of B from offset ``sl``."""
+    a0 = np.int64(Ap[i])
+    a1 = np.int64(Ap[i + 1])
+    sw = _sub_width(flops[i], a1 - a0, swmax)
     sub = t // sw
-    return sub, t - sub * sw, sw, nt // sw
+    return a0 + sub, a1, nt // sw, t - sub * sw, sw
+
+
+@_cuda.device
+def _fill(a, base, n, t, nt, value):
+    """``a[base:base + n] = value``, thread ``t`` of ``nt`` taking every
+    ``nt``-th element (consecutive threads, consecutive addresses)."""
+    for s in range(t, n, nt):
+        a[base + s] = value
+
+
+@_cuda.device
+def _store(Cj, Cx, p, key, vals, slot, nv):
+    """Entry ``p`` of C from a table slot: column ``key``, value at
+    ``vals[nv * slot]`` (``nv`` = 2 floats a complex value)."""
+    Cj[p] = key
+    Cx[nv * p] = vals[nv * slot]
+    if nv == 2:
+        Cx[nv * p + 1] = vals[nv * slot + 1]
 
 
 @_cuda.device
@@ -304,19 +325,16 @@ def _symbolic_shared(S: int, G: int, T: int):
         g = tid // G
         lane = tid - g * G
         base = g * S
-        for s in range(lane, S, G):
-            keys[base + s] = EMPTY
+        _fill(keys, base, S, lane, G, EMPTY)
         if lane == 0:
             cnt[g] = 0
         cuda.syncthreads()
         r = cuda.blockIdx.x * R + g
         if r < rows.shape[0]:
             i = rows[r]
-            a0 = np.int64(Ap[i])
-            a1 = np.int64(Ap[i + 1])
-            sub, sl, sw, nsub = _split(flops[i], a0, a1, lane, G, SWMAX)
+            first, end, nsub, sl, sw = _row_walk(Ap, flops, i, lane, G, SWMAX)
             ident = n_col <= S
-            for jj in range(a0 + sub, a1, nsub):
+            for jj in range(first, end, nsub):
                 k = Aj[jj]
                 for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
                     j = np.int32(Bj[kk])
@@ -355,21 +373,17 @@ def _numeric_shared(S: int, G: int, T: int, vdtype: str):
         g = tid // G
         lane = tid - g * G
         base = g * S
-        for s in range(lane, S, G):
-            keys[base + s] = EMPTY
-        for s in range(lane, S * NV, G):
-            vals[base * NV + s] = 0
+        _fill(keys, base, S, lane, G, EMPTY)
+        _fill(vals, base * NV, S * NV, lane, G, 0)
         if lane == 0:
             cnt[g] = 0
         cuda.syncthreads()
         r = cuda.blockIdx.x * R + g
         if r < rows.shape[0]:
             i = rows[r]
-            a0 = np.int64(Ap[i])
-            a1 = np.int64(Ap[i + 1])
-            sub, sl, sw, nsub = _split(flops[i], a0, a1, lane, G, SWMAX)
+            first, end, nsub, sl, sw = _row_walk(Ap, flops, i, lane, G, SWMAX)
             ident = n_col <= S
-            for jj in range(a0 + sub, a1, nsub):
+            for jj in range(first, end, nsub):
                 a = Ax[jj]
                 k = Aj[jj]
                 for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
@@ -393,11 +407,7 @@ def _numeric_shared(S: int, G: int, T: int, vdtype: str):
                                 q += 1
                     else:
                         q = cuda.atomic.add(cnt, g, 1)
-                    p = start + q
-                    Cj[p] = key
-                    Cx[NV * p] = vals[NV * (base + s)]
-                    if NV == 2:
-                        Cx[NV * p + 1] = vals[NV * (base + s) + 1]
+                    _store(Cj, Cx, start + q, key, vals, base + s, NV)
 
     numeric_shared.__name__ = f"numeric_shared_{S}_{G}_{T}_{vdt.name}"
     return _cuda.kernel(numeric_shared)
@@ -423,18 +433,15 @@ def _symbolic_global(kdtype: str):
         i = rows[r]
         off = toff[r] - base_off
         size = tsize[r]
-        for s in range(tid, size, nt):
-            keys[off + s] = EMPTY
+        _fill(keys, off, size, tid, nt, EMPTY)
         if tid == 0:
             cnt[0] = 0
         cuda.syncthreads()
         shift = _table_shift(size)
         mask = size - 1
         ident = n_col <= size
-        a0 = np.int64(Ap[i])
-        a1 = np.int64(Ap[i + 1])
-        sub, sl, sw, nsub = _split(flops[i], a0, a1, tid, nt, 32)
-        for jj in range(a0 + sub, a1, nsub):
+        first, end, nsub, sl, sw = _row_walk(Ap, flops, i, tid, nt, 32)
+        for jj in range(first, end, nsub):
             k = Aj[jj]
             for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
                 j = KEY(Bj[kk])
@@ -469,20 +476,16 @@ def _numeric_global(kdtype: str, vdtype: str):
         i = rows[r]
         off = toff[r] - base_off
         size = tsize[r]
-        for s in range(tid, size, nt):
-            keys[off + s] = EMPTY
-        for s in range(tid, NV * size, nt):
-            vals[NV * off + s] = 0
+        _fill(keys, off, size, tid, nt, EMPTY)
+        _fill(vals, NV * off, NV * size, tid, nt, 0)
         if tid == 0:
             cnt[0] = 0
         cuda.syncthreads()
         shift = _table_shift(size)
         mask = size - 1
         ident = n_col <= size
-        a0 = np.int64(Ap[i])
-        a1 = np.int64(Ap[i + 1])
-        sub, sl, sw, nsub = _split(flops[i], a0, a1, tid, nt, 32)
-        for jj in range(a0 + sub, a1, nsub):
+        first, end, nsub, sl, sw = _row_walk(Ap, flops, i, tid, nt, 32)
+        for jj in range(first, end, nsub):
             a = Ax[jj]
             k = Aj[jj]
             for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
@@ -497,11 +500,7 @@ def _numeric_global(kdtype: str, vdtype: str):
         for s in range(tid, size, nt):
             key = keys[off + s]
             if key != EMPTY:
-                p = start + cuda.atomic.add(cnt, 0, 1)
-                Cj[p] = key
-                Cx[NV * p] = vals[NV * (off + s)]
-                if NV == 2:
-                    Cx[NV * p + 1] = vals[NV * (off + s) + 1]
+                _store(Cj, Cx, start + cuda.atomic.add(cnt, 0, 1), key, vals, off + s, NV)
 
     numeric_global.__name__ = f"numeric_global_{kdt.name}_{vdt.name}"
     return _cuda.kernel(numeric_global)
