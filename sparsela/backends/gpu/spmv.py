@@ -74,6 +74,14 @@ def gid():
 
 
 @_cuda.device
+def row_lane(g):
+    """(row, lane) of this thread when groups of ``g`` consecutive threads of a
+    1-D grid take one row each."""
+    tid = gid()
+    return tid // g, tid % g
+
+
+@_cuda.device
 def group_sum(sh, t, lane, g, s):
     """Sum of ``s`` over this thread's group of ``g`` consecutive threads
     (``g`` a power of two), by a tree in the shared array ``sh``.
@@ -182,9 +190,7 @@ def csr_spmv(Ap, Aj, Ax, x, y) -> None:
 @_cuda.kernel
 def _csr_spmv_t_real(Ap, Aj, Ax, x, y, g):
     # g threads per row of A scatter its nonzeros into y with atomics
-    tid = gid()
-    row = tid // g
-    lane = tid % g
+    row, lane = row_lane(g)
     if row < Ap.shape[0] - 1:
         xi = x[row]
         for jj in range(Ap[row] + lane, Ap[row + 1], g):
@@ -194,9 +200,7 @@ def _csr_spmv_t_real(Ap, Aj, Ax, x, y, g):
 @_cuda.kernel
 def _csr_spmv_t_complex(Ap, Aj, Ax, x, yf, g):
     # complex y as its float view (re, im interleaved): two float atomics
-    tid = gid()
-    row = tid // g
-    lane = tid % g
+    row, lane = row_lane(g)
     if row < Ap.shape[0] - 1:
         xi = x[row]
         for jj in range(Ap[row] + lane, Ap[row + 1], g):
