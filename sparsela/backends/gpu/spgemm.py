@@ -338,7 +338,7 @@ def _symbolic_shared(S: int, G: int, T: int):
                 k = Aj[jj]
                 for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
                     j = np.int32(Bj[kk])
-                    h, new = _probe(keys, base, _home(j, ident, SHIFT, MASK), j, EMPTY, MASK)
+                    _, new = _probe(keys, base, _home(j, ident, SHIFT, MASK), j, EMPTY, MASK)
                     if new:
                         cuda.atomic.add(cnt, g, 1)
         cuda.syncthreads()
@@ -445,7 +445,7 @@ def _symbolic_global(kdtype: str):
             k = Aj[jj]
             for kk in range(np.int64(Bp[k]) + sl, np.int64(Bp[k + 1]), sw):
                 j = KEY(Bj[kk])
-                h, new = _probe(keys, off, _home(j, ident, shift, mask), j, EMPTY, mask)
+                _, new = _probe(keys, off, _home(j, ident, shift, mask), j, EMPTY, mask)
                 if new:
                     cuda.atomic.add(cnt, 0, 1)
         cuda.syncthreads()
