@@ -35,8 +35,8 @@ import sparsela as sl
 SIMULATED = GPU_MODE == "simulated"
 #: the simulated GPU is slow: small matrices, few examples (both devices, so
 #: the CPU and GPU variants see the same examples)
-MAX_DIM = 9 if SIMULATED else 40
-EXAMPLES = settings(max_examples=6) if SIMULATED else settings()
+MAX_DIM = 8 if SIMULATED else 40
+EXAMPLES = settings(max_examples=4) if SIMULATED else settings()
 FMT = pytest.mark.parametrize("fmt", FORMATS)
 REAL = [d for d in ALL_DTYPES if d.kind != "c"]
 

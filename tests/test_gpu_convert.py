@@ -23,7 +23,7 @@ from sparsela.backends.cpu import convert as cpu_conv
 from sparsela.backends.gpu import canonical as gpu_can
 from sparsela.backends.gpu import convert as gpu_conv
 
-SETTINGS = settings(max_examples=8, deadline=None)
+SETTINGS = settings(max_examples=5, deadline=None)
 #: distinct positions per random matrix (duplicates add up to as many again)
 MAX_NNZ = 100
 #: value dtypes the kernels are called with (conftest's set plus small/unsigned ints)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from sparsela._device import cupy
 
-SETTINGS = settings(max_examples=8, deadline=None)
+SETTINGS = settings(max_examples=5, deadline=None)
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex128))
 
 

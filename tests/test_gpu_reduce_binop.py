@@ -19,7 +19,7 @@ from conftest import assert_close, compressed_arrays, coo_triplets
 
 from sparsela._device import cupy
 
-SETTINGS = settings(max_examples=10, deadline=None)
+SETTINGS = settings(max_examples=6, deadline=None)
 #: value dtypes of the sums (bool and small ints sum into int64, as NumPy)
 SUM_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128,
                                          np.int32, np.int64, np.bool_, np.int8))

@@ -303,7 +303,7 @@ def test_columns_beyond_int32(xp):
     np.testing.assert_allclose(dense, ref, rtol=1e-12)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(n_row=st.integers(0, 9), k=st.integers(0, 7), n_col=st.integers(0, 40),
        a_nnz=st.integers(0, 30), b_nnz=st.integers(0, 40),
        dtype=st.sampled_from([np.float64, np.complex128, np.int64, np.float32]),
