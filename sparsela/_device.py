@@ -56,8 +56,10 @@ def is_gpu_array(x) -> bool:
 
 
 def device_of(x) -> str:
-    """``'gpu'`` for a device array, else ``'cpu'``."""
-    return "gpu" if is_gpu_array(x) else "cpu"
+    """``'gpu'`` for a CuPy array, a cupyx matrix or a sparsela array on the
+    GPU, else ``'cpu'``."""
+    dev = getattr(x, "device", None)  # a str for sparsela arrays (and NumPy's "cpu")
+    return "gpu" if is_gpu_array(x) or (isinstance(dev, str) and dev == "gpu") else "cpu"
 
 
 def cupy():

@@ -6,8 +6,8 @@ non-canonical in every format, moved to ``device``, and every operation
 compared with the dense NumPy result of the same triplets. On the CPU these
 repeat a part of ``test_conformance.py``; on the GPU they are the same checks
 for the GPU kernels. Without a GPU the GPU runs on the simulated device
-(Numba's CUDA simulator, a Python thread per GPU thread), so there the
-matrices are smaller and the examples fewer.
+(Numba's CUDA simulator, a Python thread per GPU thread), so there only the
+GPU variant runs, on smaller matrices and fewer examples.
 """
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ SIMULATED = GPU_MODE == "simulated"
 MAX_DIM = 8 if SIMULATED else 40
 EXAMPLES = settings(max_examples=4) if SIMULATED else settings()
 FMT = pytest.mark.parametrize("fmt", FORMATS)
+# On the simulated GPU only the GPU runs here (the CPU has test_conformance.py;
+# the simulator is slow): this parametrisation overrides the ``device`` fixture.
+pytestmark = pytest.mark.parametrize("device", ["gpu"] if SIMULATED else ["cpu", "gpu"])
 REAL = [d for d in ALL_DTYPES if d.kind != "c"]
 
 

@@ -35,7 +35,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
-from .._device import namespace_of
+from .._device import device_of, namespace_of, same_device
 from ..formats import SparseArray
 from ..utils import progress, validate_data
 from ._sparse_coding import (
@@ -45,13 +45,11 @@ from ._sparse_coding import (
     _check_int,
     _check_nonneg,
     _cross,
-    _device,
     _gram,
     _lasso_codes,
     _lipschitz,
     _not_converged,
     _row_sq_norms,
-    _same_device,
 )
 
 __all__ = ["DictionaryLearning", "MiniBatchDictionaryLearning"]
@@ -216,7 +214,7 @@ class _DictionaryLearningBase(_BaseSparseCoding, BaseEstimator):
 
     def _check_gpu_fit(self, X):
         """TypeErrors for a fit on the GPU that would need a transfer."""
-        if _device(X) != "gpu":
+        if device_of(X) != "gpu":
             return
         if self.fit_predictor:
             raise TypeError(
@@ -226,15 +224,15 @@ class _DictionaryLearningBase(_BaseSparseCoding, BaseEstimator):
         for name in ("dict_init", "code_init"):
             init = getattr(self, name, None)
             if init is not None:
-                _same_device("X", X, name, init)
+                same_device("X", X, name, init)
 
     def _warm_dictionary(self, n_features, k, X=None):
         if self.warm_start and hasattr(self, "components_") and \
                 self.components_.shape == (k, n_features):
             if X is not None:
-                _same_device("X", X, f"the fitted {type(self).__name__} (warm_start)",
+                same_device("X", X, f"the fitted {type(self).__name__} (warm_start)",
                              self.components_)
-            if _device(self.components_) == "gpu":
+            if device_of(self.components_) == "gpu":
                 return self.components_.astype(np.float64, order="C", copy=True)
             return np.array(self.components_, dtype=np.float64, order="C")
         return None
@@ -242,7 +240,7 @@ class _DictionaryLearningBase(_BaseSparseCoding, BaseEstimator):
     def _check_dict_init(self, n_features, k):
         if self.dict_init is None:
             return None
-        if _device(self.dict_init) == "gpu":
+        if device_of(self.dict_init) == "gpu":
             D = self.dict_init.astype(np.float64, order="C", copy=True)
         else:
             D = np.array(self.dict_init, dtype=np.float64, order="C")
@@ -489,10 +487,10 @@ class DictionaryLearning(_DictionaryLearningBase):
         if D is None:
             D = self._check_dict_init(p, k)
             if D is not None:
-                _same_device("X", X, "dict_init", D)
+                same_device("X", X, "dict_init", D)
             if D is not None and self.code_init is not None:
-                _same_device("X", X, "code_init", self.code_init)
-                if _device(self.code_init) == "gpu":
+                same_device("X", X, "code_init", self.code_init)
+                if device_of(self.code_init) == "gpu":
                     code = self.code_init.astype(np.float64, order="C", copy=True)
                 else:
                     code = np.array(self.code_init, dtype=np.float64, order="C")
@@ -708,7 +706,7 @@ class MiniBatchDictionaryLearning(_DictionaryLearningBase):
         if D is None:
             D = self._check_dict_init(p, k)
             if D is not None:
-                _same_device("X", X, "dict_init", D)
+                same_device("X", X, "dict_init", D)
         if D is None:
             _, D = _svd_init(X, k, rng, exact=False)
         xp = namespace_of(X)
@@ -867,9 +865,9 @@ class MiniBatchDictionaryLearning(_DictionaryLearningBase):
             self._reset_stats(X.shape[1], namespace_of(X))
         else:
             self._check_common()
-            _same_device("X", X, "the fitted MiniBatchDictionaryLearning",
+            same_device("X", X, "the fitted MiniBatchDictionaryLearning",
                          self.components_)
-            if _device(X) == "gpu":
+            if device_of(X) == "gpu":
                 dictionary = self.components_.astype(np.float64, order="C", copy=True)
             else:
                 dictionary = np.array(self.components_, dtype=np.float64, order="C")

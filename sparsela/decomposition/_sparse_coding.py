@@ -59,7 +59,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_array as sk_check_array
 from sklearn.utils import check_random_state
 
-from .._device import device_of, mismatch, namespace_of
+from .._device import device_of, namespace_of, same_device
 from ..formats import SparseArray, csr_array
 from ..utils import check_array, progress, validate_data
 
@@ -121,16 +121,8 @@ def _check_dictionary(dictionary, name="dictionary") -> np.ndarray:
                           input_name=name)
 
 
-def _device(a) -> str:
-    return "gpu" if namespace_of(a) is not np else "cpu"
 
 
-def _same_device(name_a, a, name_b, b) -> None:
-    """TypeError naming both devices when ``a`` and ``b`` live apart (no
-    implicit transfers)."""
-    da, db = _device(a), _device(b)
-    if da != db:
-        raise mismatch(name_a, da, name_b, db)
 
 
 def _errstate(xp):
@@ -532,15 +524,15 @@ def sparse_encode(X, dictionary, *, algorithm="fista", alpha=1.0, max_iter=1000,
     positive = _check_bool("positive", positive)
     X = check_array(X, accept_sparse=True, dtype=(np.float64, np.float32),
                     accept_gpu=True)
-    _same_device("X", X, "dictionary", dictionary)
+    same_device("X", X, "dictionary", dictionary)
     D = _check_dictionary(dictionary)
     if D.shape[1] != X.shape[1]:
         raise ValueError(
             "Dictionary and X have different numbers of features: "
             f"dictionary.shape={D.shape}, X.shape={X.shape}.")
     if init is not None:
-        _same_device("X", X, "init", init)
-        if _device(init) == "gpu":
+        same_device("X", X, "init", init)
+        if device_of(init) == "gpu":
             init = check_array(init, input_name="init", accept_sparse=False,
                                dtype=np.float64, accept_gpu=True)
         else:
@@ -781,8 +773,8 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     def _transform(self, X, dictionary, fast=False):
         X = validate_data(self, X, reset=False, accept_sparse=True,
                           dtype=(np.float64, np.float32), accept_gpu=True)
-        _same_device("X", X, f"the dictionary of {type(self).__name__}", dictionary)
-        if _device(X) == "gpu":
+        same_device("X", X, f"the dictionary of {type(self).__name__}", dictionary)
+        if device_of(X) == "gpu":
             if fast:
                 raise TypeError(
                     f"{type(self).__name__}.transform(X, fast=True): the learned fast "
@@ -802,8 +794,8 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         return self._finish(code, X.dtype)
 
     def _inverse_transform(self, code, dictionary):
-        _same_device("X", code, f"the dictionary of {type(self).__name__}", dictionary)
-        if _device(code) == "gpu":
+        same_device("X", code, f"the dictionary of {type(self).__name__}", dictionary)
+        if device_of(code) == "gpu":
             code = check_array(code, input_name="X", accept_sparse=False,
                                accept_gpu=True)
         else:
@@ -1011,8 +1003,8 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
         self._check_coding_params()
         X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32),
                           accept_gpu=True)
-        _same_device("X", X, "dictionary", self.dictionary)
-        if self.fit_predictor and _device(X) == "gpu":
+        same_device("X", X, "dictionary", self.dictionary)
+        if self.fit_predictor and device_of(X) == "gpu":
             raise TypeError(
                 "SparseCoder(fit_predictor=True): X is on the GPU, but the fast "
                 "approximator trains on the CPU only; pass X on the CPU (X.get()) or "

@@ -55,7 +55,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._device import device_of, mismatch, namespace_of
+from .._device import device_of, mismatch, namespace_of, same_device
 from ..formats import SparseArray
 from ..utils import center_dot, center_tdot, column_mean_var, progress, validate_data
 
@@ -105,7 +105,7 @@ def adjusted_variance(X, components, mean=None) -> np.ndarray:
 
     X = check_array(X, input_name="X", accept_gpu=True)
     xp = namespace_of(X)
-    _same_device("X", X, "components", components)
+    same_device("X", X, "components", components)
     V = xp.asarray(components, dtype=xp.float64)
     if V.ndim != 2 or V.shape[1] != X.shape[1]:
         raise ValueError(
@@ -113,17 +113,11 @@ def adjusted_variance(X, components, mean=None) -> np.ndarray:
     if mean is None:
         mean, _ = column_mean_var(X)
     else:
-        _same_device("X", X, "mean", mean)
+        same_device("X", X, "mean", mean)
     mean = xp.asarray(mean, dtype=xp.float64)
     return _adjusted_variance(X, V, mean)
 
 
-def _same_device(name_a, a, name_b, b) -> None:
-    """TypeError naming both devices when ``a`` and ``b`` live apart."""
-    da = "gpu" if namespace_of(a) is not np else "cpu"
-    db = "gpu" if namespace_of(b) is not np else "cpu"
-    if da != db:
-        raise mismatch(name_a, da, name_b, db)
 
 
 def _adjusted_variance(X, V, mean) -> np.ndarray:
@@ -138,19 +132,25 @@ def _adjusted_variance(X, V, mean) -> np.ndarray:
     if K == 0 or n == 0:
         return out
     Z = np.asarray(center_dot(X, Vn.T, mean), dtype=np.float64).reshape(n, K)
-    # R_jj of Z = QR by Gram-Schmidt (twice, for stability), so that a zero or
-    # dependent score explains nothing and leaves the later ones unchanged
-    # (Householder QR would hand it a direction of its own)
-    basis = np.zeros((n, 0))
+    return _gram_schmidt_variance(Z, np, out)
+
+
+def _gram_schmidt_variance(Z, xp, out):
+    """``R_jj ** 2 / (n - 1)`` of ``Z = QR`` by Gram-Schmidt (twice, for
+    stability), into ``out``: a zero or dependent score explains nothing and
+    leaves the later ones unchanged (Householder QR would hand it a direction
+    of its own)."""
+    n, K = Z.shape
+    basis = xp.zeros((n, 0))
     for j in range(K):
         z = Z[:, j]
         r = z.copy()
         for _ in range(2):
             r -= basis @ (basis.T @ r)
-        nr = float(np.linalg.norm(r))
-        if nr > 1e-10 * float(np.linalg.norm(z)):
+        nr = float(xp.linalg.norm(r))
+        if nr > 1e-10 * float(xp.linalg.norm(z)):
             out[j] = nr ** 2 / max(n - 1, 1)
-            basis = np.column_stack([basis, r / nr])
+            basis = xp.column_stack([basis, r / nr])
     return out
 
 
@@ -174,18 +174,7 @@ def _adjusted_variance_qr(X, V, mean, xp):
         rdiag = xp.abs(xp.diagonal(R))
         if bool(xp.all(rdiag > 1e-10 * znorm)):  # one sync: no degenerate score
             return rdiag ** 2 / denom
-    out = xp.zeros(K)
-    basis = xp.zeros((n, 0))
-    for j in range(K):
-        z = Z[:, j]
-        r = z.copy()
-        for _ in range(2):
-            r -= basis @ (basis.T @ r)
-        nr = float(xp.linalg.norm(r))
-        if nr > 1e-10 * float(znorm[j]):
-            out[j] = nr ** 2 / denom
-            basis = xp.column_stack([basis, r / nr])
-    return out
+    return _gram_schmidt_variance(Z, xp, xp.zeros(K))
 
 
 # --------------------------------------------------------------------------- #

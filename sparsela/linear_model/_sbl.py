@@ -171,7 +171,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._device import is_gpu_array, mismatch, namespace_of, to_device
+from .._device import device_of, namespace_of, same_device, to_device
 from ..formats import SparseArray
 from ..utils import check_array, is_sparse_input, progress, validate_data
 
@@ -185,17 +185,8 @@ _EPS = np.finfo(np.float64).eps
 # input validation: sparsela.utils.validate_data with allow_complex=True
 # (scikit-learn's own validators refuse complex data) and accept_gpu=True
 # --------------------------------------------------------------------------- #
-def _device(a) -> str:
-    """``'gpu'`` for a CuPy array or a sparsela array on the GPU, else ``'cpu'``."""
-    dev = getattr(a, "device", None)  # a str for sparsela arrays (and NumPy's "cpu")
-    return "gpu" if is_gpu_array(a) or (isinstance(dev, str) and dev == "gpu") else "cpu"
 
 
-def _same_device(name_a, a, name_b, b):
-    """TypeError naming both devices when ``a`` and ``b`` live apart (no implicit moves)."""
-    da, db = _device(a), _device(b)
-    if da != db:
-        raise mismatch(name_a, da, name_b, db)
 
 
 def _check_X(X, *, reset, estimator, ensure_min_samples=1):
@@ -227,7 +218,7 @@ def _check_Xy(estimator, X, y, ensure_min_samples=1):
     """Validate ``(X, y)`` for ``fit``; complex ``X`` and/or ``y`` allowed; both
     on the same device."""
     if y is not None and not isinstance(y, str):
-        _same_device("X", X, "y", y)
+        same_device("X", X, "y", y)
     Xv, yv = validate_data(estimator, X, y, sparse_format="csc", allow_complex=True,
                            y_numeric=True, ensure_min_samples=ensure_min_samples,
                            accept_gpu=True)
@@ -252,7 +243,7 @@ def _check_y(y, n_samples):
         yv = yv.ravel()
     if yv.ndim != 1:
         raise ValueError(f"y should be a 1d array, got an array of shape {yv.shape} instead.")
-    if _device(yv) == "cpu":
+    if device_of(yv) == "cpu":
         check_consistent_length(np.empty(n_samples), yv)
     elif yv.shape[0] != n_samples:
         raise ValueError("Found input variables with inconsistent numbers of samples: "
@@ -878,7 +869,7 @@ class SBLRegression(RegressorMixin, BaseEstimator):
             Predictive standard deviation (only with ``return_std=True``).
         """
         check_is_fitted(self)
-        _same_device("X", X, "the fitted model (coef_)", self.coef_)
+        same_device("X", X, "the fitted model (coef_)", self.coef_)
         X = _check_X(X, reset=False, estimator=self)
         xp = namespace_of(X)
         y_mean = xp.asarray(X @ self.coef_) + self.intercept_
@@ -1165,7 +1156,7 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
 
     def _check_factors(self, X, reset):
         for i, A in enumerate(X[1:], start=1):  # one device for all factors
-            _same_device("X[0]", X[0], f"X[{i}]", A)
+            same_device("X[0]", X[0], f"X[{i}]", A)
         factors = [_as64(check_array(A, input_name=f"X[{i}]", sparse_format="csr",
                                      allow_complex=True, accept_gpu=True))
                    for i, A in enumerate(X)]
@@ -1207,7 +1198,7 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
                     [s[1] for s in self.factor_shapes_])
         if self._is_factor_list(X):
             if y is not None:
-                _same_device("X[0]", X[0], "y", y)
+                same_device("X[0]", X[0], "y", y)
             factors = self._check_factors(X, reset=True)
             y = _check_y(y, int(np.prod([A.shape[0] for A in factors])))
         else:
@@ -1366,13 +1357,13 @@ class KroneckerSBL(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if self._is_factor_list(X):
-            _same_device("X[0]", X[0], "the fitted model (coef_)", self.coef_)
+            same_device("X[0]", X[0], "the fitted model (coef_)", self.coef_)
             factors = self._check_factors(X, reset=False)
             Ns = [s[1] for s in self.factor_shapes_]
             if [A.shape[1] for A in factors] != Ns:
                 raise ValueError(f"factor column counts {[A.shape[1] for A in factors]} "
                                  f"do not match the fitted ones {Ns}")
             return _multi_mode(self.coef_.reshape(tuple(Ns)), factors).ravel()
-        _same_device("X", X, "the fitted model (coef_)", self.coef_)
+        same_device("X", X, "the fitted model (coef_)", self.coef_)
         X = _check_X(X, reset=False, estimator=self)
         return namespace_of(X).asarray(X @ self.coef_)

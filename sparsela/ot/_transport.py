@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._device import mismatch, namespace_of
+from .._device import device_of, mismatch, namespace_of
 from ..formats import SparseArray
 from ..utils.validation import check_array, validate_data
 from ._solve import solve
@@ -23,9 +23,6 @@ _METRICS_SCIPY = ("cityblock", "cosine", "chebyshev", "minkowski", "correlation"
                   "canberra", "braycurtis")
 
 
-def _device(X) -> str:
-    """``'gpu'`` for CuPy and sparsela GPU arrays, else ``'cpu'``."""
-    return "cpu" if namespace_of(X) is np else "gpu"
 
 
 def _dense(X):
@@ -178,8 +175,8 @@ class SinkhornTransport(BaseEstimator):
         """
         Xs = validate_data(self, Xs, accept_gpu=True)
         Xt = check_array(Xt, input_name="Xt", accept_gpu=True)
-        if _device(Xs) != _device(Xt):
-            raise mismatch("Xs", _device(Xs), "Xt", _device(Xt))
+        if device_of(Xs) != device_of(Xt):
+            raise mismatch("Xs", device_of(Xs), "Xt", device_of(Xt))
         if Xt.shape[1] != Xs.shape[1]:
             raise ValueError(f"Xt has {Xt.shape[1]} features, Xs has {Xs.shape[1]}")
         xp = namespace_of(Xs)
@@ -261,7 +258,7 @@ class SinkhornTransport(BaseEstimator):
 
     def _check_device(self, X, name: str) -> None:
         """TypeError when ``X`` and the fitted arrays live apart (no implicit moves)."""
-        dx, dfit = _device(X), _device(self.coupling_)
+        dx, dfit = device_of(X), device_of(self.coupling_)
         if dx != dfit:
             raise mismatch(name, dx, f"the fitted {type(self).__name__}", dfit)
 
