@@ -145,15 +145,6 @@ def is_cupy_array(x) -> bool:
     return is_gpu_array(x)
 
 
-def reject_gpu(x, name: str) -> None:
-    """TypeError for a GPU array given to a CPU operation (no silent transfer)."""
-    if is_cupy_array(x):
-        raise TypeError(
-            f"{name} is a CuPy (GPU) array but this operation runs on the CPU; "
-            "move it explicitly (x.get(), or A.to_device('gpu'))"
-        )
-
-
 def is_number(x) -> bool:
     """True for a Python or NumPy numeric scalar (not str, not bool arrays)."""
     return isinstance(x, (numbers.Number, np.number, np.bool_))

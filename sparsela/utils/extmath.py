@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._device import namespace_of
+from .._device import is_gpu_array, namespace_of
 from ..formats import SparseArray
 
 __all__ = ["safe_dot", "center_dot", "center_tdot", "column_mean_var",
@@ -60,11 +60,7 @@ def center_dot(X, W: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
 
 def _dense(a):
     """``a`` as a dense array of its own device (NumPy for array_like)."""
-    return a if hasattr(a, "__cuda_array_interface__") or _sim(a) else np.asarray(a)
-
-
-def _sim(a) -> bool:
-    return getattr(a, "_sparsela_simulated_device", False)
+    return a if is_gpu_array(a) else np.asarray(a)
 
 
 def _xp(*arrays):

@@ -316,9 +316,7 @@ def check_array(X, *, input_name: str = "X", accept_sparse: bool = True,
 
 def _reject_gpu(X, input_name: str) -> None:
     """TypeError for GPU input: the estimators compute on the CPU (no silent transfer)."""
-    from .._device import is_gpu_array
-
-    if is_gpu_array(X) or getattr(X, "device", None) == "gpu":
+    if _on_gpu(X):
         raise TypeError(
             f"{input_name} lives on the GPU, but sparsela's estimators compute on the CPU in "
             f"this version; move it explicitly with {input_name}.get()")
@@ -466,9 +464,9 @@ def validate_data(estimator, X="no_validation", y="no_validation", *,
 
 
 def _on_gpu(X) -> bool:
-    from .._device import is_gpu_array
+    from .._device import device_of
 
-    return is_gpu_array(X) or getattr(X, "device", None) == "gpu"
+    return device_of(X) == "gpu"
 
 
 def _validate_gpu(estimator, X, y, *, no_y, reset, accept_sparse, sparse_format, dtype,
