@@ -15,7 +15,7 @@ arrays that live on the GPU compute with CuPy where the arrays live and
 return arrays on the GPU, without moving data to the host (a few host reads
 of sizes for allocations). All operands must live on one device: a TypeError
 names the ones that do not. ``eye``, ``identity``, ``diags`` and ``random``
-take ``device=``. BSR output is CPU-only.
+take ``device=``. Every output format, BSR included, lives on either device.
 
 Default output formats differ from SciPy in two places, because sparsela has
 no DIA format and its BSR format is a secondary one:
@@ -209,7 +209,7 @@ def eye(m: int, n: int | None = None, *, k: int = 0, dtype: Any = float,
         Value dtype.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format; default 'csr' (SciPy's default is DIA, which sparsela
-        does not have). 'bsr' is CPU-only.
+        does not have).
     device : {'cpu', 'gpu'}, default 'cpu'
         Where the result lives. On the GPU its arrays are built there
         directly (``cupy.arange``/``ones``), nothing is copied from the host.
@@ -260,7 +260,7 @@ def identity(n: int, dtype: Any = "d", format: str | None = None, *,
     dtype : dtype, default float64
         Value dtype.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
-        Output format; default 'csr' (SciPy: DIA). 'bsr' is CPU-only.
+        Output format; default 'csr' (SciPy: DIA).
     device : {'cpu', 'gpu'}, default 'cpu'
         Where the result lives; on the GPU it is built there directly (as
         :func:`eye`).
@@ -715,7 +715,7 @@ def kron(A, B, format: str | None = None) -> SparseArray:
         Output format; default 'csr' (SciPy returns BSR when ``B`` is
         dense-ish and COO otherwise). With 'bsr' and a dense-ish ``B`` (at
         least half its entries stored) the blocks are ``B``-shaped, as SciPy.
-        'bsr' is CPU-only.
+       
 
     Returns
     -------
@@ -959,7 +959,7 @@ def hstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
         ``cupyx.scipy.sparse`` matrices or dense CuPy arrays.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format. By default CSR when every block is CSR, CSC when every
-        block is CSC, COO otherwise (as SciPy). 'bsr' is CPU-only.
+        block is CSC, COO otherwise (as SciPy).
     dtype : dtype, optional
         Value dtype; by default the common dtype of the blocks.
 
@@ -995,7 +995,7 @@ def vstack(blocks: Sequence[Any], format: str | None = None, dtype: Any = None) 
         ``cupyx.scipy.sparse`` matrices or dense CuPy arrays.
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
         Output format. By default CSR when every block is CSR, CSC when every
-        block is CSC, COO otherwise (as SciPy). 'bsr' is CPU-only.
+        block is CSC, COO otherwise (as SciPy).
     dtype : dtype, optional
         Value dtype; by default the common dtype of the blocks.
 
@@ -1032,7 +1032,7 @@ def block_diag(mats: Sequence[Any], format: str | None = None, dtype: Any = None
         GPU, sparsela arrays there, ``cupyx.scipy.sparse`` matrices or dense
         CuPy arrays (Python scalars and lists are host data).
     format : {'csr', 'csc', 'coo', 'bsr'}, optional
-        Output format; default 'coo' (as SciPy). 'bsr' is CPU-only.
+        Output format; default 'coo' (as SciPy).
     dtype : dtype, optional
         Value dtype; by default the common dtype of the blocks.
 
