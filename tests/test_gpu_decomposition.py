@@ -232,11 +232,13 @@ def test_sparse_coding_mixed_devices_raise():
         SparseCoder(xp.asarray(D)).transform(X)
     with pytest.raises(TypeError, match=GPU):
         SparseCoder(D).inverse_transform(xp.ones((5, 8)))
-    # the fast approximator trains and runs on the CPU only
+    # the fast approximator lives where it was trained: a CPU-trained one
+    # refuses GPU signals even when the dictionary has been moved
+    cpu_fit = SparseCoder(D, fit_predictor=True, predictor_max_iter=1,
+                          random_state=0).fit(X)
+    cpu_fit.set_params(dictionary=xp.asarray(D))
     with pytest.raises(TypeError, match=GPU):
-        SparseCoder(xp.asarray(D), fit_predictor=True).fit(xp.asarray(X))
-    with pytest.raises(TypeError, match=GPU):
-        SparseCoder(xp.asarray(D)).transform(xp.asarray(X), fast=True)
+        cpu_fit.transform(xp.asarray(X), fast=True)
 
 
 # =========================================================================== #
@@ -298,8 +300,6 @@ def test_dictionary_learning_mixed_devices_raise():
             mb.partial_fit(xp.asarray(X))
         with pytest.raises(TypeError, match=GPU):
             DictionaryLearning(3, max_iter=2, dict_init=np.eye(3, 6)).fit(xp.asarray(X))
-        with pytest.raises(TypeError, match=GPU):
-            DictionaryLearning(3, max_iter=2, fit_predictor=True).fit(xp.asarray(X))
         gpu_fit = DictionaryLearning(3, max_iter=2, random_state=0).fit(xp.asarray(X))
         with pytest.raises(TypeError, match=GPU):
             gpu_fit.transform(X)
@@ -316,3 +316,152 @@ def test_dictionary_learning_mixed_devices_raise():
         mb_gpu.partial_fit(xp.asarray(X)).partial_fit(xp.asarray(X))
         _on_its_device(mb_gpu.components_, "gpu")
         assert mb_gpu.n_steps_ == 2
+
+
+# =========================================================================== #
+# the learned fast approximator (fit_predictor=True, transform(X, fast=True))
+# =========================================================================== #
+PREDICTOR_ATTRS = ("predictor_coef_", "predictor_intercept_", "predictor_gain_")
+
+
+def _same_predictor(est, ref, device, rtol=1e-6, atol=1e-8):
+    """The GPU-trained approximator matches the CPU one (same epochs: the
+    minibatch order comes from the same host stream)."""
+    for name in PREDICTOR_ATTRS:
+        _on_its_device(getattr(est, name), device)
+        _close(getattr(est, name), getattr(ref, name), rtol=rtol, atol=atol)
+    assert est.predictor_n_iter_ == ref.predictor_n_iter_
+    assert isinstance(est.predictor_loss_, float)
+    np.testing.assert_allclose(est.predictor_loss_, ref.predictor_loss_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+@pytest.mark.parametrize("linear_init", [True, False], ids=["lstsq-init", "dict-init"])
+def test_sparse_coder_predictor_matches_cpu(device, positive, linear_init, monkeypatch):
+    if not linear_init:
+        # the start point W ~ D used when the normal equations are too large
+        monkeypatch.setattr("sparsela.decomposition._sparse_coding."
+                            "_LINEAR_INIT_MAX_FEATURES", 0)
+    X, D = _coding_problem(n=30, k=6, p=10, seed=5)
+    kw = {"transform_alpha": 0.1, "positive_code": positive, "fit_predictor": True,
+          "predictor_max_iter": 4, "predictor_batch_size": 8, "random_state": 0}
+    ref = SparseCoder(D, **kw).fit(X)
+    est = SparseCoder(on_device(D, device), **kw).fit(on_device(X, device))
+    # the training codes: the CPU kernel vs the GPU batch engine, equal to
+    # ~1e-7, so the approximators agree to about that
+    _same_predictor(est, ref, device, rtol=1e-4, atol=1e-6)
+    Xt = X[:7] + 0.01
+    fast = est.transform(on_device(Xt, device), fast=True)
+    _on_its_device(fast, device)
+    assert fast.dtype == np.float64
+    _close(fast, ref.transform(Xt, fast=True), rtol=1e-4, atol=1e-6)
+    if positive:
+        assert float(to_host(fast).min()) >= 0
+    # float32 signals: codes in float32, from the float64 approximator
+    fast32 = est.transform(on_device(Xt.astype(np.float32), device), fast=True)
+    assert fast32.dtype == np.float32
+    _close(fast32, ref.transform(Xt.astype(np.float32), fast=True), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_predictor_training_matches_cpu_on_same_codes(device, sparse):
+    # the training itself, fed the same codes on both devices: the start
+    # point, every Adam step (same host minibatch order) and the kept epoch
+    from sparsela.decomposition._sparse_coding import (
+        _cross,
+        _predictor_epochs,
+        _predictor_init,
+        _row_sq_norms,
+    )
+
+    X, D = _coding_problem(n=20, k=5, p=8, seed=9)
+    if sparse:
+        X = sp.random(14, 8, density=0.4, random_state=4, format="csr")
+    Z = sparse_encode(X, D, alpha=0.05)
+    states = {}
+    for dev in ("cpu", device):
+        Xd = on_device(sl.csr_array(X) if sparse else X, dev)
+        Zd, Dd = on_device(Z, dev), on_device(D, dev)
+        state = _predictor_init(Xd, Zd, Dd, _cross(Xd, Dd), _row_sq_norms(Xd))
+        _predictor_epochs(Xd, Zd, state, n_epochs=3, batch_size=6, learning_rate=1e-2,
+                          rng=np.random.RandomState(0))
+        states[dev] = state
+    ref, got = states["cpu"], states[device]
+    for name in ("W", "b", "g", "mW", "vW", "mg"):
+        _on_its_device(got[name], device)
+        _close(got[name], ref[name], rtol=1e-9, atol=1e-12)
+    assert (got["t"], got["epochs"]) == (ref["t"], ref["epochs"])
+    assert got["loss"] == pytest.approx(ref["loss"], rel=1e-9)
+
+
+def test_sparse_coder_predictor_cpu_is_unchanged():
+    # the device branch leaves the CPU path as it was: a refit gives the same
+    # bits, and the attributes are NumPy arrays
+    X, D = _coding_problem(n=30, k=6, p=10, seed=5)
+    kw = {"transform_alpha": 0.1, "fit_predictor": True, "predictor_max_iter": 3,
+          "predictor_batch_size": 8, "random_state": 0}
+    a = SparseCoder(D, **kw).fit(X)
+    b = SparseCoder(D, **kw).fit(X)
+    for name in PREDICTOR_ATTRS:
+        assert type(getattr(a, name)) is np.ndarray
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_sparse_coder_predictor_sparse_input(device):
+    # sparse X on the device: X^T X (SpGEMM), the minibatch row gathers with a
+    # device index array, X @ W and X^T @ dU (tiny: simulated kernels are slow)
+    S = sp.random(12, 8, density=0.4, random_state=3, format="csr")
+    _, D = _coding_problem(k=5, p=8, seed=6)
+    kw = {"transform_alpha": 0.05, "fit_predictor": True, "predictor_max_iter": 2,
+          "predictor_batch_size": 6, "random_state": 1}
+    ref = SparseCoder(D, **kw).fit(S)
+    A = sl.csr_array(S).to_device(device)
+    est = SparseCoder(on_device(D, device), **kw).fit(A)
+    _same_predictor(est, ref, device)
+    fast = est.transform(A, fast=True)
+    _on_its_device(fast, device)
+    _close(fast, ref.transform(S, fast=True), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("est", [
+    DictionaryLearning(4, alpha=0.2, max_iter=5, random_state=0, fit_predictor=True,
+                       predictor_max_iter=3, predictor_batch_size=8),
+    MiniBatchDictionaryLearning(4, alpha=0.2, max_iter=2, batch_size=8, random_state=0,
+                                fit_predictor=True, predictor_max_iter=3,
+                                predictor_batch_size=8)],
+    ids=lambda e: type(e).__name__)
+def test_dictionary_learning_predictor_matches_cpu(device, est):
+    X, _ = _coding_problem(n=24, k=4, p=8, seed=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = clone(est).fit(X)
+        fitted = clone(est).fit(on_device(X, device))
+    # the dictionaries agree to ~1e-7 (kernel vs batch coding engine), so the
+    # approximators trained on them agree to about that too
+    _same_predictor(fitted, ref, device, rtol=1e-4, atol=1e-5)
+    fast = fitted.transform(on_device(X, device), fast=True)
+    _on_its_device(fast, device)
+    _close(fast, ref.transform(X, fast=True), rtol=1e-4, atol=1e-5)
+
+
+def test_minibatch_partial_fit_predictor_on_device(device):
+    # partial_fit trains one epoch per call and carries the Adam state over,
+    # on the device of the data
+    X, _ = _coding_problem(n=16, k=4, p=8, seed=8)
+    kw = {"alpha": 0.2, "batch_size": 8, "random_state": 0, "fit_predictor": True,
+          "predictor_batch_size": 8}
+    ref = MiniBatchDictionaryLearning(4, **kw)
+    est = MiniBatchDictionaryLearning(4, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for half in (X[:8], X[8:]):
+            ref.partial_fit(half)
+            est.partial_fit(on_device(half, device))
+    _on_its_device(est._predictor_state["mW"], device)
+    assert est._predictor_state["t"] == ref._predictor_state["t"] == 2
+    _same_predictor(est, ref, device, rtol=1e-4, atol=1e-5)
+    _close(est.transform(on_device(X, device), fast=True), ref.transform(X, fast=True),
+           rtol=1e-4, atol=1e-5)
+    if device == "gpu":
+        with pytest.raises(TypeError, match=GPU):
+            est.transform(X, fast=True)

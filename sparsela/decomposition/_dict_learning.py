@@ -20,8 +20,9 @@ device: the coding steps run the coder's batch engine there, the dictionary
 update and the initial SVD use the array module of ``X``
 (``namespace_of``), random draws are made on the host and moved, and
 ``components_`` lives on the GPU. ``dict_init``/``code_init`` must then be
-CuPy arrays (devices are never mixed implicitly); the fast approximator
-(``fit_predictor=True``) is CPU-only.
+CuPy arrays (devices are never mixed implicitly). The fast approximator
+(``fit_predictor=True``) trains on the device too, and its attributes live
+there (see :mod:`._sparse_coding`).
 """
 from __future__ import annotations
 
@@ -216,11 +217,6 @@ class _DictionaryLearningBase(_BaseSparseCoding, BaseEstimator):
         """TypeErrors for a fit on the GPU that would need a transfer."""
         if device_of(X) != "gpu":
             return
-        if self.fit_predictor:
-            raise TypeError(
-                f"{type(self).__name__}(fit_predictor=True): X is on the GPU, but the "
-                "fast approximator trains on the CPU only; pass X on the CPU "
-                "(X.get()) or set fit_predictor=False.")
         for name in ("dict_init", "code_init"):
             init = getattr(self, name, None)
             if init is not None:
@@ -373,7 +369,9 @@ class DictionaryLearning(_DictionaryLearningBase):
         Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
     predictor_coef_ : ndarray of shape (n_components, n_features)
-        ``W`` of the fast approximator (``fit_predictor=True`` only).
+        ``W`` of the fast approximator (``fit_predictor=True`` only); like
+        the two below, on the device of the training data (a CuPy array
+        after a fit on the GPU).
     predictor_intercept_ : ndarray of shape (n_components,)
         ``b`` of the fast approximator.
     predictor_gain_ : ndarray of shape (n_components,)
@@ -627,7 +625,9 @@ class MiniBatchDictionaryLearning(_DictionaryLearningBase):
         Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
     predictor_coef_ : ndarray of shape (n_components, n_features)
-        ``W`` of the fast approximator (``fit_predictor=True`` only).
+        ``W`` of the fast approximator (``fit_predictor=True`` only); like
+        the two below, on the device of the training data (a CuPy array
+        after a fit on the GPU).
     predictor_intercept_ : ndarray of shape (n_components,)
         ``b`` of the fast approximator.
     predictor_gain_ : ndarray of shape (n_components,)

@@ -32,8 +32,8 @@ GPU input (a CuPy array or a sparsela array on the GPU, with the dictionary
 a CuPy array) always runs the batch engine, written with the array module of
 the input (``namespace_of``): one GEMM per iteration on the device and one
 device->host sync (the stopping test) per iteration. The Numba kernel reads
-host memory and never sees device arrays; the learned fast approximator is
-CPU-only.
+host memory and never sees device arrays. The learned fast approximator
+trains and predicts on the device of its training data too (see below).
 
 The learned fast approximator (Kavukcuoglu, Ranzato & LeCun, "Fast inference
 in sparse coding algorithms with applications to object recognition", 2008:
@@ -41,6 +41,11 @@ predictive sparse decomposition) fits ``z ~ g * tanh(W x + b)`` to the exact
 codes: ``W, b, g`` start from the least-squares linear map (each component's
 tanh range and gain chosen to fit), then minibatch Adam on the squared error,
 keeping the best epoch. ``transform(X, fast=True)`` then codes in one product.
+On the GPU the same steps run with the array module of ``X``: the start
+point, the Adam state, the minibatch products and the tanh layer live on the
+device; the minibatch order is drawn on the host with the estimator's
+``random_state`` (the same order as on the CPU) and moved once per epoch;
+the loss costs one device->host sync per epoch.
 """
 from __future__ import annotations
 
@@ -553,14 +558,24 @@ def sparse_encode(X, dictionary, *, algorithm="fista", alpha=1.0, max_iter=1000,
 # --------------------------------------------------------------------------- #
 # the learned fast approximator  z ~ g * tanh(W x + b)
 # --------------------------------------------------------------------------- #
-def _adam(param, grad, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-8):
-    m *= b1
-    m += (1 - b1) * grad
-    v *= b2
-    v += (1 - b2) * grad * grad
+def _adam(param, grad, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-8, xp=np):
+    """One Adam step, updating ``param``, ``m`` and ``v`` in place."""
+    if xp is np:
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        mh = m / (1 - b1 ** t)
+        vh = v / (1 - b2 ** t)
+        param -= lr * mh / (np.sqrt(vh) + eps)
+        return
+    # device arrays: the same arithmetic, stored with item assignment (the
+    # simulated device has no in-place operators; CuPy's [...] = is in place)
+    m[...] = m * b1 + (1 - b1) * grad
+    v[...] = v * b2 + (1 - b2) * grad * grad
     mh = m / (1 - b1 ** t)
     vh = v / (1 - b2 ** t)
-    param -= lr * mh / (np.sqrt(vh) + eps)
+    param[...] = param - lr * mh / (xp.sqrt(vh) + eps)
 
 
 #: the approximator starts from the least-squares linear map when the
@@ -573,35 +588,41 @@ _TANH_RANGES = (1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 100.0)
 def _linear_fit(X, Z):
     """Least-squares ``Z ~ X W^T + b`` (tiny ridge), or None when too large.
 
-    Normal equations through ``X^T X`` (a sparsela SpGEMM for sparse ``X``).
+    Normal equations through ``X^T X`` (a sparsela SpGEMM for sparse ``X``),
+    solved on the device of ``X`` (``xp``).
     """
     n, p = X.shape
     if p > _LINEAR_INIT_MAX_FEATURES or n == 0:
         return None
+    xp = namespace_of(X, Z)
     if isinstance(X, SparseArray):
         Xd = X.astype(np.float64, copy=False)
         XtX = (Xd.T @ Xd)
-        XtX = XtX.toarray() if hasattr(XtX, "toarray") else np.asarray(XtX)
-        xs = np.asarray(Xd.sum(axis=0)).ravel()
-        XtZ = np.asarray(Xd.T @ Z)
+        XtX = XtX.toarray() if hasattr(XtX, "toarray") else xp.asarray(XtX)
+        xs = xp.asarray(Xd.sum(axis=0)).ravel()
+        XtZ = xp.asarray(Xd.T @ Z)
     else:
-        Xd = np.asarray(X, dtype=np.float64)
+        Xd = xp.asarray(X, dtype=xp.float64)
         XtX = Xd.T @ Xd
         xs = Xd.sum(axis=0)
         XtZ = Xd.T @ Z
-    M = np.empty((p + 1, p + 1))
+    M = xp.empty((p + 1, p + 1))
     M[:p, :p] = XtX
     M[:p, p] = xs
     M[p, :p] = xs
     M[p, p] = n
-    rhs = np.vstack([XtZ, Z.sum(axis=0)[None, :]])
-    lam = 1e-6 * (np.trace(M) / (p + 1)) + 1e-12
-    M[np.diag_indices_from(M)] += lam
+    rhs = xp.vstack([XtZ, Z.sum(axis=0)[None, :]])
+    lam = 1e-6 * (xp.trace(M) / (p + 1)) + 1e-12
+    M[xp.diag_indices_from(M)] += lam
     try:
-        sol = np.linalg.solve(M, rhs)
+        sol = xp.linalg.solve(M, rhs)
     except np.linalg.LinAlgError:
         return None
-    return np.ascontiguousarray(sol[:p].T), sol[p].copy()
+    # CuPy does not raise for a singular system (it returns nan/inf): one
+    # device->host check instead
+    if xp is not np and not bool(xp.isfinite(sol).all()):
+        return None
+    return xp.ascontiguousarray(sol[:p].T), sol[p].copy()
 
 
 def _predictor_init(X, Z, D, C, xx):
@@ -612,49 +633,52 @@ def _predictor_init(X, Z, D, C, xx):
     the scale of the data. The start point is the least-squares linear map
     ``X W^T + b`` put in the near-linear range of tanh (``g = 3 std``), or
     ``W ~ D`` (the dictionary correlations) when that is too large to solve.
+    Every array of the state lives on the device of ``X`` (``xp``); the
+    scales ``sx``, ``sz`` are host floats (one sync each).
     """
+    xp = namespace_of(X, Z)
     n, p = X.shape
     k = Z.shape[1]
-    sx = float(np.sqrt(xx.sum() / max(n * p, 1))) or 1.0
-    sz = float(np.sqrt(np.mean(Z * Z))) if Z.size else 0.0
+    sx = float(xp.sqrt(xx.sum() / max(n * p, 1))) or 1.0
+    sz = float(xp.sqrt(xp.mean(Z * Z))) if Z.size else 0.0
     sz = sz or 1.0
     lin = _linear_fit(X, Z)
     if lin is not None:
         W, b = lin
-        pred = (np.asarray(X @ np.ascontiguousarray(W.T)) if isinstance(X, SparseArray)
-                else np.asarray(X, dtype=np.float64) @ W.T) + b
+        pred = (xp.asarray(X @ xp.ascontiguousarray(W.T)) if isinstance(X, SparseArray)
+                else xp.asarray(X, dtype=xp.float64) @ W.T) + b
         sd = pred.std(axis=0)
-        sd = np.where(sd > 0, sd, 1.0)
+        sd = xp.where(sd > 0, sd, 1.0)
         # per component, the tanh range (and least-squares gain) that fits best
-        best_err = np.full(k, np.inf)
-        a = np.ones(k)
-        gain = np.zeros(k)
+        best_err = xp.full(k, np.inf)
+        a = xp.ones(k)
+        gain = xp.zeros(k)
         for c in _TANH_RANGES:
-            T = np.tanh(pred / (c * sd))
-            tt = np.einsum("ij,ij->j", T, T)
-            gc = np.where(tt > 0, np.einsum("ij,ij->j", T, Z) / np.where(tt > 0, tt, 1), 0.0)
-            err = np.einsum("ij,ij->j", Z, Z) - gc * gc * tt
+            T = xp.tanh(pred / (c * sd))
+            tt = xp.einsum("ij,ij->j", T, T)
+            gc = xp.where(tt > 0, xp.einsum("ij,ij->j", T, Z) / xp.where(tt > 0, tt, 1), 0.0)
+            err = xp.einsum("ij,ij->j", Z, Z) - gc * gc * tt
             better = err < best_err
-            best_err = np.where(better, err, best_err)
-            a = np.where(better, c * sd, a)
-            gain = np.where(better, gc, gain)
+            best_err = xp.where(better, err, best_err)
+            a = xp.where(better, c * sd, a)
+            gain = xp.where(better, gc, gain)
         W = W * (sx / a)[:, None]
         b = b / a
         g = gain / sz
     else:
-        sc = float(np.sqrt(np.mean(C * C))) if C.size else 0.0
+        sc = float(xp.sqrt(xp.mean(C * C))) if C.size else 0.0
         sc = sc or 1.0
-        W = np.asarray(D, dtype=np.float64) * (sx / sc)       # u = X D^T / sc
-        b = np.zeros(k)
-        g = np.ones(k)
+        W = xp.asarray(D, dtype=xp.float64) * (sx / sc)       # u = X D^T / sc
+        b = xp.zeros(k)
+        g = xp.ones(k)
     state = {
-        "W": np.ascontiguousarray(W), "b": np.asarray(b, dtype=np.float64),
-        "g": np.asarray(g, dtype=np.float64),
+        "W": xp.ascontiguousarray(W), "b": xp.asarray(b, dtype=xp.float64),
+        "g": xp.asarray(g, dtype=xp.float64),
         "sx": sx, "sz": sz, "t": 0, "epochs": 0, "loss": np.inf,
     }
     for name in ("W", "b", "g"):
-        state["m" + name] = np.zeros_like(state[name])
-        state["v" + name] = np.zeros_like(state[name])
+        state["m" + name] = xp.zeros_like(state[name])
+        state["v" + name] = xp.zeros_like(state[name])
     return state
 
 
@@ -663,15 +687,22 @@ def _rows(X, idx):
 
 
 def _predictor_loss(X, Z, state, batch_size):
-    """Mean ``0.5 ||z / sz - g tanh(W x / sx + b)||^2`` over all rows."""
+    """Mean ``0.5 ||z / sz - g tanh(W x / sx + b)||^2`` over all rows.
+
+    On the GPU the sum stays on the device until the end: one sync per call.
+    """
+    xp = namespace_of(state["W"])
     total = 0.0
-    Wt = np.ascontiguousarray(state["W"].T)
+    Wt = xp.ascontiguousarray(state["W"].T)
     for s in range(0, X.shape[0], max(batch_size, 1024)):
         Xb = X[s:s + max(batch_size, 1024)]
-        U = np.asarray(Xb @ Wt) / state["sx"] + state["b"]
-        E = state["g"] * np.tanh(U) - Z[s:s + max(batch_size, 1024)] / state["sz"]
-        total += 0.5 * float(np.sum(E * E))
-    return total / max(X.shape[0], 1)
+        U = xp.asarray(Xb @ Wt) / state["sx"] + state["b"]
+        E = state["g"] * xp.tanh(U) - Z[s:s + max(batch_size, 1024)] / state["sz"]
+        if xp is np:
+            total += 0.5 * float(np.sum(E * E))
+        else:
+            total = total + 0.5 * xp.sum(E * E)
+    return float(total) / max(X.shape[0], 1)
 
 
 def _predictor_epochs(X, Z, state, *, n_epochs, batch_size, learning_rate, rng,
@@ -682,7 +713,13 @@ def _predictor_epochs(X, Z, state, *, n_epochs, batch_size, learning_rate, rng,
     best epoch are kept (the start point counts), and training stops after
     ``patience`` epochs without a relative improvement of ``rel_tol``.
     Updates ``state`` in place.
+
+    The arrays of ``state`` live on the device of ``X`` (``xp``). The
+    minibatch order is drawn on the host with ``rng`` (the same stream on
+    both devices); on the GPU the epoch's sorted minibatch indices are moved
+    in one copy and sliced on the device.
     """
+    xp = namespace_of(state["W"])
     n = X.shape[0]
     sx, sz = state["sx"], state["sz"]
     W, b, g = state["W"], state["b"], state["g"]
@@ -692,23 +729,30 @@ def _predictor_epochs(X, Z, state, *, n_epochs, batch_size, learning_rate, rng,
     with progress(n_epochs, verbose, desc="fast predictor (epochs)") as bar:
         for _ in range(n_epochs):
             perm = rng.permutation(n)
+            if xp is not np:
+                # each minibatch sorted, as on the CPU; one host->device copy an epoch
+                order = perm.copy()
+                for s in range(0, n, batch_size):
+                    order[s:s + batch_size].sort()
+                order = xp.asarray(order)
             for s in range(0, n, batch_size):
-                idx = np.sort(perm[s:s + batch_size])
+                idx = np.sort(perm[s:s + batch_size]) if xp is np else \
+                    order[s:s + batch_size]
                 Xb = _rows(X, idx)
                 Zb = Z[idx] / sz
                 nb = idx.size
-                U = np.asarray(Xb @ np.ascontiguousarray(W.T)) / sx + b
-                T = np.tanh(U)
+                U = xp.asarray(Xb @ xp.ascontiguousarray(W.T)) / sx + b
+                T = xp.tanh(U)
                 E = g * T - Zb
-                dg = np.sum(E * T, axis=0) / nb
+                dg = xp.sum(E * T, axis=0) / nb
                 dU = E * (g * (1.0 - T * T)) / nb
-                dW = np.asarray(Xb.T @ dU).T / sx
+                dW = xp.asarray(Xb.T @ dU).T / sx
                 db = dU.sum(axis=0)
                 state["t"] += 1
                 t = state["t"]
-                _adam(W, dW, state["mW"], state["vW"], t, learning_rate)
-                _adam(b, db, state["mb"], state["vb"], t, learning_rate)
-                _adam(g, dg, state["mg"], state["vg"], t, learning_rate)
+                _adam(W, dW, state["mW"], state["vW"], t, learning_rate, xp=xp)
+                _adam(b, db, state["mb"], state["vb"], t, learning_rate, xp=xp)
+                _adam(g, dg, state["mg"], state["vg"], t, learning_rate, xp=xp)
             state["epochs"] += 1
             loss = _predictor_loss(X, Z, state, batch_size)
             bar.update()
@@ -774,13 +818,7 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         X = validate_data(self, X, reset=False, accept_sparse=True,
                           dtype=(np.float64, np.float32), accept_gpu=True)
         same_device("X", X, f"the dictionary of {type(self).__name__}", dictionary)
-        if device_of(X) == "gpu":
-            if fast:
-                raise TypeError(
-                    f"{type(self).__name__}.transform(X, fast=True): the learned fast "
-                    "approximator runs on the CPU only; pass X on the CPU (X.get()) "
-                    "or use fast=False on the GPU.")
-        else:
+        if device_of(X) != "gpu":
             dictionary = np.asarray(dictionary)
         if X.shape[1] != dictionary.shape[1]:
             raise ValueError(
@@ -847,14 +885,20 @@ class _BaseSparseCoding(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
                 f"{type(self).__name__}.transform(X, fast=True) needs the learned fast "
                 "approximator, which is not fitted: set fit_predictor=True and call "
                 "fit first (or use fast=False for the exact codes).")
-        W = np.ascontiguousarray(self.predictor_coef_.T)
+        same_device("X", X, f"the fast approximator of {type(self).__name__}",
+                    self.predictor_coef_)
+        xp = namespace_of(X)
+        W = xp.ascontiguousarray(self.predictor_coef_.T)
         if isinstance(X, SparseArray):
-            U = np.asarray(X.astype(np.float64, copy=False) @ W)
+            U = xp.asarray(X.astype(np.float64, copy=False) @ W)
         else:
-            U = np.asarray(X, dtype=np.float64) @ W
-        Z = self.predictor_gain_ * np.tanh(U + self.predictor_intercept_)
+            U = xp.asarray(X, dtype=xp.float64) @ W
+        Z = self.predictor_gain_ * xp.tanh(U + self.predictor_intercept_)
         if self.positive_code:
-            np.maximum(Z, 0.0, out=Z)
+            if xp is np:
+                np.maximum(Z, 0.0, out=Z)
+            else:
+                Z = xp.maximum(Z, 0.0)
         return Z
 
 
@@ -917,7 +961,9 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
         Largest number of FISTA steps taken to code the training data; set
         only with ``fit_predictor=True``.
     predictor_coef_ : ndarray of shape (n_components, n_features)
-        ``W`` of the fast approximator (``fit_predictor=True`` only).
+        ``W`` of the fast approximator (``fit_predictor=True`` only); like
+        the two below, on the device of the training data (a CuPy array
+        after a fit on the GPU).
     predictor_intercept_ : ndarray of shape (n_components,)
         ``b`` of the fast approximator.
     predictor_gain_ : ndarray of shape (n_components,)
@@ -1004,11 +1050,6 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
         X = validate_data(self, X, accept_sparse=True, dtype=(np.float64, np.float32),
                           accept_gpu=True)
         same_device("X", X, "dictionary", self.dictionary)
-        if self.fit_predictor and device_of(X) == "gpu":
-            raise TypeError(
-                "SparseCoder(fit_predictor=True): X is on the GPU, but the fast "
-                "approximator trains on the CPU only; pass X on the CPU (X.get()) or "
-                "set fit_predictor=False.")
         D = _check_dictionary(self.dictionary)
         if X.shape[1] != D.shape[1]:
             raise ValueError(
