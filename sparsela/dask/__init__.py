@@ -35,6 +35,17 @@ algorithms Dask does not have::
 * Generators (:mod:`._generators`): :func:`rmat` draws an R-MAT matrix on the
   workers, row block by row block.
 
+Chunks may live on the GPU, as Dask holds CuPy chunks:
+``from_array(A.to_device("gpu"), chunks=...)`` gives sparsela chunks on the
+GPU with a GPU meta (``meta(..., device="gpu")``); slicing, reductions and
+``map_blocks`` then compute on the device and give CuPy / GPU sparsela
+results; ``spmm``/``spgemm`` of GPU operands run every task and the tree
+sums on the GPU; ``fit_incremental`` hands GPU blocks to ``partial_fit`` as
+they are; ``rmat(..., device="gpu")`` moves each generated row block to the
+GPU once. Operands on different devices are a ``TypeError``, and nothing is
+copied between host and device unless asked for by name
+(``x.to_backend("numpy")``, ``x.to_backend("cupy")``).
+
 Needs ``dask[array]`` (``pip install "sparsela[dask]"``) and, for clusters,
 ``distributed``.
 """

@@ -6,7 +6,10 @@
 (``SeedSequence.spawn``), relabel the vertices and cut their edges by
 destination row block; one task per row block then joins its pieces and
 counts duplicate edges into a CSR block. No task holds more than its share of
-the edges or one row block.
+the edges or one row block. With ``device="gpu"`` each row block is drawn and
+assembled on the host as above and moved to the GPU once, by its own task:
+the chunks and the meta live on the GPU, and the matrix is the same as on
+the CPU.
 """
 from __future__ import annotations
 
@@ -66,8 +69,9 @@ def _pick(pieces, k):
     return pieces[k]
 
 
-def _assemble(scale, r0, r1, dtype, *pieces):
-    """The CSR row block ``r0:r1`` from the pieces every generation task cut for it."""
+def _assemble(scale, r0, r1, dtype, *pieces, device="cpu"):
+    """The CSR row block ``r0:r1`` from the pieces every generation task cut for
+    it, on ``device`` (one host->device copy of the block for the GPU)."""
     from ..formats import csr_array
 
     n = 1 << scale
@@ -79,12 +83,13 @@ def _assemble(scale, r0, r1, dtype, *pieces):
     idx = np.int64 if big else np.int32
     indptr = np.zeros(r1 - r0 + 1, dtype=idx)
     np.cumsum(np.bincount(rows, minlength=r1 - r0), out=indptr[1:])
-    return csr_array((counts.astype(dtype), cols.astype(idx), indptr), shape=(r1 - r0, n))
+    block = csr_array((counts.astype(dtype), cols.astype(idx), indptr), shape=(r1 - r0, n))
+    return block if device == "cpu" else block.to_device(device)
 
 
 def rmat(scale: int, edge_factor: int = 16, a: float = 0.57, b: float = 0.19,
          c: float = 0.19, *, rng=None, dtype=np.float64, row_chunks=None,
-         n_tasks: int | None = None):
+         n_tasks: int | None = None, device: str = "cpu"):
     """R-MAT (Graph500 Kronecker) adjacency matrix as a Dask array of CSR row blocks.
 
     The distribution of :func:`sparsela.generators.rmat` (``2**scale``
@@ -113,17 +118,22 @@ def rmat(scale: int, edge_factor: int = 16, a: float = 0.57, b: float = 0.19,
         Rows per block (default: 8 blocks).
     n_tasks : int, optional
         Generation tasks (default: the number of row blocks).
+    device : {'cpu', 'gpu'}, default 'cpu'
+        Where the chunks live. The edges are drawn on the host either way
+        (the same matrix for the same seed); with 'gpu' every row block is
+        moved to the GPU once, in the task that assembles it.
 
     Returns
     -------
     dask.array.Array
         Shape ``(2**scale, 2**scale)``, sparsela CSR chunks with sorted
-        indices and no duplicates, one column chunk.
+        indices and no duplicates, one column chunk, on ``device``.
     """
     import dask
     import dask.array as da
     from dask.array.core import normalize_chunks
 
+    from .._device import check_device
     from ..generators import _check_dtype, _check_int, _check_prob
     from . import _chunk_type
 
@@ -135,6 +145,7 @@ def rmat(scale: int, edge_factor: int = 16, a: float = 0.57, b: float = 0.19,
     if a + b + c > 1.0 + 1e-12:
         raise ValueError(f"a + b + c must be <= 1, got {a + b + c:.6g}")
     dtype = _check_dtype(dtype)
+    device = check_device(device)
     n = 1 << scale
     if row_chunks is None:
         row_chunks = max(1, -(-n // 8))
@@ -156,10 +167,10 @@ def rmat(scale: int, edge_factor: int = 16, a: float = 0.57, b: float = 0.19,
     assemble = dask.delayed(_assemble, pure=True)
     tasks = [gen(scale, per[t], a, b, c, task_seqs[t], keys, bounds) for t in range(n_tasks)]
     _chunk_type.register()
-    meta = _chunk_type.meta(dtype)
+    meta = _chunk_type.meta(dtype, device=device)
     blocks = []
     for k, (r0, r1) in enumerate(itertools.pairwise(bounds)):
         pieces = [pick(t, k) for t in tasks]
-        blk = assemble(scale, r0, r1, dtype, *pieces)
+        blk = assemble(scale, r0, r1, dtype, *pieces, device=device)
         blocks.append(da.from_delayed(blk, (r1 - r0, n), dtype=dtype, meta=meta))
     return da.concatenate(blocks, axis=0)

@@ -7,6 +7,11 @@ Any estimator with ``partial_fit`` works: scikit-learn's (``SGDRegressor``,
 ``IncrementalPCA``, ``MiniBatchDictionaryLearning``...) and sparsela's
 (``StochasticCCA``: ``partial_fit(X, Y)`` with two views,
 ``MiniBatchDictionaryLearning``).
+
+Blocks on the GPU (sparsela arrays on the GPU, CuPy arrays) are handed over
+as they are, so a GPU-capable estimator (``StochasticCCA``,
+``MiniBatchDictionaryLearning``...) fits on the device; they are never
+copied to the host (``block_format="scipy"`` is a ``TypeError`` for them).
 """
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ import itertools
 
 import numpy as np
 
+from .._device import device_of, mismatch
 from ..formats import SparseArray
-from ._chunk_type import _aligned
+from ._chunk_type import _aligned, _chunks_device
 from ._threads import _client
 
 __all__ = ["fit_incremental", "iter_blocks"]
@@ -25,11 +31,18 @@ _FORMATS = ("auto", "keep", "sparsela", "scipy", "dense")
 
 
 def _as_block_format(block, fmt: str, estimator):
+    on_gpu = block is not None and device_of(block) == "gpu"
     if fmt == "auto":
         mod = type(estimator).__module__ or ""
-        fmt = "keep" if mod.split(".")[0] == "sparsela" else "scipy"
+        # GPU blocks stay as they are (scipy.sparse would be a host copy)
+        fmt = "keep" if mod.split(".")[0] == "sparsela" or on_gpu else "scipy"
     if fmt == "keep" or block is None:
         return block
+    if on_gpu and fmt == "scipy":
+        raise TypeError("block_format='scipy' would copy the GPU blocks to the host; "
+                        "sparsela never moves data implicitly: use block_format='keep' "
+                        "(or 'dense' for CuPy blocks), or move the data with "
+                        ".to_backend('numpy') / .to_device('cpu') first")
     if isinstance(block, SparseArray):
         if fmt == "scipy":
             return block.to_scipy()
@@ -151,12 +164,14 @@ def fit_incremental(estimator, X, y=None, *, classes=None, sample_weight=None,
     estimator : object with ``partial_fit``
         Fitted in place and returned.
     X : dask.array.Array, (n_samples, n_features)
-        Dense or sparse (sparsela, scipy.sparse) chunks. Row chunks are the
-        blocks; column chunks are joined.
+        Dense or sparse (sparsela, scipy.sparse) chunks, on the CPU or the
+        GPU (CuPy or GPU sparsela chunks: the estimator must take GPU
+        input). Row chunks are the blocks; column chunks are joined.
     y : Dask array or array_like, optional
         Targets, or the second view for two-view estimators
         (``StochasticCCA.partial_fit(X, Y)``); split like X's rows and passed
         as the second positional argument. Omitted from the call when None.
+        On the device of ``X`` (``TypeError`` otherwise).
     classes : array_like, optional
         Passed as ``classes=`` to every call (classifiers).
     sample_weight : Dask array or array_like, optional
@@ -169,7 +184,10 @@ def fit_incremental(estimator, X, y=None, *, classes=None, sample_weight=None,
         Seed of the block order.
     block_format : {"auto", "keep", "sparsela", "scipy", "dense"}
         What sparse blocks are converted to before the call. "auto": kept
-        for sparsela estimators, ``scipy.sparse`` for any other estimator.
+        for sparsela estimators and for blocks on the GPU,
+        ``scipy.sparse`` for CPU blocks and any other estimator. GPU blocks
+        are never copied to the host: "dense" gives CuPy blocks and
+        "scipy" is a ``TypeError`` for them.
     prefetch : int, default 0
         Blocks computed ahead on a ``distributed`` client while the
         estimator works on the current one.
@@ -199,6 +217,9 @@ def fit_incremental(estimator, X, y=None, *, classes=None, sample_weight=None,
         raise TypeError(f"X must be a dask.array.Array, got {type(X).__name__} "
                         "(wrap in-memory data with dask.array.from_array or "
                         "sparsela.dask.from_array)")
+    # no implicit moves: X and y on one device (Dask arrays: as their metas say)
+    if y is not None and _chunks_device(X) != _chunks_device(y):
+        raise mismatch("X", _chunks_device(X), "y", _chunks_device(y))
     nblocks = X.numblocks[0]
     rng = np.random.default_rng(random_state)
     for epoch in range(n_epochs):

@@ -29,6 +29,15 @@ functions build the two graphs that do not:
 
 Both return a ``dask.array.Array`` (sparsela CSR chunks for ``spgemm``,
 NumPy chunks for ``spmm``), lazily: nothing is computed until you ask.
+
+GPU operands (sparsela arrays on the GPU, CuPy arrays, or Dask arrays of
+such chunks) compute on the GPU: every task calls sparsela's GPU products,
+the broadcast ``B`` is the device array itself (in the graph, or scattered
+as it is), the tree reduction sums the partial products with device arrays
+(a COO -> CSR conversion on the GPU for ``plus``; a stable sort and segment
+pick for ``min``/``max``/``or``), and the result has GPU chunks (sparsela
+CSR on the GPU; CuPy for ``spmm``) and a GPU meta. Operands on different
+devices are a ``TypeError``; nothing is copied between host and device.
 """
 from __future__ import annotations
 
@@ -38,6 +47,7 @@ import uuid
 
 import numpy as np
 
+from .._device import is_gpu_array, mismatch, namespace_of
 from .._sputils import upcast
 from ..formats import SparseArray, asarray, coo_array
 from . import _chunk_type
@@ -64,11 +74,18 @@ def _task_spgemm(A, B, M=None, *, opts, tplan):
 def _task_spmm(A, X, *, tplan):
     from ..ops.matmul import spmm as _spmm
 
+    if not is_gpu_array(X):
+        X = _chunk_type._aligned(np.asarray(X))
     with task_context(tplan):
-        return _spmm(A, _chunk_type._aligned(np.asarray(X)))
+        return _spmm(A, X)
 
 
 def _sum_dense(*parts):
+    if is_gpu_array(parts[0]):
+        out = parts[0].copy()
+        for p in parts[1:]:
+            out = out + p
+        return out
     out = np.array(parts[0], copy=True, order="K")
     for p in parts[1:]:
         out += p
@@ -89,6 +106,8 @@ def _sum_sparse(*parts, add="plus", tplan=None):
     parts = [p.tocsr() for p in parts]
     if len(parts) == 1:
         return parts[0]
+    if parts[0].device == "gpu":
+        return _sum_sparse_gpu(parts, add)
     shape = parts[0].shape
     dtype = np.result_type(*(p.dtype for p in parts))
     rows = np.concatenate([_c.expand_indptr(p.indptr, np.int64) for p in parts])
@@ -111,6 +130,50 @@ def _sum_sparse(*parts, add="plus", tplan=None):
     return coo_array((red.astype(dtype, copy=False), (r, c)), shape=shape).tocsr()
 
 
+def _sum_sparse_gpu(parts, add):
+    """:func:`_sum_sparse` of CSR parts on the GPU, with device arrays only.
+
+    ``plus``: the COO -> CSR conversion on the device sums the duplicates
+    and keeps zeros, as on the CPU. ``min``/``max``/``or``: a stable sort by
+    (position, value rank) puts each position's result first in its run
+    (NaN sorts last, so ``min``/``max`` skip NaN as ``fmin``/``fmax`` do;
+    for integer ``max`` the last of the run, sorted ascending).
+    """
+    from ..ops import _canonical as _c
+
+    xp = namespace_of(parts[0].data)
+    shape = parts[0].shape
+    dtype = np.result_type(*(p.dtype for p in parts))
+    rows = xp.concatenate([_c.expand_indptr(p.indptr, np.int64) for p in parts])
+    cols = xp.concatenate([p.indices.astype(np.int64, copy=False) for p in parts])
+    vals = xp.concatenate([p.data.astype(dtype, copy=False) for p in parts])
+    if add == "plus":
+        return coo_array((vals, (rows, cols)), shape=shape).tocsr()
+    ncol = max(shape[1], 1)
+    key = rows * ncol + cols
+    last = False
+    if add == "min":
+        rank = vals
+    elif add == "max" and vals.dtype.kind in "fc":
+        rank = -vals                    # NaN still sorts last
+    elif add == "max":
+        rank, last = vals, True         # integers: the run's last is its max
+    else:                               # "or": True first
+        rank = ~vals.astype(np.bool_)
+    order = xp.argsort(rank, kind="stable")
+    order = order[xp.argsort(key[order], kind="stable")]
+    key, vals = key[order], vals[order]
+    edge = xp.ones(key.size, dtype=np.bool_)
+    if last:
+        edge[:-1] = key[1:] != key[:-1]
+    else:
+        edge[1:] = key[1:] != key[:-1]
+    starts = xp.flatnonzero(edge)
+    ukey = key[starts]
+    r = ukey // ncol
+    return coo_array((vals[starts], (r, ukey - r * ncol)), shape=shape).tocsr()
+
+
 # --------------------------------------------------------------------------- #
 # inputs
 # --------------------------------------------------------------------------- #
@@ -129,10 +192,26 @@ def _nbytes(A) -> int:
         n = A.data.nbytes
         for name in ("indices", "indptr", "row", "col"):
             arr = getattr(A, name, None)
-            if isinstance(arr, np.ndarray):
+            if isinstance(arr, np.ndarray) or is_gpu_array(arr):
                 n += arr.nbytes
         return int(n)
+    if is_gpu_array(A):
+        return int(A.nbytes)
     return int(np.asarray(A).nbytes)
+
+
+def _device(x) -> str:
+    """Where ``x`` lives: a Dask array's chunks (its meta), or the array."""
+    return _chunk_type._chunks_device(x)
+
+
+def _check_devices(**operands):
+    """TypeError when the operands (None skipped) are not all on one device."""
+    named = [(name, _device(x)) for name, x in operands.items() if x is not None]
+    for name, dev in named[1:]:
+        if dev != named[0][1]:
+            raise mismatch(named[0][0], named[0][1], name, dev)
+    return named[0][1]
 
 
 def _normalize(chunks, n: int, default: int) -> tuple:
@@ -153,8 +232,8 @@ def _bounds(sizes) -> list[tuple[int, int]]:
 
 def _meta_like(x, dtype):
     if isinstance(x, SparseArray):
-        return _chunk_type.meta(dtype)
-    return np.empty((0, 0), dtype=dtype)
+        return _chunk_type.meta(dtype, device=x.device)
+    return namespace_of(x).empty((0, 0), dtype=dtype)
 
 
 def _grid_to_dask(blocks, row_sizes, col_sizes, dtype):
@@ -205,7 +284,7 @@ def _as_dense_operand(x, name: str):
         return x
     if isinstance(x, SparseArray) or hasattr(x, "tocsr"):
         raise TypeError(f"{name} must be dense for spmm; use spgemm for sparse @ sparse")
-    X = np.asarray(x)
+    X = x if is_gpu_array(x) else np.asarray(x)     # a CuPy X stays on the GPU
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D for spmm, got shape {X.shape}")
     return X
@@ -405,9 +484,10 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
     Parameters
     ----------
     A : sparse array or dask.array.Array, shape (M, K)
-        A sparsela or scipy.sparse array, or a Dask array of sparse chunks.
+        A sparsela or scipy.sparse array, or a Dask array of sparse chunks
+        (on the CPU or the GPU: see the module docstring).
     B : sparse array or dask.array.Array, shape (K, N)
-        Same kinds as ``A``.
+        Same kinds as ``A``, on the same device.
     sort_indices : bool, default True
         As :func:`sparsela.spgemm`: sorted column indices in every row.
     mask : sparse array or dask.array.Array, shape (M, N), optional
@@ -445,8 +525,8 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
     -------
     dask.array.Array
         Shape (M, N), sparsela CSR chunks (row blocks x one column chunk for
-        "broadcast"; row blocks x column blocks for "blocked").
-        ``compute()`` joins them into one ``csr_array``.
+        "broadcast"; row blocks x column blocks for "blocked"), on the
+        operands' device. ``compute()`` joins them into one ``csr_array``.
 
     Raises
     ------
@@ -454,7 +534,7 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
         Mismatched shapes, a mask of the wrong shape, ``complement`` without
         a mask, an unknown method or semiring, ``split_every < 2``.
     TypeError
-        An operand that is not sparse.
+        An operand that is not sparse; operands on different devices.
     """
     from ..ops.spgemm import _semiring_name
 
@@ -470,10 +550,11 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
         if tuple(mask.shape) != (A.shape[0], B.shape[1]):
             raise ValueError(f"mask must have the shape of A @ B, {(A.shape[0], B.shape[1])}, "
                              f"got {tuple(mask.shape)}")
+    device = _check_devices(A=A, B=B, mask=mask)
     method, client, tplan, sizes, split_every = _common(
         A, B, row_chunks, chunks, method, client, broadcast_limit, num_threads, split_every)
     out_dt = np.dtype(np.bool_) if name == "or_and" else upcast(A.dtype, B.dtype)
-    meta = _chunk_type.meta(out_dt)
+    meta = _chunk_type.meta(out_dt, device=device)
     opts = {"sort_indices": bool(sort_indices), "complement": bool(complement),
             "semiring": name}
     _chunk_type.register()
@@ -492,9 +573,11 @@ def spmm(A, X, *, method: str = "auto", row_chunks=None, chunks=None, split_ever
     Parameters
     ----------
     A : sparse array or dask.array.Array, shape (M, K)
-        A sparsela or scipy.sparse array, or a Dask array of sparse chunks.
+        A sparsela or scipy.sparse array, or a Dask array of sparse chunks
+        (on the CPU or the GPU).
     X : array_like or dask.array.Array, shape (K, N)
-        Dense.
+        Dense, on the device of ``A`` (a CuPy array, or a Dask array of
+        CuPy chunks, for a GPU ``A``).
     method : {"auto", "broadcast", "blocked"}, default "auto"
         As :func:`spgemm`.
     row_chunks : int or tuple of int, optional
@@ -513,22 +596,25 @@ def spmm(A, X, *, method: str = "auto", row_chunks=None, chunks=None, split_ever
     Returns
     -------
     dask.array.Array
-        Shape (M, N), NumPy chunks, dtype ``np.result_type(A.dtype, X.dtype)``.
-        The broadcast method equals ``sparsela.spmm(A, X)`` bitwise.
+        Shape (M, N), NumPy chunks (CuPy chunks on the GPU), dtype
+        ``np.result_type(A.dtype, X.dtype)``. The broadcast method equals
+        ``sparsela.spmm(A, X)`` bitwise.
 
     Raises
     ------
     ValueError
         Mismatched shapes, an unknown method, ``split_every < 2``.
     TypeError
-        A sparse ``X`` or a dense ``A``.
+        A sparse ``X`` or a dense ``A``; operands on different devices.
     """
     A = _as_sparse_operand(A, "A")
     X = _as_dense_operand(X, "X")
+    device = _check_devices(A=A, X=X)
     method, client, tplan, sizes, split_every = _common(
         A, X, row_chunks, chunks, method, client, broadcast_limit, num_threads, split_every)
     out_dt = np.result_type(A.dtype, X.dtype)
-    meta = np.empty((0, 0), dtype=out_dt)
+    meta = (np if device == "cpu" else namespace_of(X._meta if _is_dask(X) else X)
+            ).empty((0, 0), dtype=out_dt)     # NumPy or CuPy, as the chunks
     _chunk_type.register()
     if method == "broadcast":
         return _broadcast_graph("spmm", A, X, None, out_dt=out_dt, meta=meta, client=client,
