@@ -1,5 +1,6 @@
 """sparsela.ot on the GPU: Sinkhorn (plain and log), solve and
-SinkhornTransport on CuPy input give the CPU's results on the device.
+SinkhornTransport on CuPy input give the CPU's results on the device
+(Sinkhorn-Newton-Sparse and the cdist metrics on the GPU: test_gpu_sns.py).
 
 Parametrised with the ``device`` fixture (tests/conftest.py): each problem is
 solved from NumPy input (the reference) and from input on ``device`` (a real
@@ -24,7 +25,6 @@ from sparsela.ot import (
     sinkhorn,
     sinkhorn_knopp,
     sinkhorn_log,
-    sinkhorn_newton_sparse,
     solve,
 )
 
@@ -262,7 +262,7 @@ def test_transport_euclidean_metric(device):
 
 
 # =========================================================================== #
-# errors: mixed devices, the CPU-only Sinkhorn-Newton-Sparse
+# errors: mixed devices
 # =========================================================================== #
 def test_mixed_devices_raise():
     xp = cupy()
@@ -297,32 +297,6 @@ def test_mixed_devices_raise():
     with pytest.raises(TypeError, match=r"Xt is on the CPU and the fitted SinkhornTransport "
                                         r"on the GPU"):
         gpu_fit.inverse_transform(Xt)
-    with pytest.raises(TypeError, match=r"cdist on the CPU"):
-        SinkhornTransport(method="log", metric="cityblock").fit(xp.asarray(Xs),
-                                                                xp.asarray(Xt))
-
-
-def test_sns_rejects_gpu_input():
-    """Sinkhorn-Newton-Sparse is CPU-only (a Numba kernel): every route to it
-    with GPU input is a TypeError naming it."""
-    xp = cupy()
-    a, b, M = clouds(5, 6)
-    dev = (xp.asarray(a), xp.asarray(b), xp.asarray(M))
-    sns = r"sinkhorn_newton_sparse.*CPU only"
-    with pytest.raises(TypeError, match=sns):
-        sinkhorn(*dev, 0.1, method="sns")
-    with pytest.raises(TypeError, match=sns):
-        sinkhorn(None, None, dev[2], 0.1, method="sinkhorn_newton_sparse")
-    with pytest.raises(TypeError, match=sns):
-        sinkhorn_newton_sparse(*dev, 0.1)
-    with pytest.raises(TypeError, match=sns):
-        sinkhorn_newton_sparse(None, None, dev[2], 0.1)
-    with pytest.raises(TypeError, match=sns):
-        solve(dev[2], reg=0.1)  # method='sns' is solve's default
-    with pytest.raises(TypeError, match=sns):
-        SinkhornTransport().fit(xp.asarray(M), xp.asarray(M))  # and the estimator's
-    with pytest.raises(TypeError, match=sns):
-        sinkhorn(a, b, M, 0.1, method="sns", warmstart=(xp.zeros(5), xp.zeros(6)))
 
 
 # =========================================================================== #

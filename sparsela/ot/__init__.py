@@ -7,11 +7,12 @@ Conventions are POT's (``ot.sinkhorn``): ``reg`` is the entropic
 regularization (``1 / eta`` in the paper), the plan is
 ``diag(u) exp(-M / reg) diag(v)``.
 
-On the GPU: ``sinkhorn`` (``method='sinkhorn'`` or ``'log'``), ``solve``
-and ``SinkhornTransport`` take CuPy input (sparsela GPU arrays for the
-estimator's samples) and keep the plan, the potentials and the fitted
-arrays on the device, with the CPU's results and iteration counts;
-Sinkhorn-Newton-Sparse is CPU-only (GPU input is a ``TypeError``).
+On the GPU: ``sinkhorn`` (every method), ``sinkhorn_newton_sparse``,
+``solve`` and ``SinkhornTransport`` take CuPy input (sparsela GPU arrays
+for the estimator's samples) and keep the plan, the potentials and the
+fitted arrays on the device, with the CPU's results (Sinkhorn: the same
+iteration counts; Sinkhorn-Newton-Sparse: counts that can differ by a step
+or two, its adaptive decisions seeing the GPU's rounding).
 
 Names load on first use, so ``import sparsela.ot`` imports neither
 scikit-learn nor the solvers until a name is touched.

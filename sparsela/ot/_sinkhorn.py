@@ -14,7 +14,8 @@ whose solution is ``diag(u) K diag(v)`` with ``K = exp(-M / reg)``; ``reg`` is
 of the column-marginal violation ``||gamma^T 1 - b||``, checked every 10
 iterations, right after a row update (so the row marginal is exact).
 
-Both solvers run on the GPU when ``a``, ``b`` and ``M`` are CuPy arrays:
+Both solvers (and Sinkhorn-Newton-Sparse, ``method='sns'``) run on the
+GPU when ``a``, ``b`` and ``M`` are CuPy arrays:
 every array operation goes through the array module of the input
 (``xp``), the plan, the potentials and the log's arrays stay on the device,
 and the only device-to-host copies in the iterations are the stopping
@@ -32,7 +33,6 @@ from ._utils import (
     EXP_FLOOR,
     check_ot_problem,
     fetch,
-    is_gpu_input,
     lse_cols,
     lse_rows,
     safe_exp,
@@ -61,8 +61,8 @@ def sinkhorn(a, b, M, reg, method: str = "sinkhorn", numItermax: int = 1000,
         Target histogram, same total mass as ``a``.
     M : ndarray of shape (n, m)
         Cost matrix. NumPy, or CuPy (with ``a``, ``b`` on the GPU too, or
-        ``None``): then ``'sinkhorn'`` and ``'log'`` run on the GPU and return
-        device arrays; ``'sns'`` is CPU-only (``TypeError``).
+        ``None``): then every method runs on the GPU and returns device
+        arrays (plan, potentials, the log's arrays).
     reg : float
         Entropic regularization (> 0), ``1 / eta`` in Tang et al. (2024).
     method : {'sinkhorn', 'log', 'sns'}
@@ -106,13 +106,6 @@ def sinkhorn(a, b, M, reg, method: str = "sinkhorn", numItermax: int = 1000,
     if key is None:
         raise ValueError(f"unknown method {method!r}; use one of 'sinkhorn', 'log', 'sns'")
     if key == "sns":
-        if is_gpu_input(a, b, M, *(warmstart if isinstance(warmstart, (tuple, list))
-                                   else ())):
-            raise TypeError(
-                "method='sns' (sinkhorn_newton_sparse) runs on the CPU only (its Newton "
-                "solver is a CPU Numba kernel), but its input lives on the GPU: use "
-                "method='log' or 'sinkhorn' on the GPU, or move a, b and M to the host "
-                "with .get()")
         from ._sns import sinkhorn_newton_sparse
 
         return sinkhorn_newton_sparse(a, b, M, reg, max_newton=numItermax, tol=stopThr,

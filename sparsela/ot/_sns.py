@@ -35,6 +35,18 @@ column of ``K`` still has no mass) and when a scaling leaves
 entries are the candidates above a margin below the last threshold (or, at
 first, chosen by a histogram of ``P``; no sort of ``P``) and the Newton
 system is solved by CG on its Schur complement, in compiled loops.
+
+On the GPU (CuPy ``a``, ``b``, ``M``) the same algorithm runs on the
+device: ``K``, the scalings and the potentials are CuPy arrays, the
+products are cuBLAS's, the selection of the Hessian's entries is
+``backends/gpu/ot.py`` (dense device passes over ``P``, a shared-memory
+histogram kernel, a radix sort of the candidates) and the Newton system is
+solved by :func:`sparsela.linalg.cg` with the Hessian's off-diagonal block
+a sparsela CSR array on the GPU. What crosses to the host is the scalars of
+the tests: per Sinkhorn iteration two transfers (the breakdown and range
+tests of the scalings together, the error), per Newton step one for the
+error and the marginals' extremes, a few for the selection sizes and the
+slope, one per line-search trial, and the CG's two per iteration.
 """
 from __future__ import annotations
 
@@ -42,10 +54,11 @@ import math
 
 import numpy as np
 
-from ..backends import lazy
+from .._device import namespace_of
+from ..ops._backend import kernels
 from ..utils.progress import progress
 from ._sinkhorn import _check_iter, _embed, _finish_log, _log_domain_setup
-from ._utils import check_ot_problem, lse_cols, lse_rows, warn_not_converged
+from ._utils import check_ot_problem, fetch, lse_cols, lse_rows, warn_not_converged
 
 __all__ = ["sinkhorn_newton_sparse"]
 
@@ -61,8 +74,6 @@ _SHIFT = 1e-12
 #: most this fraction of what it was
 _DENSIFY_GAIN = 0.7
 
-
-_ker = lazy("cpu.ot")
 
 #: the scalings are folded into the potentials and ``K`` recomputed (one
 #: ``n m`` exponential pass) when one leaves [exp(-50), exp(50)]: with the
@@ -80,18 +91,29 @@ _DAMPED = 0.5
 _LO_MARGIN = 1.0 / 16.0
 
 
-def _floored_exp(x: np.ndarray) -> None:
+def _floored_exp(x: np.ndarray, xp=np) -> None:
     """``exp(x)`` in place, 0 where it is below ``_K_FLUSH`` (the exponents
     are floored first: ``exp`` of very negative numbers gives subnormals,
     slow in every later product)."""
     low = x < _LOG_K_FLUSH
-    np.maximum(x, _LOG_K_FLUSH, out=x)
-    np.exp(x, out=x)
-    x[low] = 0.0
+    xp.maximum(x, _LOG_K_FLUSH, out=x)
+    xp.exp(x, out=x)
+    if xp is np:
+        x[low] = 0.0
+    else:  # copyto, not x[low] = 0: a boolean-mask store counts the mask on the host
+        xp.copyto(x, 0.0, where=low)
 
 
-def _expm1mx(x: np.ndarray) -> np.ndarray:
+def _expm1mx(x: np.ndarray, xp=np) -> np.ndarray:
     """``expm1(x) - x`` without cancellation for small ``|x|``."""
+    if xp is not np:
+        # the same series for every entry, chosen by where (no boolean
+        # indexing: it would count the mask on the host); |x| <= 16 here,
+        # so the unused series values stay finite
+        acc = xp.full_like(x, 1.0 / 3628800.0)
+        for fact in (362880.0, 40320.0, 5040.0, 720.0, 120.0, 24.0, 6.0, 2.0):
+            acc = acc * x + 1.0 / fact
+        return xp.where(xp.abs(x) < 0.1, acc * x * x, xp.expm1(x) - x)
     out = np.expm1(x) - x
     small = np.abs(x) < 0.1
     if small.any():
@@ -107,23 +129,30 @@ class _Plan:
     """The plan ``P = diag(u) K diag(v)``, ``K = exp(Mr + alpha + beta)``
     (Schmitzer's stabilized kernel): the potentials are ``alpha + log u``,
     ``beta + log v``; Sinkhorn iterations, Newton steps and the marginals
-    change only ``u``, ``v`` and use products with ``K``."""
+    change only ``u``, ``v`` and use products with ``K``.
+
+    NumPy or CuPy arrays (``xp``); on the GPU the tests a CPU iteration
+    makes one scalar at a time are read back together (one transfer)."""
 
     def __init__(self, Mr, alpha, beta, a, b, K):
         self.Mr, self.alpha, self.beta, self.a, self.b, self.K = Mr, alpha, beta, a, b, K
+        self.xp = xp = namespace_of(K)
         n, m = Mr.shape
-        self.u, self.v = np.ones(n), np.ones(m)
+        self.u, self.v = xp.ones(n), xp.ones(m)
         self._r = self._c = self._Ktu = None
 
     def absorb(self):
         """Fold ``u``, ``v`` into the potentials; ``K`` from them (one
         exponential pass): then ``P = K``."""
-        self.alpha += np.log(self.u)
-        self.beta += np.log(self.v)
+        xp = self.xp
+        self.alpha += xp.log(self.u)
+        self.beta += xp.log(self.v)
         K = self.K
-        np.add(self.Mr, self.alpha[:, None], out=K)
-        K += self.beta[None, :]
-        _floored_exp(K)
+        xp.add(self.Mr, self.alpha[:, None], out=K)
+        # ufuncs with out=, not K += ...: the buffer is updated on every
+        # device (the simulated device's augmented assignment rebinds)
+        xp.add(K, self.beta[None, :], out=K)
+        _floored_exp(K, xp)
         self.u[:] = 1.0
         self.v[:] = 1.0
         self._r = self._c = self._Ktu = None
@@ -131,15 +160,24 @@ class _Plan:
     def plan(self):
         """The plan ``diag(u) K diag(v)``, in ``K``'s buffer (the last use of
         ``K``), with the potentials folded into ``alpha``, ``beta``."""
-        K = self.K
-        K *= self.u[:, None]
-        K *= self.v[None, :]
-        self.alpha += np.log(self.u)
-        self.beta += np.log(self.v)
+        K, xp = self.K, self.xp
+        xp.multiply(K, self.u[:, None], out=K)
+        xp.multiply(K, self.v[None, :], out=K)
+        self.alpha += self.xp.log(self.u)
+        self.beta += self.xp.log(self.v)
         return K
 
-    def _moved(self):
+    def _moved(self, extremes=None):
+        """Absorb when a scaling left the range; ``extremes`` = the already
+        read back ``(u.max, u.min, v.max, v.min)`` (GPU)."""
         lim = math.exp(_MAX_LOG_SCALING)
+        if extremes is None and self.xp is not np:
+            extremes = fetch(self.xp, self.u.max(), self.u.min(), self.v.max(), self.v.min())
+        if extremes is not None:
+            umax, umin, vmax, vmin = extremes
+            if umax > lim or umin < 1.0 / lim or vmax > lim or vmin < 1.0 / lim:
+                self.absorb()
+            return
         if (self.u.max() > lim or self.u.min() < 1.0 / lim
                 or self.v.max() > lim or self.v.min() < 1.0 / lim):
             self.absorb()
@@ -148,17 +186,17 @@ class _Plan:
         """``K`` from the potentials with each row shifted so that its largest
         entry is 1 (no row without mass; a column without mass is caught by
         the first Sinkhorn iteration, which then runs in the log domain)."""
-        K = self.K
+        K, xp = self.K, self.xp
         if self.alpha.any() or self.beta.any():  # a warm start
-            np.add(self.Mr, self.alpha[:, None], out=K)
-            K += self.beta[None, :]
+            xp.add(self.Mr, self.alpha[:, None], out=K)
+            xp.add(K, self.beta[None, :], out=K)
             mx = K.max(axis=1)
-            K -= mx[:, None]
+            xp.subtract(K, mx[:, None], out=K)
         else:
             mx = self.Mr.max(axis=1)
-            np.subtract(self.Mr, mx[:, None], out=K)
+            xp.subtract(self.Mr, mx[:, None], out=K)
         self.alpha -= mx
-        _floored_exp(K)
+        _floored_exp(K, xp)
         self.u[:] = 1.0
         self.v[:] = 1.0
         self._r = self._c = self._Ktu = None
@@ -166,17 +204,21 @@ class _Plan:
     def log_domain_iteration(self):
         """A Sinkhorn iteration by log-sum-exps (no underflow whatever the
         potentials), then ``K`` from the new potentials."""
-        self.alpha += np.log(self.u)
-        self.beta += np.log(self.v)
+        xp = self.xp
+        self.alpha += xp.log(self.u)
+        self.beta += xp.log(self.v)
         self.u[:] = 1.0
         self.v[:] = 1.0
-        self.beta[:] = np.log(self.b) - lse_cols(self.Mr, self.alpha, self.K)
-        self.alpha[:] = np.log(self.a) - lse_rows(self.Mr, self.beta, self.K)
+        self.beta[:] = xp.log(self.b) - lse_cols(self.Mr, self.alpha, self.K)
+        self.alpha[:] = xp.log(self.a) - lse_rows(self.Mr, self.beta, self.K)
         self.absorb()
 
     def sinkhorn(self):
         """One Sinkhorn iteration: ``v = b / K^T u``, ``u = a / K v`` (two
         products with ``K``; the last column sums come for free)."""
+        if self.xp is not np:
+            self._sinkhorn_device()
+            return
         Ktu = self._Ktu if self._Ktu is not None else self.u @ self.K
         # a row or column of K without mass (underflow): log domain instead
         if not Ktu.min() > 0:
@@ -196,10 +238,31 @@ class _Plan:
         self._c = self._Ktu = None
         self._moved()
 
+    def _sinkhorn_device(self):
+        """:meth:`sinkhorn` on the GPU: the same iterate and the same fallback
+        to the log domain, with its three tests and the range test of the
+        new scalings read back in one transfer (a failed test makes the
+        unused ``K v`` or ``u`` non-finite, harmlessly, on the device)."""
+        xp = self.xp
+        Ktu = self._Ktu if self._Ktu is not None else self.u @ self.K
+        with np.errstate(divide="ignore", invalid="ignore"):  # (the simulated device)
+            v = self.b / Ktu
+            Kv = self.K @ v
+            u = self.a / Kv
+        ok = (Ktu.min() > 0) & (Kv.min() > 0) & xp.isfinite(v).all() & xp.isfinite(u).all()
+        ok, *extremes = fetch(xp, ok, u.max(), u.min(), v.max(), v.min())
+        if not ok:
+            self.log_domain_iteration()
+            return
+        self.u, self.v = u, v
+        self._r = u * Kv
+        self._c = self._Ktu = None
+        self._moved(extremes)
+
     def step(self, da, db):
         """Move the potentials by ``(da, db)``: ``u *= exp(da)``, ``v *= exp(db)``."""
-        self.u = self.u * np.exp(da)
-        self.v = self.v * np.exp(db)
+        self.u = self.u * self.xp.exp(da)
+        self.v = self.v * self.xp.exp(db)
         self._r = self._c = self._Ktu = None
         self._moved()
 
@@ -214,7 +277,20 @@ class _Plan:
 
     def error(self):
         r, c = self.marginals()
-        return float(np.hypot(np.linalg.norm(self.a - r), np.linalg.norm(self.b - c)))
+        xp = self.xp
+        return float(xp.hypot(xp.linalg.norm(self.a - r), xp.linalg.norm(self.b - c)))
+
+    def newton_state(self):
+        """``(err, min r, min c, sum r, max r, max c)`` of the marginals ``r``,
+        ``c``: what a Newton step tests and scales by (on the GPU one
+        transfer; on the CPU the values the solver always computed)."""
+        r, c = self.marginals()
+        xp = self.xp
+        if xp is not np:
+            err = xp.hypot(xp.linalg.norm(self.a - r), xp.linalg.norm(self.b - c))
+            return fetch(xp, err, r.min(), c.min(), r.sum(), r.max(), c.max())
+        err = float(np.hypot(np.linalg.norm(self.a - r), np.linalg.norm(self.b - c)))
+        return err, r.min(), c.min(), float(r.sum()), float(r.max()), float(c.max())
 
 
 def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
@@ -240,7 +316,14 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     b : array-like of shape (m,) or None
         Target histogram, same total mass.
     M : ndarray of shape (n, m)
-        Cost matrix.
+        Cost matrix. A CuPy array (``a``, ``b`` on the GPU too, or
+        ``None``) solves on the GPU: the plan, the potentials and the log's
+        arrays are then CuPy arrays, equal to the CPU's to rounding. The
+        iteration counts are the CPU's or close to them: the Sinkhorn
+        iterates and the CG solves agree to rounding only (cuBLAS and the
+        sparse GPU kernels sum in other orders), so a decision taken near
+        its threshold (Sinkhorn's predicted finish, the density doubling, a
+        line-search test, a CG stopping test) can go the other way.
     reg : float
         Entropic regularization (> 0).
     n_sinkhorn_warmup : int, default=20
@@ -314,12 +397,12 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     warn : bool
         ``ConvergenceWarning`` when ``tol`` is not reached.
     warmstart : tuple of ndarray, optional
-        Initial ``(log_u, log_v)``.
+        Initial ``(log_u, log_v)``, on the device of ``M``.
 
     Returns
     -------
     gamma : ndarray of shape (n, m)
-        The transport plan.
+        The transport plan (on the device of ``M``).
     log : dict, with ``log=True``
         ``err`` (marginal error at the end of the warm-up and after each
         Newton step), ``niter`` (POT's convention: total iterations minus
@@ -356,7 +439,9 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     (marginals, three read-only passes to choose and gather the Hessian's
     entries, one product per line-search trial) plus the CG iterations on
     the sparse Hessian (``O(nnz(H_s))`` each). BLAS runs the products on its
-    threads; the compiled passes run on one.
+    threads; the compiled passes run on one. On the GPU the dense passes
+    are cheap (a few memory-bound sweeps), and on small problems the CG
+    iterations (a few kernel launches and two scalar reads each) dominate.
 
     References
     ----------
@@ -370,7 +455,7 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     S. C. Eisenstat, H. F. Walker. Choosing the Forcing Terms in an Inexact
     Newton Method. SIAM J. Sci. Comput. 17(1), 1996.
     """
-    a, b, M, reg = check_ot_problem(a, b, M, reg)
+    a, b, M, reg = check_ot_problem(a, b, M, reg, accept_gpu=True)
     _check_iter(max_newton, tol)
     if isinstance(n_sinkhorn_warmup, bool) or not isinstance(n_sinkhorn_warmup, (int, np.integer)) \
             or n_sinkhorn_warmup < 0:
@@ -389,16 +474,19 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     shape, a, b, M, ia, ib, Mr, alpha, beta, _, _, work = _log_domain_setup(
         a, b, M, reg, warmstart)
     n, m = M.shape
+    xp = namespace_of(M)
+    # backends/cpu/ot.py or backends/gpu/ot.py: where the arrays live
+    ker = kernels("ot", M)
     plan = _Plan(Mr, alpha, beta, a, b, work)
     kmax = n * m
     if density is None:
         density = min(1.0, 2.0 / min(n, m))
     k = max(1, min(kmax, math.ceil(density * kmax)))
     mass_rule = retain_mass if adaptive else None
-    scale = float(np.linalg.norm(a) + np.linalg.norm(b))
+    scale = float(xp.linalg.norm(a) + xp.linalg.norm(b))
     if max_cg_iter is None:
         max_cg_iter = 10 * (n + m)
-    e = np.concatenate([np.ones(n), -np.ones(m)])
+    e = xp.concatenate([xp.ones(n), -xp.ones(m)])
 
     logd = {"err": [], "err_sinkhorn": [], "density": [], "cg_iter": [], "step": [],
             "damping": []}
@@ -440,13 +528,15 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         lo = 0.0
         it = n_rescue = 0
         while True:
-            err = plan.error()
+            # the error and the marginals' extremes and total (one
+            # transfer on the GPU)
+            err, r_min, c_min, total, r_max, c_max = plan.newton_state()
             logd["err"].append(err)
             if err < tol:
                 converged = True
                 break
             r, c = plan.marginals()
-            if not (r.min() > 0 and c.min() > 0):
+            if not (r_min > 0 and c_min > 0):
                 # a row or column without mass (a start whose kernel
                 # underflows): no Newton system; a log-domain iteration
                 # (which gives every row and column mass unless a weight is
@@ -491,30 +581,32 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                     k = min(2 * k, kmax)
                     trial_ratio = ratio
             prev_err = err
-            total = float(r.sum())
             # the k largest entries, k doubled while they hold less than
             # retain_mass of the mass (a threshold from the candidates above
             # lo, or a histogram of P: no sort of P)
             K, u, v = plan.K, plan.u, plan.v
-            I, J, V, tau = _ker.top_entries(
+            I, J, V, tau = ker.top_entries(
                 K, u, v, k, 0.0 if mass_rule is None else mass_rule * total, lo=lo)
             kept = V.shape[0]
             if kept > k:
                 k = min(k << max(0, math.ceil(math.log2(kept / k))), kmax)
-                I, J, V, tau = _ker.top_entries(K, u, v, k, 0.0, lo=lo)
+                I, J, V, tau = ker.top_entries(K, u, v, k, 0.0, lo=lo)
                 kept = V.shape[0]
             # the next step's threshold is near this one: gather only the
             # entries above a margin below it (one pass, no histogram of P)
             lo = tau * _LO_MARGIN
-            diag_max = max(float(r.max()), float(c.max()))
+            diag_max = max(r_max, c_max)
             shift = _SHIFT * diag_max
             dr = r * (1.0 + mu) + shift
             dc = c * (1.0 + mu) + shift
             # the kept entries, row-major, are the CSR arrays of the Hessian's
             # off-diagonal block B (the diagonal blocks are dr, dc)
-            Bp = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(I, minlength=n), out=Bp[1:])
-            g = np.concatenate([ga, gb])
+            if xp is np:
+                Bp = np.zeros(n + 1, dtype=np.int64)
+                np.cumsum(np.bincount(I, minlength=n), out=Bp[1:])
+            else:  # I is sorted: the row pointers by binary search, no atomics
+                Bp = xp.searchsorted(I, xp.arange(n + 1, dtype=np.int64), side="left")
+            g = xp.concatenate([ga, gb])
             g -= (g @ e) / (n + m) * e
             # inexact Newton: the forcing term follows the last contraction
             # (Eisenstat & Walker's choice 2 scaled by 0.1): loose while the
@@ -527,14 +619,14 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             # CG on the Schur complement of the row block, in one compiled
             # loop (the system is small and needs hundreds of iterations at
             # small reg)
-            d, n_cg, cg_ok = _ker.hessian_solve(Bp, J, V, dr, dc, g, rtol, max_cg_iter)
+            d, n_cg, cg_ok = ker.hessian_solve(Bp, J, V, dr, dc, g, rtol, max_cg_iter)
             d -= (d @ e) / (n + m) * e
             slope = float(g @ d)
             if not np.isfinite(slope) or slope <= 0:  # CG failed: scaled gradient step
-                d = g / np.concatenate([dr, dc])
+                d = g / xp.concatenate([dr, dc])
                 slope = float(g @ d)
             da, db = d[:n], d[n:]
-            span = float(np.abs(da).max() + np.abs(db).max())
+            span = float(xp.abs(da).max() + xp.abs(db).max())
             # never try to scale an entry of P by more than exp(_MAX_LOG_STEP)
             t = 1.0 if span <= _MAX_LOG_STEP else 2.0 ** math.floor(math.log2(_MAX_LOG_STEP / span))
             accepted = False
@@ -545,8 +637,14 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                 # + c.(expm1(y) - y) + expm1(x)^T P expm1(y): one product with
                 # P, no exponential of an n x m array, no cancellation
                 xa, xb = t * da, t * db
-                cross = float((u * np.expm1(xa)) @ (K @ (v * np.expm1(xb))))
-                q = float(r @ _expm1mx(xa) + c @ _expm1mx(xb)) + cross
+                if xp is np:
+                    cross = float((u * np.expm1(xa)) @ (K @ (v * np.expm1(xb))))
+                    q = float(r @ _expm1mx(xa) + c @ _expm1mx(xb)) + cross
+                else:  # the two sums in one transfer
+                    cross_d = (u * xp.expm1(xa)) @ (K @ (v * xp.expm1(xb)))
+                    q, cross = fetch(xp, r @ _expm1mx(xa, xp) + c @ _expm1mx(xb, xp),
+                                     cross_d)
+                    q += cross
                 gain = t * slope - q
                 if np.isfinite(gain) and gain >= _ARMIJO_C * t * slope:
                     accepted = True

@@ -74,9 +74,8 @@ def solve(M, a=None, b=None, reg: float = 1e-2, method: str = "sns",
     ----------
     M : ndarray of shape (n, m)
         Cost matrix. A CuPy array (with ``a``, ``b`` on the GPU or ``None``)
-        solves on the GPU with ``method='log'`` or ``'sinkhorn'``: the plan and
-        the potentials are then CuPy arrays (``'sns'`` is CPU-only:
-        ``TypeError``).
+        solves on the GPU with any method: the plan, the potentials and the
+        log's arrays are then CuPy arrays.
     a, b : array-like or None
         Histograms (uniform when ``None``), equal total mass.
     reg : float, default=1e-2

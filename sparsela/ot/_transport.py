@@ -2,9 +2,8 @@
 ``ot.da.SinkhornTransport``).
 
 GPU input (CuPy arrays or sparsela arrays on the GPU) is fitted on the GPU
-with ``method='log'`` or ``'sinkhorn'``: the cost, the plan and every
-fitted array live on the device, and ``transform`` of GPU input returns
-CuPy arrays.
+with every method and metric: the cost, the plan and every fitted array
+live on the device, and ``transform`` of GPU input returns CuPy arrays.
 """
 from __future__ import annotations
 
@@ -48,13 +47,60 @@ def _cross(A, B):
     return R.toarray() if isinstance(R, SparseArray) else namespace_of(R).asarray(R)
 
 
+#: rows of Xs per broadcast block of the GPU metrics: at most ~2**22
+#: differences (32 MiB of float64) in flight
+_BLOCK_ENTRIES = 1 << 22
+
+
+def _cdist_device(A, B, metric: str):
+    """:func:`scipy.spatial.distance.cdist`'s ``metric`` for dense device
+    arrays, with ``xp`` (cdist's definitions: ``'minkowski'`` with ``p=2``,
+    the cosine clipped to ``[-1, 1]``, canberra's ``0/0`` terms 0).
+
+    The angle metrics are one matrix product (cuBLAS) and row norms; the
+    coordinate-wise ones broadcast ``A[i] - B[j]`` over blocks of rows of
+    ``A`` (bounded memory), one elementwise pass and one reduction each.
+    """
+    xp = namespace_of(A, B)
+    A = A.astype(np.float64, copy=False)
+    B = B.astype(np.float64, copy=False)
+    if metric in ("cosine", "correlation"):
+        if metric == "correlation":
+            A = A - A.mean(axis=1, keepdims=True)
+            B = B - B.mean(axis=1, keepdims=True)
+        na = xp.sqrt(xp.einsum("ij,ij->i", A, A))
+        nb = xp.sqrt(xp.einsum("ij,ij->i", B, B))
+        cos = xp.clip((A @ B.T) / (na[:, None] * nb[None, :]), -1.0, 1.0)
+        return 1.0 - cos
+    n, m, d = A.shape[0], B.shape[0], A.shape[1]
+    out = xp.empty((n, m))
+    step = max(1, _BLOCK_ENTRIES // max(1, m * d))
+    for lo in range(0, n, step):
+        Ab = A[lo:lo + step, None, :]
+        diff = xp.abs(Ab - B[None, :, :])
+        if metric == "cityblock":
+            out[lo:lo + step] = diff.sum(axis=2)
+        elif metric == "chebyshev":
+            out[lo:lo + step] = diff.max(axis=2)
+        elif metric == "minkowski":  # cdist's default p = 2
+            out[lo:lo + step] = xp.sqrt((diff * diff).sum(axis=2))
+        elif metric == "canberra":
+            den = xp.abs(Ab) + xp.abs(B)[None, :, :]
+            pos = den > 0
+            out[lo:lo + step] = xp.where(pos, diff / xp.where(pos, den, 1.0), 0.0).sum(axis=2)
+        else:  # braycurtis
+            out[lo:lo + step] = diff.sum(axis=2) / xp.abs(Ab + B[None, :, :]).sum(axis=2)
+    return out
+
+
 def pairwise_cost(Xs, Xt, metric: str = "sqeuclidean") -> np.ndarray:
     """Cost matrix between the rows of ``Xs`` and ``Xt``.
 
     ``'sqeuclidean'`` and ``'euclidean'`` use ``|x|^2 + |y|^2 - 2 x.y`` with
-    sparsela products (sparse inputs stay sparse) and run on either device;
-    the metrics of :func:`scipy.spatial.distance.cdist` densify sparse
-    inputs and are CPU-only (``TypeError`` for GPU input).
+    sparsela products (sparse inputs stay sparse). The metrics of
+    :func:`scipy.spatial.distance.cdist` densify sparse inputs; on the CPU
+    they are cdist's, on the GPU the same definitions computed with CuPy
+    (equal to rounding). Both devices: the cost lives where the samples do.
     """
     xp = namespace_of(Xs, Xt)
     if metric in ("sqeuclidean", "euclidean"):
@@ -63,9 +109,7 @@ def pairwise_cost(Xs, Xt, metric: str = "sqeuclidean") -> np.ndarray:
         return xp.sqrt(D, out=D) if metric == "euclidean" else D
     if metric in _METRICS_SCIPY:
         if xp is not np:
-            raise TypeError(f"metric {metric!r} is computed by scipy.spatial.distance.cdist "
-                            "on the CPU; GPU input supports 'sqeuclidean' and 'euclidean' "
-                            "(or move the samples to the host with .get())")
+            return _cdist_device(_dense(Xs), _dense(Xt), metric)
         from scipy.spatial.distance import cdist
 
         return cdist(_dense(Xs), _dense(Xt), metric=metric)
@@ -84,10 +128,9 @@ class SinkhornTransport(BaseEstimator):
     displacement of their nearest fitted source sample, as POT does).
 
     GPU input (CuPy arrays or sparsela arrays on the GPU, ``Xs`` and ``Xt``
-    on one device) is fitted on the GPU with ``method='log'`` or
-    ``'sinkhorn'`` and a Euclidean ``metric``; the fitted arrays are then
-    CuPy arrays, and ``transform`` takes and returns GPU arrays. ``'sns'``
-    is CPU-only (``TypeError`` for GPU input).
+    on one device) is fitted on the GPU with any ``method`` and ``metric``;
+    the fitted arrays are then CuPy arrays, and ``transform`` takes and
+    returns GPU arrays.
 
     Parameters
     ----------
@@ -180,11 +223,6 @@ class SinkhornTransport(BaseEstimator):
         if Xt.shape[1] != Xs.shape[1]:
             raise ValueError(f"Xt has {Xt.shape[1]} features, Xs has {Xs.shape[1]}")
         xp = namespace_of(Xs)
-        if xp is not np and self.method in ("sns", "sinkhorn_newton_sparse"):
-            raise TypeError(
-                f"method={self.method!r} (sinkhorn_newton_sparse) runs on the CPU only (its "
-                "Newton solver is a CPU Numba kernel), but Xs lives on the GPU: use "
-                "method='log' or 'sinkhorn', or move Xs and Xt to the host with .get()")
         M = pairwise_cost(Xs, Xt, self.metric)
         norm_value = 1.0
         if self.norm is not None:

@@ -85,7 +85,7 @@ def _check_weights(w, n: int, name: str, xp=np):
 
 
 def check_ot_problem(a, b, M, reg, *, accept_gpu: bool = False,
-                     solver: str = "sinkhorn_newton_sparse (method='sns')"):
+                     solver: str = "this solver"):
     """Validate ``(a, b, M, reg)`` once; return float64 copies/views.
 
     ``a``/``b`` of ``None`` or length 0 are uniform. Raises ``ValueError``
@@ -103,9 +103,8 @@ def check_ot_problem(a, b, M, reg, *, accept_gpu: bool = False,
     gpu = is_gpu_input(a, b, M)
     if gpu and not accept_gpu:
         raise TypeError(
-            f"{solver} runs on the CPU only (its Newton solver is a CPU Numba kernel), "
-            "but its input lives on the GPU: use method='log' or 'sinkhorn' on the GPU, "
-            "or move a, b and M to the host with .get()")
+            f"{solver} runs on the CPU only, but its input lives on the GPU: move a, b "
+            "and M to the host with .get()")
     if gpu:
         # no implicit moves: a and b must live where M lives (None/[]: uniform)
         for name, w in (("a", a), ("b", b)):
