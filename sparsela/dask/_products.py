@@ -159,7 +159,7 @@ def _sum_sparse_gpu(parts, add):
     elif add == "max":
         rank, last = vals, True         # integers: the run's last is its max
     else:                               # "or": True first
-        rank = ~vals.astype(np.bool_)
+        rank = (~vals.astype(np.bool_)).astype(np.int8)
     order = xp.argsort(rank, kind="stable")
     order = order[xp.argsort(key[order], kind="stable")]
     key, vals = key[order], vals[order]
