@@ -284,14 +284,19 @@ def hessian_solve(Bp, Bj, Bx, dr, dc, g, rtol: float, maxiter: int):
     xp = _cuda.array_module(Bp, Bj, Bx, dr, dc, g)
     n, m = dr.shape[0], dc.shape[0]
     nnz = Bx.shape[0]
-    B = csr_array((Bx, Bj, Bp), shape=(n, m))
+    # one index dtype for the SpMV kernels (the CPU's rule: int64 triplets)
+    Bp, Bj = Bp.astype(np.int64, copy=False), Bj.astype(np.int64, copy=False)
+    # canonical by construction (row-major, columns ascending, no duplicates):
+    # wrapped without the constructor's checks, which read back ~9 scalars
+    # per array (27 host synchronisations per Newton step)
+    B = csr_array._from_arrays(Bx, Bj, Bp, (n, m), True, True)
     # B^T in CSR: the entries stably sorted by column (rows stay ascending)
-    rows = xp.searchsorted(Bp, xp.arange(nnz, dtype=Bp.dtype), side="right") - 1
+    rows = xp.searchsorted(Bp, xp.arange(nnz, dtype=np.int64), side="right") - 1
     order = xp.argsort(Bj, kind="stable")
     Btj, Btx = rows[order], Bx[order]
-    Btp = xp.searchsorted(Bj[order], xp.arange(m + 1, dtype=Bj.dtype), side="left")
-    Bt = csr_array((Btx, Btj, Btp), shape=(m, n))
-    Bt2 = csr_array((Btx * Btx, Btj, Btp), shape=(m, n))
+    Btp = xp.searchsorted(Bj[order], xp.arange(m + 1, dtype=np.int64), side="left")
+    Bt = csr_array._from_arrays(Btx, Btj, Btp, (m, n), True, True)
+    Bt2 = csr_array._from_arrays(Btx * Btx, Btj, Btp, (m, n), True, True)
     rinv = 1.0 / dr
     ga, gb = g[:n], g[n:]
     # right-hand side gb - B^T diag(1/dr) ga and the Schur complement's
