@@ -185,6 +185,24 @@ def test_sns_fronts_on_device(device):
     np.testing.assert_allclose(to_host(Pf), Pf_ref, rtol=1e-6, atol=1e-12)
 
 
+def test_sns_kernel_underflow_log_domain(device):
+    """exp(-M/reg) is 0 everywhere, and a column has no mass after the row
+    shift: the first iteration falls back to the log domain (on the device;
+    then Sinkhorn finishes: no Newton step, cheap on the simulator)."""
+    rng = np.random.default_rng(3)
+    M = 800.0 + 10.0 * rng.random((6, 7))
+    M[:, 0] += 1000.0
+    a, b = np.full(6, 1 / 6), np.full(7, 1 / 7)
+    P_ref, log_ref = sinkhorn_newton_sparse(a, b, M, 1.0, tol=1e-10, log=True)
+    P, log = sinkhorn_newton_sparse(*on_dev(device, a, b, M), 1.0, tol=1e-10, log=True)
+    assert log_ref["converged"] and log["converged"]
+    assert np.isfinite(to_host(P)).all()
+    np.testing.assert_allclose(to_host(P), P_ref, rtol=1e-8, atol=1e-13)
+    assert (log["n_sinkhorn"], log["n_newton"]) == (log_ref["n_sinkhorn"], log_ref["n_newton"])
+    Q = ot.sinkhorn(a, b, M, 1.0, method="sinkhorn_log", numItermax=20_000, stopThr=1e-12)
+    np.testing.assert_allclose(to_host(P), Q, atol=1e-10)
+
+
 def test_sns_not_converged_warns(device):
     a, b, M = clouds(6, 7, seed=3)
     kw = {"tol": 1e-15, "max_newton": 2, "n_sinkhorn_warmup": 3, "sinkhorn_finish": 0,
