@@ -72,6 +72,20 @@ et al. (Sec. 7-8: active-set identification, then Newton on the manifold).
 Intercept: sparse ``X`` is never centred; the column means enter the maths
 (``X_offset``) as in scikit-learn. Stopping: duality gap (scikit-learn's
 formulation) ``<= tol * ||y - mean(y)||^2``, checked once per epoch.
+
+GPU
+---
+Every option runs on the GPU when ``X`` and ``y`` are there (CuPy arrays or
+sparsela arrays on the GPU): the block steps run in one persistent CUDA
+kernel per epoch (``sparsela/backends/gpu/bcd.py``), the gap, working sets
+and the active-set Newton step in CuPy; per epoch only a few scalars come
+back for the stopping tests. ``coef_`` and ``intercept_`` (a 0-d array) are
+then CuPy arrays and ``predict`` of GPU input returns a CuPy array; input on
+another device than the fit's is a ``TypeError``. Cyclic and greedy fits give
+the CPU's ``coef_`` to rounding, with the same ``n_iter_``; the random rules
+draw from another generator on the GPU, so ``'random'``/``'lipschitz'`` fits
+agree with the CPU's at convergence, not step by step (likewise the working
+set may pick other blocks among equally violated ones).
 """
 from __future__ import annotations
 
@@ -84,6 +98,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._device import device_of, mismatch, namespace_of, same_device
 from ..backends import lazy
 from ..formats import SparseArray
 from ..utils.progress import progress
@@ -95,8 +110,24 @@ _RULES = {"cyclic": 0, "random": 1, "lipschitz": 2, "gs": 3, "gsl": 4, "gsq": 5}
 _GREEDY = ("gs", "gsl", "gsq")
 
 
-def _kernels():
-    return lazy("cpu.bcd")
+def _kernels(gpu=False):
+    """The kernel module of the device: ``backends/cpu/bcd.py`` or its GPU mirror."""
+    return lazy("gpu.bcd" if gpu else "cpu.bcd")
+
+
+def _gather_atoms(xp, g_ptr, g_idx, atoms):
+    """The coordinates of ``atoms`` in order, on the device (the GPU twin of
+    ``np.concatenate([g_idx[g_ptr[a]:g_ptr[a + 1]] for a in atoms])``); one
+    scalar read for the size."""
+    starts = g_ptr[atoms]
+    sizes = g_ptr[atoms + 1] - starts
+    if atoms.shape[0] == 0:
+        return xp.zeros(0, dtype=np.int64)
+    ends = xp.cumsum(sizes)
+    total = int(ends[-1])
+    pos = xp.arange(total, dtype=np.int64)
+    seg = xp.searchsorted(ends, pos, side="right")
+    return g_idx[starts[seg] + pos - (ends - sizes)[seg]]
 
 
 # --------------------------------------------------------------------------- #
@@ -109,6 +140,10 @@ class _Design:
     def __init__(self, X, fit_intercept, need_csr):
         self.n, self.p = X.shape
         n = self.n
+        self.gpu = device_of(X) == "gpu"
+        if self.gpu:
+            self._init_gpu(X, fit_intercept, need_csr)
+            return
         dummy_i = np.zeros(1, dtype=np.int32)
         dummy_x = np.zeros(1)
         if isinstance(X, SparseArray):
@@ -150,13 +185,66 @@ class _Design:
         if not self.dense:
             self.X_offset = self.mu
 
+    def _init_gpu(self, X, fit_intercept, need_csr):
+        """The same design on the GPU: device arrays, the GPU kernels' layout
+        (canonical CSC: sorted rows, no duplicates)."""
+        xp = self.xp = namespace_of(X)
+        n, p = self.n, self.p
+        dummy_i = xp.zeros(1, dtype=np.int32)
+        dummy_x = xp.zeros(1)
+        if isinstance(X, SparseArray):
+            self.dense = False
+            Xc = X.tocsc()
+            Xc = Xc if Xc.dtype == np.float64 else Xc.astype(np.float64)
+            if not Xc.has_canonical_format:
+                Xc = Xc.copy()  # never modify the caller's X
+                Xc.sum_duplicates()
+            self.X = Xc
+            self.Xd = xp.zeros((1, 1), order="F")
+            self.Xp, self.Xi, self.Xx = Xc.indptr, Xc.indices, Xc.data
+            if fit_intercept:
+                self.mu = xp.asarray(Xc.sum(axis=0), dtype=np.float64).ravel() / n
+            else:
+                self.mu = xp.zeros(p)
+            self.center = bool(fit_intercept)
+            sq = xp.asarray(Xc.power(2).sum(axis=0), dtype=np.float64).ravel()
+            self.raw_sq = sq
+            self.col_sq = sq - n * self.mu ** 2
+            if need_csr:
+                Xr = Xc.tocsr()
+                self.Rp, self.Rj, self.Rx = Xr.indptr, Xr.indices, Xr.data
+            else:
+                self.Rp, self.Rj, self.Rx = dummy_i, dummy_i, dummy_x
+            self.X_offset = self.mu
+        else:
+            self.dense = True
+            Xd = X.astype(np.float64, order="F", copy=True)
+            self.mu = xp.zeros(p)
+            self.X_offset = Xd.mean(axis=0) if fit_intercept else xp.zeros(p)
+            if fit_intercept:
+                self.raw_sq = (Xd ** 2).sum(axis=0)
+                xp.subtract(Xd, self.X_offset, out=Xd)  # our own copy, kept F-ordered
+            self.Xd = Xd
+            self.X = Xd
+            self.center = False
+            self.Xp, self.Xi, self.Xx = dummy_i, dummy_i, dummy_x
+            self.Rp, self.Rj, self.Rx = dummy_i, dummy_i, dummy_x
+            self.col_sq = (Xd ** 2).sum(axis=0)
+            if not fit_intercept:
+                self.raw_sq = self.col_sq
+
     def matvec(self, w):
         """``X w`` (uncentred for sparse ``X``)."""
+        if self.gpu:
+            return self.xp.asarray(self.X @ w, dtype=np.float64).ravel()
         return np.asarray(self.X @ w, dtype=np.float64).ravel()
 
     def corr(self, r, S):
         """``Z^T r`` for the residual ``r`` (``S = sum(r)`` for centering)."""
-        out = np.asarray(self.X.T @ r, dtype=np.float64).ravel()
+        if self.gpu:
+            out = self.xp.asarray(self.X.T @ r, dtype=np.float64).ravel()
+        else:
+            out = np.asarray(self.X.T @ r, dtype=np.float64).ravel()
         if self.center:
             out -= self.mu * S
         return out
@@ -164,6 +252,11 @@ class _Design:
     def corr_subset(self, r, S, cols):
         if self.dense:
             return self.Xd[:, cols].T @ r
+        if self.gpu:
+            out = self.xp.empty(len(cols))
+            _kernels(True).csc_corr_subset(self.Xp, self.Xi, self.Xx, r, self.mu, float(S),
+                                           cols.astype(np.int64), out)
+            return out
         from ..backends.cpu._jit import threads
 
         out = np.empty(len(cols))
@@ -177,12 +270,15 @@ class _Design:
         if self.dense:
             Xa = self.Xd[:, cols]
             return Xa.T @ Xa
+        if self.gpu:
+            return _kernels(True).gram(False, self.Xd, self.Xp, self.Xi, self.Xx, self.mu,
+                                       float(self.n), cols.astype(np.int64))
         return _kernels().gram(False, self.Xd, self.Xp, self.Xi, self.Xx, self.mu,
                                float(self.n), np.ascontiguousarray(cols, dtype=np.int64))
 
     def set_lipschitz(self, ptr, idx):
-        out = np.empty(len(ptr) - 1)
-        _kernels().set_lipschitz(self.dense, self.Xd, self.Xp, self.Xi, self.Xx, self.mu,
+        out = (self.xp if self.gpu else np).empty(len(ptr) - 1)
+        _kernels(self.gpu).set_lipschitz(self.dense, self.Xd, self.Xp, self.Xi, self.Xx, self.mu,
                                  float(self.n), ptr.astype(np.int64), idx.astype(np.int64),
                                  out)
         return out
@@ -253,9 +349,9 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
         ----------
         X : {ndarray, SciPy sparse, sparsela array} of shape (n_samples, n_features)
             Training data. Sparse input is used as CSC, never densified nor
-            centred.
+            centred. CuPy arrays and sparsela arrays on the GPU fit on the GPU.
         y : ndarray of shape (n_samples,)
-            Target values.
+            Target values, on the device of ``X``.
 
         Returns
         -------
@@ -263,10 +359,15 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
             The fitted estimator.
         """
         self._check_params()
+        same_device("X", X, "y", y)
         X, y = validate_data(self, X, y, accept_sparse=True, sparse_format="csc",
-                             dtype=(np.float64, np.float32), y_numeric=True)
+                             dtype=(np.float64, np.float32), y_numeric=True, accept_gpu=True)
+        # on the GPU every array below is a device array (xp = cupy) and the
+        # kernels are backends/gpu/bcd.py's; the CPU path is unchanged
+        gpu = device_of(X) == "gpu"
+        xp = namespace_of(X) if gpu else np
         out_dtype = X.dtype
-        y = np.asarray(y, dtype=np.float64)
+        y = xp.asarray(y, dtype=np.float64)
         n, p = X.shape
         lam1, lam2 = self._penalties()
         greedy = self.selection in _GREEDY
@@ -275,35 +376,53 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
         yc = y - y_mean
         g_ptr, g_idx, singletons = self._groups(p)
         wt = np.asarray(self._group_weights(g_ptr), dtype=np.float64)
-        K = _kernels()
+        K = _kernels(gpu)
+        host_groups = (g_ptr, g_idx)
+        if gpu:  # the group structure moves once; the fit never reads it back
+            atom_of = xp.asarray(np.repeat(np.arange(len(g_ptr) - 1), np.diff(g_ptr)))
+            g_ptr, g_idx, wt = xp.asarray(g_ptr), xp.asarray(g_idx), xp.asarray(wt)
 
         # Lipschitz constants of the atoms (groups); dead atoms: zero columns
         if singletons:
             col = D.col_sq[g_idx]
             raw = D.raw_sq[g_idx]
             La = col / n
-            dead = col <= 1e-10 * np.maximum(raw, np.finfo(float).tiny)
+            dead = col <= 1e-10 * xp.maximum(raw, np.finfo(float).tiny)
         else:
             La = D.set_lipschitz(g_ptr, g_idx) / n
-            raw = np.add.reduceat(D.raw_sq[g_idx], g_ptr[:-1]) if p else np.zeros(0)
-            dead = La * n <= 1e-10 * np.maximum(raw, np.finfo(float).tiny)
-        La = np.where(dead, 0.0, La + lam2)
-        live = np.flatnonzero(~dead).astype(np.int64)
+            if gpu:
+                raw = xp.bincount(atom_of, weights=D.raw_sq[g_idx], minlength=len(g_ptr) - 1)
+            else:
+                raw = np.add.reduceat(D.raw_sq[g_idx], g_ptr[:-1]) if p else np.zeros(0)
+            dead = La * n <= 1e-10 * xp.maximum(raw, np.finfo(float).tiny)
+        La = xp.where(dead, 0.0, La + lam2)
+        live = xp.flatnonzero(~dead).astype(np.int64)
 
         # blocks
         bs = int(self.block_size)
         variable = self.blocks == "variable"
         if variable:
-            blk_ptr = np.zeros(2, dtype=np.int64)
-            blk_atoms = np.zeros(1, dtype=np.int64)
-            L_blk = np.zeros(1)
+            blk_ptr = xp.zeros(2, dtype=np.int64)
+            blk_atoms = xp.zeros(1, dtype=np.int64)
+            L_blk = xp.zeros(1)
             all_blocks = live
             n_blocks_epoch = max(1, -(-len(live) // bs))
         else:
             blk_atoms = live
             blk_ptr = np.append(np.arange(0, len(live), bs, dtype=np.int64), len(live))
+            if gpu:
+                blk_ptr = xp.asarray(blk_ptr)
             if bs == 1:
                 L_blk = La[live].copy()
+            elif gpu:
+                cidx = _gather_atoms(xp, g_ptr, g_idx, blk_atoms)
+                # blocks are runs of bs atoms: their coordinate counts by padding
+                nbk = len(blk_ptr) - 1
+                sizes = xp.zeros(nbk * bs, dtype=np.int64)
+                sizes[:len(live)] = g_ptr[blk_atoms + 1] - g_ptr[blk_atoms]
+                cptr = xp.concatenate([xp.zeros(1, dtype=np.int64),
+                                       xp.cumsum(sizes.reshape(nbk, bs).sum(axis=1))])
+                L_blk = D.set_lipschitz(cptr, cidx) / n + lam2
             else:
                 sizes = np.diff(g_ptr)[blk_atoms]
                 cptr = np.concatenate([[0], np.cumsum(np.add.reduceat(sizes, blk_ptr[:-1]))]) \
@@ -311,18 +430,25 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
                 cidx = (np.concatenate([g_idx[g_ptr[a]:g_ptr[a + 1]] for a in blk_atoms])
                         if len(live) else np.zeros(0, dtype=np.int64))
                 L_blk = D.set_lipschitz(np.asarray(cptr, dtype=np.int64), cidx) / n + lam2
-            all_blocks = np.arange(len(blk_ptr) - 1, dtype=np.int64)
+            all_blocks = xp.arange(len(blk_ptr) - 1, dtype=np.int64)
             n_blocks_epoch = max(1, len(all_blocks))
 
         # initial point
-        w = np.zeros(p)
+        w = xp.zeros(p)
         if self.warm_start and getattr(self, "coef_", None) is not None \
                 and np.shape(self.coef_) == (p,):
-            w = np.asarray(self.coef_, dtype=np.float64).copy()
-            w[g_idx[np.repeat(dead, np.diff(g_ptr))]] = 0.0
+            if device_of(self.coef_) != device_of(X):
+                raise mismatch("X", device_of(X), "the warm-start coef_", device_of(self.coef_))
+            w = xp.asarray(self.coef_, dtype=np.float64).copy()
+            if gpu:
+                w[g_idx[dead[atom_of]]] = 0.0
+            else:
+                w[g_idx[np.repeat(dead, np.diff(g_ptr))]] = 0.0
         rng = check_random_state(self.random_state)
 
-        state = _State(D, yc, w, g_ptr, g_idx, wt, La, lam1, lam2, self.positive)
+        state = _State(D, yc, w, g_ptr, g_idx, wt, La, lam1, lam2, self.positive,
+                       host_groups=host_groups)
+        state.block_size = bs
         tol_abs = self.tol * _dot(yc, yc)
         hist_iter = self.history == "iteration"
         path = []
@@ -338,7 +464,7 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
 
         def run(blk_list, n_steps, cyc):
             nonlocal steps_total
-            hist = np.empty(n_steps if hist_iter else 0)
+            hist = xp.empty(n_steps if hist_iter else 0)
             done = K.bcd_run(D.dense, D.Xd, D.Xp, D.Xi, D.Xx, D.Rp, D.Rj, D.Rx, D.mu,
                              D.center, g_ptr, g_idx, wt, La, blk_ptr, blk_atoms, L_blk,
                              blk_list, variable, bs, rule, self.update == "newton",
@@ -385,7 +511,7 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
                 while n_iter < self.max_iter and not converged:
                     ws, viol = state.working_set(blk_ptr, blk_atoms, ws_size)
                     ws_size = len(ws)
-                    cyc = np.zeros(1, dtype=np.int64)
+                    cyc = xp.zeros(1, dtype=np.int64)
                     target = 0.3 * viol
                     while n_iter < self.max_iter:
                         run(ws, len(ws), cyc)
@@ -397,7 +523,7 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
                     gap, converged = check()
                     bar.set_postfix(gap=gap / n)
             elif not converged:
-                cyc = np.zeros(1, dtype=np.int64)
+                cyc = xp.zeros(1, dtype=np.int64)
                 while n_iter < self.max_iter:
                     done = run(all_blocks, n_blocks_epoch, cyc)
                     n_iter += 1
@@ -416,8 +542,13 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
         self.dual_gap_ = float(gap / n)
         self.coef_ = state.w.astype(out_dtype, copy=True)
         X_offset = D.X_offset
-        self.intercept_ = (float(y_mean - _dot(X_offset, state.w)) if self.fit_intercept
-                           else 0.0)
+        if gpu:  # a 0-d device array, in the dtype of coef_ (as its products)
+            icpt = (y_mean - (X_offset * state.w).sum() if self.fit_intercept
+                    else xp.zeros(()))
+            self.intercept_ = xp.asarray(icpt, dtype=out_dtype)
+        else:
+            self.intercept_ = (float(y_mean - _dot(X_offset, state.w)) if self.fit_intercept
+                               else 0.0)
         self.objective_path_ = np.asarray(path)
         self.iteration_path_ = np.asarray(it_path, dtype=np.int64)
         return self
@@ -429,16 +560,20 @@ class _BaseBCD(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : {ndarray, SciPy sparse, sparsela array} of shape (n_samples, n_features)
-            Samples.
+            Samples, on the device of the fit.
 
         Returns
         -------
         ndarray of shape (n_samples,)
-            ``X @ coef_ + intercept_``.
+            ``X @ coef_ + intercept_`` (a CuPy array for GPU input).
         """
         check_is_fitted(self)
+        same_device("X", X, "the fitted model (coef_)", self.coef_)
         X = validate_data(self, X, reset=False, accept_sparse=True,
-                          sparse_format="csr", dtype=(np.float64, np.float32))
+                          sparse_format="csr", dtype=(np.float64, np.float32),
+                          accept_gpu=True)
+        if device_of(X) == "gpu":
+            return namespace_of(X).asarray(X @ self.coef_).ravel() + self.intercept_
         return np.asarray(X @ self.coef_).ravel() + self.intercept_
 
     @property
@@ -469,11 +604,25 @@ class _State:
     """Coefficients, residual and gradient of one fit, with the duality gap,
     working-set selection and active-set Newton step."""
 
-    def __init__(self, D, yc, w, g_ptr, g_idx, wt, L_atom, lam1, lam2, positive):
+    def __init__(self, D, yc, w, g_ptr, g_idx, wt, L_atom, lam1, lam2, positive,
+                 host_groups=None):
         self.D, self.yc, self.w = D, yc, w
         self.g_ptr, self.g_idx, self.wt, self.L_atom = g_ptr, g_idx, wt, L_atom
         self.lam1, self.lam2, self.positive = lam1, lam2, bool(positive)
         self.n = D.n
+        self.gpu = D.gpu
+        if self.gpu:
+            # structure from the host copies (no reads from the device)
+            gp, gi = host_groups
+            xp = self.xp = D.xp
+            self.singletons = bool(np.all(np.diff(gp) == 1))
+            self.identity = self.singletons and bool(np.array_equal(gi, np.arange(len(gi))))
+            self.atom_of = xp.asarray(np.repeat(np.arange(len(gp) - 1), np.diff(gp)))
+            self.n_atoms = len(gp) - 1
+            self.st = xp.zeros(5)
+            self.viol = xp.zeros(self.n_atoms)
+            self.refresh()
+            return
         self.singletons = bool(np.all(np.diff(g_ptr) == 1))
         self.identity = self.singletons and bool(np.array_equal(g_idx, np.arange(len(g_idx))))
         self.st = np.zeros(5)
@@ -486,6 +635,8 @@ class _State:
         violations (one SpMV and one pass over the atoms); ``residual=False``
         keeps the incrementally updated ``rt`` (its rounding drift is
         negligible)."""
+        if self.gpu:
+            return self._refresh_gpu(residual)
         D, w = self.D, self.w
         if residual or not hasattr(self, "rt"):
             self.rt = self.yc - D.matvec(w) if np.any(w) else self.yc.copy()
@@ -497,7 +648,31 @@ class _State:
             float(self.lam1), float(self.lam2), float(self.n), self.positive, self.viol)
         self.st[:] = [S, c, _dot(self.rt, self.rt), pen1, w2]
 
+    def _refresh_gpu(self, residual):
+        """:meth:`refresh` on the device; the scalars of the gap and objective
+        come back in ONE transfer (``self._h``)."""
+        D, w, xp = self.D, self.w, self.xp
+        if residual or not hasattr(self, "rt"):
+            self.rt = self.yc - D.matvec(w) if bool(xp.any(w)) else self.yc.copy()
+        rt = self.rt
+        S = rt.sum()
+        c = (D.mu * w).sum() if D.center else xp.zeros(())
+        self.corr = D.corr(rt, S)
+        dual, pen1, w2 = _kernels(True).atom_stats(
+            self.g_ptr, self.g_idx, self.wt, self.L_atom, w, self.corr,
+            float(self.lam1), float(self.lam2), float(self.n), self.positive, self.viol)
+        self.st[:] = xp.stack([S, c, (rt * rt).sum(), pen1, w2])
+        r = rt + c
+        h = xp.stack([dual, pen1, w2, (r * r).sum(), (r * self.yc).sum(),
+                      (self.corr * self.corr).sum()]).get()
+        self._h = [float(v) for v in h]
+        self.dual_norm = self._h[0]
+
     def _group_norms(self, v):
+        if self.gpu and not self.singletons:
+            xp = self.xp
+            return xp.sqrt(xp.bincount(self.atom_of, weights=v[self.g_idx] ** 2,
+                                       minlength=self.n_atoms))
         if self.singletons:
             return np.abs(v if self.identity else v[self.g_idx])
         sq = np.add.reduceat(v[self.g_idx] ** 2, self.g_ptr[:-1]) if len(v) else np.zeros(0)
@@ -510,6 +685,9 @@ class _State:
         return self.rt + self.st[1]
 
     def objective(self):
+        if self.gpu:
+            _, pen1, w2, R2 = self._h[:4]
+            return float(R2 / (2 * self.n) + self.lam1 * pen1 + 0.5 * self.lam2 * w2)
         r = self.residual()
         return float(_dot(r, r) / (2 * self.n) + self.lam1 * self.st[3]
                      + 0.5 * self.lam2 * self.st[4])
@@ -518,8 +696,16 @@ class _State:
         """Duality gap in scikit-learn's unscaled form (n times the objective),
         from the last :meth:`refresh`."""
         n = self.n
-        r = self.residual()
         alpha, beta = n * self.lam1, n * self.lam2
+        if self.gpu:
+            dual_norm, pen1, w2, R2, Ry, cc = self._h
+            if alpha == 0:
+                return cc if beta == 0 else R2 + 0.5 * beta * w2 - Ry + cc / (2 * beta)
+            scale = alpha / dual_norm if dual_norm > alpha else 1.0
+            primal = 0.5 * (R2 + beta * w2) + alpha * pen1
+            dual = -0.5 * scale ** 2 * (R2 + beta * w2) + scale * Ry
+            return max(primal - dual, 0.0)
+        r = self.residual()
         R2 = _dot(r, r)
         Ry = _dot(r, self.yc)
         w2 = self.st[4]
@@ -536,10 +722,11 @@ class _State:
 
     def support(self):
         """Non-zero atoms and, for one-coordinate atoms, their signs."""
-        atoms = np.flatnonzero(self._group_norms(self.w) > 0)
+        xp = self.xp if self.gpu else np
+        atoms = xp.flatnonzero(self._group_norms(self.w) > 0)
         if self.singletons:
-            return atoms, np.sign(self.w[self.g_idx[atoms]])
-        return atoms, np.ones(len(atoms))
+            return atoms, xp.sign(self.w[self.g_idx[atoms]])
+        return atoms, xp.ones(len(atoms))
 
     # -------------------------------------------------- optimality violation
     def working_set(self, blk_ptr, blk_atoms, prev_size):
@@ -547,6 +734,8 @@ class _State:
         :meth:`refresh`); the size doubles with the support (at least 10).
         Returns ``(blocks, max violation)``."""
         nb = len(blk_ptr) - 1
+        if self.gpu:
+            return self._working_set_gpu(blk_ptr, blk_atoms, prev_size, nb)
         if nb == 0:
             return np.zeros(0, dtype=np.int64), 0.0
         wn = self._group_norms(self.w)
@@ -566,9 +755,43 @@ class _State:
             ws = np.arange(nb)
         return np.sort(ws).astype(np.int64), float(viol.max())
 
+    def _working_set_gpu(self, blk_ptr, blk_atoms, prev_size, nb):
+        """:meth:`working_set` on the device. Blocks are runs of
+        ``block_size`` atoms, so per-block maxima come from a padded reshape.
+        Among blocks of equal violation (typically zero) the choice may differ
+        from NumPy's ``argpartition`` on the CPU."""
+        xp = self.xp
+        if nb == 0:
+            return xp.zeros(0, dtype=np.int64), 0.0
+        wn = self._group_norms(self.w)
+        if len(blk_atoms) == nb:  # one atom per block
+            viol = self.viol[blk_atoms]
+            blk_nz = wn[blk_atoms] > 0
+        else:
+            bs = self.block_size
+            pad = xp.zeros((2, nb * bs))
+            pad[0, :len(blk_atoms)] = self.viol[blk_atoms]
+            pad[1, :len(blk_atoms)] = wn[blk_atoms]
+            pad = pad.reshape(2, nb, bs).max(axis=2)
+            viol, blk_nz = pad[0], pad[1] > 0
+        n_nz = int(xp.count_nonzero(blk_nz))
+        size = min(nb, max(10, 2 * n_nz, prev_size if prev_size > 2 * n_nz else 0))
+        if size < nb:
+            viol_ws = viol.copy()
+            viol_ws[blk_nz] = np.inf
+            ws = xp.argsort(-viol_ws, kind="stable")[:size]
+        else:
+            ws = xp.arange(nb)
+        return xp.sort(ws).astype(np.int64), float(viol.max())
+
     def ws_violation(self, ws, blk_ptr, blk_atoms, L_blk, positive):
         """Max violation over the working set (its gradient recomputed)."""
         D = self.D
+        if self.gpu:
+            return _kernels(True).ws_violation(
+                D.dense, D.Xd, D.Xp, D.Xi, D.Xx, D.mu, float(self.st[0]), self.rt,
+                self.g_ptr, self.g_idx, self.wt, blk_ptr, blk_atoms, L_blk, ws, self.w,
+                self.corr, float(self.lam1), float(self.lam2), float(self.n), bool(positive))
         return _kernels().ws_violation(
             D.dense, D.Xd, D.Xp, D.Xi, D.Xx, D.mu, float(self.st[0]), self.rt,
             self.g_ptr, self.g_idx, self.wt, blk_ptr, blk_atoms, L_blk, ws, self.w,
@@ -579,8 +802,85 @@ class _State:
         from threadpoolctl import threadpool_limits
 
         # small dense solves: one BLAS thread (spinning threads cost more)
+        if self.gpu:
+            return self._newton_gpu(positive, max_size)
         with threadpool_limits(limits=1, user_api="blas"):
             return self._newton(positive, max_size)
+
+    def _newton_gpu(self, positive, max_size):
+        """:meth:`_newton` on the device (xp.linalg solves; the tests of the
+        support and of the objective read scalars back)."""
+        xp, n, w = self.xp, self.n, self.w
+        atoms = xp.flatnonzero(self._group_norms(w) > 0)
+        cols = (self.g_idx[atoms] if self.singletons else
+                _gather_atoms(xp, self.g_ptr, self.g_idx, atoms))
+        m = len(cols)
+        if m == 0 or m > max_size or (m > n and self.lam2 == 0):
+            return False
+        H = self.D.gram(cols) / n
+        diag = xp.arange(m)
+        H[diag, diag] += self.lam2
+        b = self.D.corr_subset(self.yc, float(self.yc.sum()), cols) / n
+        wa = w[cols].copy()
+        lam1 = self.lam1
+        k = len(atoms)
+        if not self.singletons:  # group of each active coordinate, 0..k-1
+            sizes = self.g_ptr[atoms + 1] - self.g_ptr[atoms]
+            seg = xp.searchsorted(xp.cumsum(sizes), xp.arange(m), side="right")
+            gw = self.wt[atoms][seg]
+
+        def pen(z):
+            if self.singletons:
+                return (self.wt[atoms] * xp.abs(z)).sum()
+            return (self.wt[atoms] * xp.sqrt(xp.bincount(seg, weights=z ** 2,
+                                                         minlength=k))).sum()
+
+        def F(z):
+            return float(0.5 * z @ (H @ z) - b @ z + lam1 * pen(z))
+
+        F0 = F(wa)
+        if self.singletons:
+            s = xp.sign(wa)
+            try:  # CuPy returns non-finite values where LAPACK raises
+                z = xp.linalg.solve(H, b - lam1 * self.wt[atoms] * s)
+            except np.linalg.LinAlgError:
+                return False
+            ok = xp.all(xp.isfinite(z)) & xp.all(xp.sign(z) == s)
+            if positive:
+                ok &= xp.all(z > 0)
+            if not bool(ok):
+                return False
+        else:
+            z = wa.copy()
+            same = seg[:, None] == seg[None, :]
+            for _ in range(50):
+                nrm2 = xp.bincount(seg, weights=z ** 2, minlength=k)
+                if bool(xp.any(nrm2 == 0)):
+                    return False
+                nrm = xp.sqrt(nrm2)[seg]
+                grad = H @ z - b + lam1 * gw * z / nrm
+                Hn = H - same * ((lam1 * gw * z / nrm ** 3)[:, None] * z[None, :])
+                Hn[diag, diag] += lam1 * gw / nrm
+                try:
+                    d = xp.linalg.solve(Hn, -grad)
+                except np.linalg.LinAlgError:
+                    return False
+                if not bool(xp.all(xp.isfinite(d))):
+                    return False
+                t, Fz, slope = 1.0, F(z), float(grad @ d)
+                while t > 1e-10 and F(z + t * d) > Fz + 1e-4 * t * slope:
+                    t *= 0.5
+                z = z + t * d
+                if float(xp.linalg.norm(t * d)) <= 1e-14 * max(float(xp.linalg.norm(z)),
+                                                               1e-300):
+                    break
+            if positive and bool(xp.any(z < 0)):
+                return False
+        if not F(z) <= F0:
+            return False
+        w[cols] = z
+        self.refresh()
+        return True
 
     def _newton(self, positive, max_size):
         """Solve the problem restricted to the active set (smooth there) by
@@ -696,9 +996,10 @@ _DOC_COMMON = """
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
-        Coefficients.
+        Coefficients (a CuPy array after a GPU fit).
     intercept_ : float
-        Intercept (0.0 when ``fit_intercept=False``).
+        Intercept (0.0 when ``fit_intercept=False``); after a GPU fit a 0-d
+        CuPy array of the dtype of ``coef_``.
     n_iter_ : int
         Number of epochs run.
     dual_gap_ : float
@@ -718,7 +1019,8 @@ class Lasso(_BaseBCD):
 
     Minimises ``1/(2 n) ||y - X w - b||^2 + alpha ||w||_1``, the objective of
     :class:`sklearn.linear_model.Lasso`. Dense, SciPy sparse and sparsela
-    input; sparse input is never densified.
+    input; sparse input is never densified. CuPy arrays and sparsela arrays
+    on the GPU fit on the GPU (every option; see the module docstring).
 
     Parameters
     ----------
