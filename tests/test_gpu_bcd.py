@@ -337,3 +337,29 @@ def test_gpu_kernels_match_cpu_kernels():
     d = [xp.asarray(a) for a in (g_ptr, g_idx, wt, blk_ptr, g_idx[:4], L_blk, w, corr)]
     gpu.block_violations(*d, 0.1, 0.01, float(n), False, vd)
     np.testing.assert_allclose(to_host(vd), v, rtol=1e-13)
+
+
+@pytest.mark.skipif(GPU_MODE != "simulated", reason="counts transfers of the simulated device")
+@pytest.mark.parametrize("params", [{"selection": "cyclic"}, {"selection": "gsq"},
+                                    {"selection": "cyclic", "working_set": False}])
+def test_few_device_to_host_transfers_per_epoch(monkeypatch, params):
+    # every .get() / float() / int() / bool() of a device array is a synchronising
+    # transfer: the block steps never make one; each epoch reads a few scalars
+    # (step count, stopping tests, working-set size) and the gap's in one .get()
+    from sparsela.backends.gpu import _simulator as sim
+
+    xp = cupy()
+    X, y = _problem(n=20, p=30, seed=3)
+    count = [0]
+    for name in ("get", "__float__", "__int__", "__bool__", "__complex__"):
+        real = getattr(sim.DeviceArray, name)
+
+        def counted(self, *a, _real=real, **k):
+            count[0] += 1
+            return _real(self, *a, **k)
+
+        monkeypatch.setattr(sim.DeviceArray, name, counted)
+    est = _fit(Lasso(alpha=0.02, tol=1e-10, max_iter=30, **params), xp.asarray(X),
+               xp.asarray(y))
+    assert est.n_iter_ >= 2
+    assert count[0] <= 6 * est.n_iter_ + 12, (count[0], est.n_iter_)

@@ -751,9 +751,10 @@ def _run_kernel(threads: int):
     return _bcd_run_kernel
 
 
-def _gmax_of(grp_ptr) -> int:
-    """Largest atom size (one device reduction, for scratch sizes)."""
-    if grp_ptr.shape[0] < 2:
+def _gmax_of(grp_ptr, grp_idx) -> int:
+    """Largest atom size, for scratch sizes: 1 without a device read when every
+    atom is one coordinate (the Lasso), else one device reduction."""
+    if grp_ptr.shape[0] < 2 or grp_idx.shape[0] == grp_ptr.shape[0] - 1:
         return 1
     return max(1, int((grp_ptr[1:] - grp_ptr[:-1]).max()))
 
@@ -769,7 +770,7 @@ def bcd_run(dense, Xd, Xp, Xi, Xx, Rp, Rj, Rx, mu, center,
 
     One launch of the persistent kernel (:func:`_run_kernel`: grid 1,
     ``_cuda.THREADS`` threads) and one device-to-host read of the step
-    count. The random rules use this module's counter-based generator, so
+    count (two more, for scratch sizes, with groups or multi-atom blocks). The random rules use this module's counter-based generator, so
     their choices differ from the CPU kernel's (see the module docstring).
     """
     xp = _cuda.array_module(w, rt, corr)
@@ -783,9 +784,11 @@ def bcd_run(dense, Xd, Xp, Xi, Xx, Rp, Rj, Rx, mu, center,
     greedy = rule >= GS
     if n_steps <= 0 or nb == 0 or n_atoms == 0:
         return 0
-    gmax = _gmax_of(grp_ptr)
+    gmax = _gmax_of(grp_ptr, grp_idx)
     if variable:
         max_blk = int(block_size)
+    elif blk_atoms.shape[0] == blk_ptr.shape[0] - 1:
+        max_blk = 1  # one atom per block: no device read
     else:
         sizes = blk_ptr[1:] - blk_ptr[:-1]
         max_blk = max(1, int(sizes[blk_list].max()))
@@ -978,7 +981,7 @@ def ws_violation(dense, Xd, Xp, Xi, Xx, mu, S, rt, grp_ptr, grp_idx, wt,
     nws = ws.shape[0]
     if nws == 0:
         return xp.zeros((), dtype=_F64)
-    gmax = _gmax_of(grp_ptr)
+    gmax = _gmax_of(grp_ptr, grp_idx)
     tmp = xp.empty((nws, gmax), dtype=_F64)
     out = xp.empty(nws, dtype=_F64)
     T = THREADS
@@ -1013,7 +1016,7 @@ def block_violations(grp_ptr, grp_idx, wt, blk_ptr, blk_atoms, L_blk, w, corr,
     nb = blk_ptr.shape[0] - 1
     if nb <= 0:
         return
-    tmp = xp.empty((nb, _gmax_of(grp_ptr)), dtype=_F64)
+    tmp = xp.empty((nb, _gmax_of(grp_ptr, grp_idx)), dtype=_F64)
     _cuda.launch_grid(_block_violations_kernel, _grid(nb, THREADS), THREADS, grp_ptr, grp_idx,
                       wt, blk_ptr, blk_atoms, L_blk, w, corr, float(lam1), float(lam2),
                       float(n), bool(positive), tmp, out)
@@ -1102,7 +1105,8 @@ def atom_stats(grp_ptr, grp_idx, wt, L_atom, w, corr, lam1, lam2, n, positive, v
         return z, z.copy(), z.copy()
     parts = xp.empty((3, n_atoms), dtype=_F64)
     singletons = grp_idx.shape[0] == n_atoms
-    tmp = xp.empty((1, 1) if singletons else (n_atoms, _gmax_of(grp_ptr)), dtype=_F64)
+    tmp = xp.empty((1, 1) if singletons else (n_atoms, _gmax_of(grp_ptr, grp_idx)),
+                   dtype=_F64)
     _cuda.launch_grid(_atom_stats_kernel, _grid(n_atoms, THREADS), THREADS, grp_ptr, grp_idx,
                       wt, L_atom, w, corr, float(lam1), float(lam2), float(n), bool(positive),
                       viol, tmp, parts)
