@@ -160,6 +160,26 @@ for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "
     setattr(DeviceArray, f"__r{_name}__", _binary(_op, reflected=True))
 for _name in ("lt", "le", "eq", "ne", "gt", "ge"):
     setattr(DeviceArray, f"__{_name}__", _binary(getattr(operator, _name)))
+
+
+def _inplace(op):
+    # CuPy's ``x += y`` writes into x's buffer (views and aliases see it);
+    # without these Python would fall back to ``x = x + y`` and rebind
+    def method(self, other):
+        if not isinstance(other, (DeviceArray, np.ndarray, np.generic, int, float, complex,
+                                  bool)):
+            return NotImplemented
+        op(self._a, _unwrap(other))
+        return self
+    return method
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or",
+              "xor", "lshift", "rshift"):
+    _op = getattr(operator, f"i{_name}")
+    setattr(DeviceArray, f"__i{_name}__", _inplace(_op))
+
+
 def _unary(op):
     def method(self):
         return _wrap(op(self._a))
