@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 
@@ -426,6 +427,96 @@ def device(request) -> str:
     simulator. Tests move their inputs with ``to_gpu``/``A.to_device(device)``
     and bring results back with :func:`to_host`."""
     return request.param
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _simulator_thread_safety():
+    # Two races of Numba's CUDA simulator (each GPU thread is a Python
+    # thread), closed with locks for the whole session: cuda.shared.array
+    # looks its array up and stores a new one unlocked (two threads of a
+    # block can get different "shared" arrays: silently wrong results), and
+    # every call of a device function of another module than the kernel's
+    # swaps that module's ``cuda`` for the fake one and back (one thread's
+    # restore can hit another thread mid-call: "module 'numba.cuda' has no
+    # attribute 'blockDim'"). A short GIL switch interval (see
+    # :func:`fast_thread_switches`) makes both far more likely.
+    if GPU_MODE != "simulated":
+        yield
+        return
+    import contextlib
+    import threading
+
+    from numba.cuda.simulator import kernel, kernelapi
+
+    lock = threading.Lock()
+    real = kernelapi.FakeCUDAShared.array
+    real_swap = kernel.swapped_cuda_module
+    swaps = {}  # id(module globals) -> [users, original entries]
+
+    @contextlib.contextmanager
+    def swapped(fn, fake):
+        from numba import cuda
+
+        globs = fn.__globals__
+        with lock:
+            entry = swaps.get(id(globs))
+            if entry is None:
+                orig = {k: v for k, v in globs.items() if v is cuda}
+                globs.update(dict.fromkeys(orig, fake))
+                entry = swaps[id(globs)] = [0, orig]
+            entry[0] += 1
+        try:
+            yield
+        finally:
+            with lock:
+                entry[0] -= 1
+                if entry[0] == 0:
+                    globs.update(entry[1])
+                    del swaps[id(globs)]
+
+    def locked(self, shape, dtype):
+        if shape == 0:  # dynamic shared memory: one buffer, no look-up
+            return real(self, shape, dtype)
+        from numba.core import types
+        from numba.np import numpy_support
+
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        # keyed by the kernel's source line, as the simulator does (read
+        # from the caller's frame: the simulator's traceback.extract_stack
+        # formats the whole stack on every call)
+        frame = sys._getframe(1)
+        caller = (frame.f_code.co_filename, frame.f_lineno)
+        with lock:
+            res = self._allocations.get(caller)
+            if res is None:
+                res = self._allocations[caller] = np.empty(shape, dtype)
+        return res
+
+    kernelapi.FakeCUDAShared.array = locked
+    kernel.swapped_cuda_module = swapped
+    try:
+        yield
+    finally:
+        kernelapi.FakeCUDAShared.array = real
+        kernel.swapped_cuda_module = real_swap
+
+
+@contextlib.contextmanager
+def fast_thread_switches(interval: float = 2e-5):
+    """A short GIL switch interval, for simulated kernels that pass many
+    barriers (the persistent BCD kernel: ~5x faster). The simulator polls its
+    Python threads at each barrier, and with the default 5 ms interval a
+    launch mostly waits for switches; suite-wide, though, the short interval
+    makes the other simulated kernels slower (threads convoy on the GIL), so
+    only the files that gain use it."""
+    old = sys.getswitchinterval()
+    if GPU_MODE == "simulated":
+        sys.setswitchinterval(interval)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
 
 
 def on_device(x, device: str):

@@ -11,13 +11,12 @@ because every GPU step runs simulated kernels without a GPU.
 """
 from __future__ import annotations
 
-import sys
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import GPU_MODE, on_device, to_host
+from conftest import GPU_MODE, fast_thread_switches, on_device, to_host
 from sklearn.exceptions import ConvergenceWarning
 
 import sparsela as sl
@@ -31,77 +30,10 @@ DETERMINISTIC = ("cyclic", "gs", "gsl", "gsq")
 
 @pytest.fixture(autouse=True, scope="module")
 def _fast_thread_switches():
-    # The CUDA simulator runs every GPU thread as a Python thread and polls them
-    # at each barrier; the persistent BCD kernel passes a few barriers per block
-    # step, so with the default 5 ms GIL switch interval most of the time is
-    # spent waiting for switches. A short interval makes this file ~5x faster.
-    # It also widens two races of the simulator itself, closed here with locks:
-    # cuda.shared.array looks its array up and stores a new one unlocked (two
-    # threads of a block can get different "shared" arrays), and every call
-    # of a device function of another module than the kernel's swaps that
-    # module's ``cuda`` for the fake one and back (one thread's restore can
-    # hit another thread mid-call: "module 'numba.cuda' has no attribute").
-    if GPU_MODE != "simulated":
+    # the persistent kernel passes a few barriers per block step: see
+    # conftest.fast_thread_switches
+    with fast_thread_switches():
         yield
-        return
-    import contextlib
-    import threading
-    import traceback
-
-    from numba.cuda.simulator import kernel, kernelapi
-
-    lock = threading.Lock()
-    real = kernelapi.FakeCUDAShared.array
-    real_swap = kernel.swapped_cuda_module
-    swaps = {}  # id(module globals) -> [users, original entries]
-
-    @contextlib.contextmanager
-    def swapped(fn, fake):
-        from numba import cuda
-
-        globs = fn.__globals__
-        with lock:
-            entry = swaps.get(id(globs))
-            if entry is None:
-                orig = {k: v for k, v in globs.items() if v is cuda}
-                globs.update(dict.fromkeys(orig, fake))
-                entry = swaps[id(globs)] = [0, orig]
-            entry[0] += 1
-        try:
-            yield
-        finally:
-            with lock:
-                entry[0] -= 1
-                if entry[0] == 0:
-                    globs.update(entry[1])
-                    del swaps[id(globs)]
-
-    def locked(self, shape, dtype):
-        if shape == 0:  # dynamic shared memory: one buffer, no look-up
-            return real(self, shape, dtype)
-        from numba.core import types
-        from numba.np import numpy_support
-
-        if isinstance(dtype, types.Type):
-            dtype = numpy_support.as_dtype(dtype)
-        # keyed by the kernel's source line, as the simulator does
-        caller = tuple(traceback.extract_stack(sys._getframe())[-2][0:2])
-        with lock:
-            res = self._allocations.get(caller)
-            if res is None:
-                res = self._allocations[caller] = np.empty(shape, dtype)
-        return res
-
-    old = sys.getswitchinterval()
-    kernelapi.FakeCUDAShared.array = locked
-    kernel.swapped_cuda_module = swapped
-    sys.setswitchinterval(2e-5)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(old)
-        kernelapi.FakeCUDAShared.array = real
-        kernel.swapped_cuda_module = real_swap
 
 
 def _problem(n=20, p=10, density=0.5, seed=0, dtype=np.float64):
