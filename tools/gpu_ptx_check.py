@@ -334,6 +334,41 @@ def table_spmm(mod, T):
         yield "_bsr_spmm", (i64, i64, v(p), v(p), b3(x), m(x), m(x), x, i64, i64)
 
 
+def table_bcd(mod, T):
+    f64 = nt.float64
+    Fd = nt.Array(f64, 2, "F")   # dense X (Fortran order)
+    Cd = m(f64)                  # the (1, 1) dummy of sparse X (typed C-contiguous)
+    designs = [(Fd, i32, i32)] + [(Cd, p, q) for p, q in P(IDX, IDX)]
+    for xd, xi, ri in designs:
+        yield (("_run_kernel", (T,)),
+               (b1, xd, v(xi), v(xi), v(f64), v(ri), v(ri), v(f64), v(f64), b1,
+                v(i64), v(i64), v(f64), v(f64), v(i64), v(i64), v(f64), v(i64),
+                b1, i64, i64, b1, b1, f64, f64, f64, v(f64), v(f64), v(f64), v(f64),
+                i64, i64, v(i64), v(f64),
+                v(i64), v(i64), v(i64), v(f64), v(f64), m(f64), m(f64), v(f64), v(f64),
+                v(i64), v(i32), v(f64), v(i32), v(f64), v(i64)))
+    for xd, xi in [(Fd, i32)] + [(Cd, p) for p in IDX]:
+        yield "_set_lipschitz_kernel", (b1, xd, v(xi), v(xi), v(f64), v(f64), f64, v(i64),
+                                        v(i64), b3(f64), v(f64))
+        yield (("_ws_kernel", (T,)),
+               (b1, xd, v(xi), v(xi), v(f64), v(f64), f64, v(f64), v(i64), v(i64), v(f64),
+                v(i64), v(i64), v(f64), v(i64), v(f64), v(f64), f64, f64, f64, b1, m(f64),
+                v(f64)))
+    for p in IDX:
+        yield ("_corr_kernel", (T,)), (v(p), v(p), v(f64), v(f64), v(f64), f64, v(i64),
+                                       v(f64))
+        yield "_gram_kernel", (b1, Cd, v(p), v(p), v(f64), v(f64), f64, v(i64), m(f64))
+    yield "_block_violations_kernel", (v(i64), v(i64), v(f64), v(i64), v(i64), v(f64),
+                                       v(f64), v(f64), f64, f64, f64, b1, m(f64), v(f64))
+    yield "_atom_stats_kernel", (v(i64), v(i64), v(f64), v(f64), v(f64), v(f64), f64, f64,
+                                 f64, b1, v(f64), m(f64), m(f64))
+
+
+def table_ot(mod, T):
+    # the histogram of top_entries/select_threshold: P's uint64 view, P, counts, masses
+    yield "_histogram_kernel", (v(nt.uint64), v(nt.float64), v(i64), v(nt.float64))
+
+
 #: module name -> its table (modules without kernels need none)
 TABLES = {name[len("table_"):]: fn for name, fn in dict(globals()).items()
           if name.startswith("table_")}
