@@ -583,8 +583,20 @@ _WRITE_FIELDS = ("real", "complex", "integer", "pattern")
 _WRITE_SYMMETRIES = ("AUTO", "general", "symmetric", "skew-symmetric", "hermitian")
 
 
+def _check_on_host(x, name: str, func: str) -> None:
+    """Files are written from the host: a GPU array must be moved by the caller."""
+    from ._device import device_of
+
+    if device_of(x) == "gpu":
+        raise TypeError(
+            f"{func}: {name} lives on the GPU, but files are written from the host; "
+            f"move it explicitly with {name}.get()"
+        )
+
+
 def _as_writable(a):
     """Return ``a`` as a SciPy sparse array or a 2-D ndarray, without modifying it."""
+    _check_on_host(a, "a", "mmwrite")
     if hasattr(a, "to_scipy"):
         a = a.to_scipy()
     if scipy.sparse.issparse(a):
@@ -835,8 +847,9 @@ def save_npz(file: PathOrFile, matrix: Any, compressed: bool = True) -> None:
     Raises
     ------
     TypeError
-        ``matrix`` is not sparse.
+        ``matrix`` is not sparse, or lives on the GPU (move it with ``.get()``).
     """
+    _check_on_host(matrix, "matrix", "save_npz")
     if hasattr(matrix, "to_scipy"):
         matrix = matrix.to_scipy()
     if not scipy.sparse.issparse(matrix):

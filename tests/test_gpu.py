@@ -156,6 +156,20 @@ def test_simulated_device_updates_in_place_as_cupy():
         a += np.ones(4)
 
 
+def test_files_are_written_from_the_host(tmp_path):
+    # writing a file is a host operation: a GPU array is never copied for it
+    A, _ = _pair("csr")
+    G = A.to_device("gpu")
+    for call in (lambda: sl.io.mmwrite(tmp_path / "g.mtx", G),
+                 lambda: sl.io.mmwrite(tmp_path / "d.mtx", G.toarray()),
+                 lambda: sl.io.save_npz(tmp_path / "g.npz", G)):
+        with pytest.raises(TypeError, match=r"lives on the GPU.*\.get\(\)"):
+            call()
+    assert not any(tmp_path.iterdir())
+    sl.io.mmwrite(tmp_path / "h.mtx", G.get())
+    np.testing.assert_array_equal(sl.io.mmread(tmp_path / "h.mtx").toarray(), A.toarray())
+
+
 def test_results_stay_on_the_device():
     A, _ = _pair("csr")
     G = A.to_device("gpu")
