@@ -149,8 +149,7 @@ class _Plan:
         self.beta += xp.log(self.v)
         K = self.K
         xp.add(self.Mr, self.alpha[:, None], out=K)
-        # ufuncs with out=, not K += ...: the buffer is updated on every
-        # device (the simulated device's augmented assignment rebinds)
+        # into K's own buffer (it is the plan the caller gets back)
         xp.add(K, self.beta[None, :], out=K)
         _floored_exp(K, xp)
         self.u[:] = 1.0
