@@ -715,7 +715,6 @@ def kron(A, B, format: str | None = None) -> SparseArray:
         Output format; default 'csr' (SciPy returns BSR when ``B`` is
         dense-ish and COO otherwise). With 'bsr' and a dense-ish ``B`` (at
         least half its entries stored) the blocks are ``B``-shaped, as SciPy.
-       
 
     Returns
     -------

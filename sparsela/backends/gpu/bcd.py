@@ -753,7 +753,9 @@ def _run_kernel(threads: int):
 
 def _gmax_of(grp_ptr, grp_idx) -> int:
     """Largest atom size, for scratch sizes: 1 without a device read when every
-    atom is one coordinate (the Lasso), else one device reduction."""
+    atom is one coordinate (the Lasso), else one device reduction. Atoms are
+    non-empty, as the estimators build them (with an empty atom, as many
+    coordinates as atoms would not mean one each)."""
     if grp_ptr.shape[0] < 2 or grp_idx.shape[0] == grp_ptr.shape[0] - 1:
         return 1
     return max(1, int((grp_ptr[1:] - grp_ptr[:-1]).max()))
@@ -770,8 +772,10 @@ def bcd_run(dense, Xd, Xp, Xi, Xx, Rp, Rj, Rx, mu, center,
 
     One launch of the persistent kernel (:func:`_run_kernel`: grid 1,
     ``_cuda.THREADS`` threads) and one device-to-host read of the step
-    count (two more, for scratch sizes, with groups or multi-atom blocks). The random rules use this module's counter-based generator, so
-    their choices differ from the CPU kernel's (see the module docstring).
+    count (two more, for scratch sizes, with groups or multi-atom blocks;
+    atoms and blocks must be non-empty, see :func:`_gmax_of`). The random
+    rules use this module's counter-based generator, so their choices differ
+    from the CPU kernel's (see the module docstring).
     """
     xp = _cuda.array_module(w, rt, corr)
     n_steps = int(n_steps)

@@ -80,7 +80,9 @@ def _histogram_kernel(bits, vals, cnt, mass):
     cuda.syncthreads()
     stride = cuda.gridDim.x * nt
     for q in range(cuda.blockIdx.x * nt + t, vals.shape[0], stride):
-        e = bits[q] >> np.uint64(_SHIFT)
+        # the exponent bits only: a -0.0 (sign bit set) must not index past
+        # the table; its bin 0 is skipped like +0.0
+        e = (bits[q] >> np.uint64(_SHIFT)) & np.uint64(_NBINS - 1)
         if e != 0:
             cuda.atomic.add(scnt, e, 1)
             cuda.atomic.add(smass, e, vals[q])
