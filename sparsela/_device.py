@@ -55,6 +55,14 @@ def is_gpu_array(x) -> bool:
     return mod in ("cupy", "cupyx") or getattr(x, "_sparsela_simulated_device", False)
 
 
+def as_array(x):
+    """``(xp, arr)``: a device array as it is, with its array module (CuPy or
+    the simulated one); anything else as a NumPy array, with NumPy."""
+    if is_gpu_array(x):
+        return cupy(), x
+    return np, np.asarray(x)
+
+
 def device_of(x) -> str:
     """``'gpu'`` for a CuPy array, a cupyx matrix or a sparsela array on the
     GPU, else ``'cpu'``."""

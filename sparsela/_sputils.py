@@ -102,14 +102,9 @@ def as_index_array(arr, name: str, dtype=None):
 
     A CuPy (GPU) array stays on the GPU; anything else becomes a NumPy array.
     """
-    if is_cupy_array(arr):
-        from ._device import cupy
+    from ._device import as_array
 
-        xp = cupy()
-        a = arr
-    else:
-        xp = np
-        a = np.asarray(arr)
+    xp, a = as_array(arr)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {a.shape}")
     if a.size and a.dtype.kind not in "iu":

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._device import cupy, same_device
+from .._device import as_array, same_device
 from .._sputils import (
     as_index_array,
     check_dtype,
     check_shape,
     get_index_dtype,
-    is_cupy_array,
 )
 from ..ops import _canonical as _c
 from ._base import SparseArray
@@ -23,12 +22,7 @@ from ._base import SparseArray
 def _as_data(data, dtype, copy: bool, name: str = "data"):
     """``data`` as a contiguous value array of a supported dtype, on its device
     (a CuPy array stays on the GPU; anything else becomes a NumPy array)."""
-    if is_cupy_array(data):
-        xp = cupy()
-        arr = data
-    else:
-        xp = np
-        arr = np.asarray(data)
+    xp, arr = as_array(data)
     if arr.dtype == object:
         raise TypeError(f"{name} must be numeric, got dtype object")
     if dtype is not None:
@@ -101,7 +95,7 @@ class _CompressedArray(SparseArray):
                 "expected (data, (row, col)) or (data, indices, indptr)"
             )
         # dense input (a CuPy array gives an array on the GPU)
-        dense = arg1 if is_cupy_array(arg1) else np.asarray(arg1)
+        _, dense = as_array(arg1)
         if dense.dtype == object:
             raise TypeError(
                 f"cannot build a {self.format}_array from {type(arg1).__name__}: expected a "

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._device import namespace_of, same_device
+from .._device import as_array, namespace_of, same_device
 from .._sputils import (
     as_index_array,
     check_dtype,
     check_shape,
     get_index_dtype,
-    is_cupy_array,
 )
 from ..ops import _canonical as _c
 from ._base import SparseArray
@@ -101,7 +100,7 @@ class coo_array(SparseArray):
             self.check_format(full_check=True)
             return
         # dense input (a CuPy array gives an array on the GPU)
-        dense = arg1 if is_cupy_array(arg1) else np.asarray(arg1)
+        _, dense = as_array(arg1)
         if dense.dtype == object:
             raise TypeError(
                 f"cannot build a coo_array from {type(arg1).__name__}: expected a dense "
