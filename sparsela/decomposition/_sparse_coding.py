@@ -559,23 +559,15 @@ def sparse_encode(X, dictionary, *, algorithm="fista", alpha=1.0, max_iter=1000,
 # the learned fast approximator  z ~ g * tanh(W x + b)
 # --------------------------------------------------------------------------- #
 def _adam(param, grad, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-8, xp=np):
-    """One Adam step, updating ``param``, ``m`` and ``v`` in place."""
-    if xp is np:
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * grad * grad
-        mh = m / (1 - b1 ** t)
-        vh = v / (1 - b2 ** t)
-        param -= lr * mh / (np.sqrt(vh) + eps)
-        return
-    # device arrays: the same arithmetic, stored with item assignment (the
-    # simulated device has no in-place operators; CuPy's [...] = is in place)
-    m[...] = m * b1 + (1 - b1) * grad
-    v[...] = v * b2 + (1 - b2) * grad * grad
+    """One Adam step, updating ``param``, ``m`` and ``v`` in place (NumPy or
+    CuPy arrays, ``xp``)."""
+    m *= b1
+    m += (1 - b1) * grad
+    v *= b2
+    v += (1 - b2) * grad * grad
     mh = m / (1 - b1 ** t)
     vh = v / (1 - b2 ** t)
-    param[...] = param - lr * mh / (xp.sqrt(vh) + eps)
+    param -= lr * mh / (xp.sqrt(vh) + eps)
 
 
 #: the approximator starts from the least-squares linear map when the
