@@ -53,3 +53,32 @@ def test_subpackages_resolve_lazily():
                "print(sl.linalg.cg.__name__, sl.utils.center_dot.__name__, "
                "sl.decomposition.__name__, sl.linear_model.__name__)")
     assert out == "cg center_dot sparsela.decomposition sparsela.linear_model"
+
+
+def test_stale_kernel_cache_is_dropped(tmp_path):
+    # Numba keys a cache entry on its own file only; a kernel folder's cache
+    # goes when any of the files it depends on (its own, or a helper folder's)
+    # changes, and stays while none does
+    from sparsela.backends.cpu._jit import drop_stale_cache
+
+    kern, helper = tmp_path / "gpu", tmp_path / "cpu"
+    kern.mkdir()
+    helper.mkdir()
+    (kern / "k.py").write_text("x = 1\n")
+    (helper / "h.py").write_text("y = 1\n")
+    cache = kern / "__pycache__"
+
+    def deps():
+        return [*kern.glob("*.py"), *helper.glob("*.py")]
+
+    drop_stale_cache(kern, deps())  # first use: stamps
+    entry = cache / "k.f-1.py311.nbi"
+    entry.write_text("index")
+    drop_stale_cache(kern, deps())
+    assert entry.exists()  # nothing changed
+    (helper / "h.py").write_text("y = 22\n")
+    drop_stale_cache(kern, deps())
+    assert not entry.exists()  # a helper file changed
+    entry.write_text("index")
+    drop_stale_cache(kern, deps())
+    assert entry.exists()

@@ -18,19 +18,23 @@ CACHE = os.environ.get("SPARSELA_NUMBA_CACHE", "1") != "0"
 _cache_checked = False
 
 
-def _drop_stale_cache() -> None:
-    """Empty the kernel cache when any kernel file changed since it was written.
+def drop_stale_cache(folder: Path | None = None, sources=None) -> None:
+    """Empty a kernel folder's cache when any of its source files changed
+    since it was written.
 
     Numba keys a cached function on its own source file only, but kernels
     here call helpers from other files (``masked.py`` uses ``spgemm.py``'s
-    hash and sort), so an edit to the helper's file would leave the caller's
-    cached machine code stale. A stamp of every kernel file's size and mtime
-    guards the whole folder. Best effort: a read-only install just skips it
-    (and ``NUMBA_CACHE_DIR`` elsewhere is not covered).
+    hash and sort; the GPU kernels call device functions of other files), so
+    an edit to the helper's file would leave the caller's cached machine
+    code stale. A stamp of the size and mtime of every file in ``sources``
+    (default: the folder's own ``*.py``) guards ``folder/__pycache__``
+    (default: this CPU folder). Best effort: a read-only install just skips
+    it (and ``NUMBA_CACHE_DIR`` elsewhere is not covered).
     """
-    here = Path(__file__).parent
-    files = sorted(here.glob("*.py"))
-    stamp = hashlib.sha1(repr([(p.name, p.stat().st_mtime_ns, p.stat().st_size)
+    here = Path(__file__).parent if folder is None else Path(folder)
+    files = sorted(here.glob("*.py") if sources is None else sources,
+                   key=lambda p: (p.parent.name, p.name))
+    stamp = hashlib.sha1(repr([(p.parent.name, p.name, p.stat().st_mtime_ns, p.stat().st_size)
                                for p in files]).encode()).hexdigest()
     cache = here / "__pycache__"
     mark = cache / "sparsela-kernels.stamp"
@@ -59,7 +63,7 @@ def jit(func=None, *, parallel: bool = False, inline: str = "never"):
     global _cache_checked
     if CACHE and not _cache_checked:
         _cache_checked = True
-        _drop_stale_cache()
+        drop_stale_cache()
     opts = dict(cache=CACHE, nogil=True, parallel=parallel, inline=inline)
     if func is None:
         return lambda f: numba.njit(**opts)(f)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 __all__ = ["kernel", "launch", "array_module", "SIMULATOR", "THREADS", "WARP"]
 
@@ -31,11 +32,25 @@ def cuda():
     return _cuda
 
 
+_cache_checked = False
+
+
 def kernel(func):
-    """``numba.cuda.jit`` for a kernel (compiled on its first launch, cached on disk)."""
+    """``numba.cuda.jit`` for a kernel (compiled on its first launch, cached on
+    disk unless ``SPARSELA_NUMBA_CACHE=0``, as the CPU kernels are)."""
     if SIMULATOR:
         return cuda().jit(func)
-    return cuda().jit(cache=True)(func)
+    from ..cpu._jit import CACHE, drop_stale_cache
+
+    global _cache_checked
+    if CACHE and not _cache_checked:
+        _cache_checked = True
+        # kernels call device functions of other files, the CPU kernels'
+        # scalar maths among them (bcd): an edit to any of these files makes
+        # every cached GPU kernel stale
+        here = Path(__file__).parent
+        drop_stale_cache(here, [*here.glob("*.py"), *(here.parent / "cpu").glob("*.py")])
+    return cuda().jit(cache=CACHE)(func)
 
 
 def device(func):

@@ -53,13 +53,15 @@ import os
 import numpy as np
 from numba import cuda
 
+from ..cpu import bcd as _cpu
 from . import _cuda
 
 __all__ = ["atom_stats", "bcd_run", "block_violations", "csc_corr_subset", "gram",
            "set_lipschitz", "ws_violation"]
 
-# rule codes shared with sparsela.linear_model._bcd (and backends/cpu/bcd.py)
-CYCLIC, RANDOM, LIPSCHITZ, GS, GSL, GSQ = 0, 1, 2, 3, 4, 5
+# rule codes shared with sparsela.linear_model._bcd
+CYCLIC, RANDOM, LIPSCHITZ, GS, GSL, GSQ = (_cpu.CYCLIC, _cpu.RANDOM, _cpu.LIPSCHITZ,
+                                           _cpu.GS, _cpu.GSL, _cpu.GSQ)
 
 _F64 = np.float64
 _I64 = np.int64
@@ -327,113 +329,17 @@ def _lam_max(G, m):
     return best
 
 
-@_cuda.device
-def _atom_step(a, grp_ptr, grp_idx, wt, w, corr, inv_n, lam1, lam2, L, positive, out):
-    """Proximal-gradient step on atom ``a`` (the CPU kernel's ``_atom_step``):
-    new coefficients in ``out[0:size]``; returns ``(||d||^2, decrease)``."""
-    s0 = grp_ptr[a]
-    s1 = grp_ptr[a + 1]
-    vn2 = 0.0
-    wn2 = 0.0
-    for t in range(s0, s1):
-        j = grp_idx[t]
-        g = -corr[j] * inv_n + lam2 * w[j]
-        v = w[j] - g / L
-        if positive and v < 0.0:
-            v = 0.0
-        out[t - s0] = v
-        vn2 += v * v
-        wn2 += w[j] * w[j]
-    vn = math.sqrt(vn2)
-    thr = lam1 * wt[a] / L
-    fac = 0.0
-    if vn > thr:
-        fac = 1.0 - thr / vn
-    dn2 = 0.0
-    gd = 0.0
-    for t in range(s0, s1):
-        j = grp_idx[t]
-        g = -corr[j] * inv_n + lam2 * w[j]
-        z = fac * out[t - s0]
-        out[t - s0] = z
-        d = z - w[j]
-        dn2 += d * d
-        gd += g * d
-    dec = -(gd + 0.5 * L * dn2 + lam1 * wt[a] * (fac * vn - math.sqrt(wn2)))
-    return dn2, dec
+# The scalar step rules are the CPU kernel's own Python, compiled here as
+# device functions, so both backends run one definition of the maths: the
+# proximal step on an atom, the greedy score, and the coordinate descent on
+# a block's quadratic model (one thread; ``hg`` kept current).
+def _shared(cpu_kernel):
+    return _cuda.device(getattr(cpu_kernel, "py_func", cpu_kernel))
 
 
-@_cuda.device
-def _score(rule, dn2, dec, L):
-    """Greedy score of a proximal step (the CPU kernel's ``_score``)."""
-    if rule == GS:
-        return dn2
-    if rule == GSL:
-        return L * dn2
-    return max(dec, 0.5 * L * dn2)
-
-
-@_cuda.device
-def _newton_block(q_ptr, n_atoms_blk, atoms, grp_ptr, wt, L_atom, H, m, z, hg,
-                  lam1, positive, tmp):
-    """The CPU kernel's ``_newton_block`` (one thread): coordinate descent on
-    the block's quadratic model, ``hg`` kept current."""
-    zmax = 0.0
-    for q in range(m):
-        zmax = max(zmax, abs(z[q]))
-    for sweep in range(500):
-        maxch = 0.0
-        for ai in range(n_atoms_blk):
-            a = atoms[ai]
-            q0 = q_ptr[ai]
-            q1 = q_ptr[ai + 1]
-            if q1 - q0 == 1:
-                Lq = H[q0, q0]
-                if Lq <= 0.0:
-                    continue
-                v = z[q0] - hg[q0] / Lq
-                if positive and v < 0.0:
-                    v = 0.0
-                thr = lam1 * wt[a] / Lq
-                if v > thr:
-                    nz = v - thr
-                elif v < -thr:
-                    nz = v + thr
-                else:
-                    nz = 0.0
-                dz = nz - z[q0]
-                if dz != 0.0:
-                    z[q0] = nz
-                    for qq in range(m):
-                        hg[qq] += H[qq, q0] * dz
-                    maxch = max(maxch, abs(dz))
-            else:
-                Lq = L_atom[a]
-                if Lq <= 0.0:
-                    continue
-                vn2 = 0.0
-                for q in range(q0, q1):
-                    v = z[q] - hg[q] / Lq
-                    if positive and v < 0.0:
-                        v = 0.0
-                    tmp[q - q0] = v
-                    vn2 += v * v
-                vn = math.sqrt(vn2)
-                thr = lam1 * wt[a] / Lq
-                fac = 0.0
-                if vn > thr:
-                    fac = 1.0 - thr / vn
-                for q in range(q0, q1):
-                    dz = fac * tmp[q - q0] - z[q]
-                    if dz != 0.0:
-                        z[q] += dz
-                        for qq in range(m):
-                            hg[qq] += H[qq, q] * dz
-                        maxch = max(maxch, abs(dz))
-        for q in range(m):
-            zmax = max(zmax, abs(z[q]))
-        if maxch <= 1e-13 * max(zmax, 1e-300):
-            break
+_atom_step = _shared(_cpu._atom_step)
+_score = _shared(_cpu._score)
+_newton_block = _shared(_cpu._newton_block)
 
 
 # --------------------------------------------------------------------------- #
