@@ -519,6 +519,37 @@ def fast_thread_switches(interval: float = 2e-5):
         sys.setswitchinterval(old)
 
 
+def record_transfers(monkeypatch, *, forbid_uploads: bool = False) -> list:
+    """On the simulated device, the names of the device->host copies made from
+    now on: ``.get()``, ``float()``, ``int()``, ``bool()`` and ``complex()`` of
+    a device array, each a synchronising transfer on a GPU. With
+    ``forbid_uploads``, a host->device copy (``xp.asarray``/``xp.array`` of a
+    host array) fails the test where it happens."""
+    from sparsela.backends.gpu import _simulator as sim
+
+    copies = []
+    def counting(name):
+        real = getattr(sim.DeviceArray, name)
+
+        def method(self, *args, **kwargs):
+            copies.append(name)
+            return real(self, *args, **kwargs)
+        return method
+
+    for name in ("get", "__float__", "__int__", "__bool__", "__complex__"):
+        monkeypatch.setattr(sim.DeviceArray, name, counting(name))
+    if forbid_uploads:
+        real_asarray = sim._Namespace.asarray
+
+        def device_only(x, dtype=None, order=None):
+            assert isinstance(x, sim.DeviceArray), f"host->device copy of {type(x).__name__}"
+            return real_asarray(x, dtype, order)
+
+        monkeypatch.setattr(sim._Namespace, "asarray", staticmethod(device_only))
+        monkeypatch.setattr(sim._Namespace, "array", staticmethod(device_only))
+    return copies
+
+
 def on_device(x, device: str):
     """A dense NumPy array or sparsela array ``x`` on ``device`` (an explicit move)."""
     import sparsela as sl

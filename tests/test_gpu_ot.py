@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import GPU_MODE, on_device, to_host
+from conftest import GPU_MODE, on_device, record_transfers, to_host
 
 import sparsela as sl
 from sparsela._device import cupy, is_gpu_array
@@ -309,29 +309,9 @@ def test_one_transfer_per_check(monkeypatch, solver):
     """No host->device copy at all; the device->host copies (``.get()``,
     ``float()``, ``bool()``, ``int()`` of a device value) grow by exactly one
     per check (every 10 iterations): 40 more iterations, 4 more copies."""
-    from sparsela.backends.gpu import _simulator as sim
-
     xp = cupy()
     a, b, M = (xp.asarray(x) for x in clouds(8, 9, seed=7))
-    real_asarray = sim._Namespace.asarray
-    copies = []
-
-    def device_only(x, dtype=None, order=None):
-        assert isinstance(x, sim.DeviceArray), f"host->device copy of {type(x).__name__}"
-        return real_asarray(x, dtype, order)
-
-    def counted(name):
-        real = getattr(sim.DeviceArray, name)
-
-        def method(self, *args, **kwargs):
-            copies.append(name)
-            return real(self, *args, **kwargs)
-        return method
-
-    monkeypatch.setattr(sim._Namespace, "asarray", staticmethod(device_only))
-    monkeypatch.setattr(sim._Namespace, "array", staticmethod(device_only))
-    for name in ("get", "__float__", "__bool__", "__int__"):
-        monkeypatch.setattr(sim.DeviceArray, name, counted(name))
+    copies = record_transfers(monkeypatch, forbid_uploads=True)
 
     def count(n_iter):
         copies.clear()

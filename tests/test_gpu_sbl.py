@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import GPU_MODE, on_device, to_host
+from conftest import GPU_MODE, on_device, record_transfers, to_host
 from sklearn.exceptions import ConvergenceWarning
 
 import sparsela as sl
@@ -243,8 +243,6 @@ def test_mixed_devices_are_type_errors():
 def test_one_device_to_host_transfer_per_iteration(monkeypatch, which):
     # every .get() / float() / int() / bool() of a device array is a synchronising
     # transfer; the fits make one per iteration plus a few for set-up and the end
-    from sparsela.backends.gpu import _simulator as sim
-
     xp = cupy()
     if which.startswith("sbl"):
         X, y = _problem()
@@ -254,15 +252,7 @@ def test_one_device_to_host_transfer_per_iteration(monkeypatch, which):
         A, y = _kron_problem()
         args = ([xp.asarray(a) for a in A], xp.asarray(y))
         est = KroneckerSBL("am", max_iter=40)
-    count = [0]
-    for name in ("get", "__float__", "__int__", "__bool__", "__complex__"):
-        real = getattr(sim.DeviceArray, name)
-
-        def counted(self, *a, _real=real, **k):
-            count[0] += 1
-            return _real(self, *a, **k)
-
-        monkeypatch.setattr(sim.DeviceArray, name, counted)
+    copies = record_transfers(monkeypatch)
     _fit_quiet(est, *args)
     assert est.n_iter_ > 5
-    assert count[0] <= est.n_iter_ + 12, (count[0], est.n_iter_)
+    assert len(copies) <= est.n_iter_ + 12, (len(copies), est.n_iter_)

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import GPU_MODE, on_device, to_host
+from conftest import GPU_MODE, on_device, record_transfers, to_host
 
 import sparsela as sl
 from sparsela._device import cupy, is_gpu_array
@@ -403,7 +403,6 @@ def test_gpu_kernels_hessian_solve():
 def test_sinkhorn_stage_transfers(monkeypatch):
     """No host->device copy; per Sinkhorn iteration of the warm-up one
     device->host copy for its breakdown/range tests and one for the error."""
-    from sparsela.backends.gpu import _simulator as sim
     from sparsela.ot._sinkhorn import _log_domain_setup
     from sparsela.ot._sns import _Plan
 
@@ -412,25 +411,7 @@ def test_sinkhorn_stage_transfers(monkeypatch):
     _, a, b, _, _, _, Mr, alpha, beta, _, _, work = _log_domain_setup(a, b, M, 0.1, None)
     plan = _Plan(Mr, alpha, beta, a, b, work)
     plan.start()
-    real_asarray = sim._Namespace.asarray
-    copies = []
-
-    def device_only(x, dtype=None, order=None):
-        assert isinstance(x, sim.DeviceArray), f"host->device copy of {type(x).__name__}"
-        return real_asarray(x, dtype, order)
-
-    def counted(name):
-        real = getattr(sim.DeviceArray, name)
-
-        def method(self, *args, **kwargs):
-            copies.append(name)
-            return real(self, *args, **kwargs)
-        return method
-
-    monkeypatch.setattr(sim._Namespace, "asarray", staticmethod(device_only))
-    monkeypatch.setattr(sim._Namespace, "array", staticmethod(device_only))
-    for name in ("get", "__float__", "__bool__", "__int__"):
-        monkeypatch.setattr(sim.DeviceArray, name, counted(name))
+    copies = record_transfers(monkeypatch, forbid_uploads=True)
     errs = []
     for _ in range(10):
         plan.sinkhorn()
