@@ -139,64 +139,17 @@ class _Design:
 
     def __init__(self, X, fit_intercept, need_csr):
         self.n, self.p = X.shape
-        n = self.n
-        self.gpu = device_of(X) == "gpu"
-        if self.gpu:
-            self._init_gpu(X, fit_intercept, need_csr)
-            return
-        dummy_i = np.zeros(1, dtype=np.int32)
-        dummy_x = np.zeros(1)
-        if isinstance(X, SparseArray):
-            self.dense = False
-            Xc = X.tocsc()
-            Xc = Xc if Xc.dtype == np.float64 else Xc.astype(np.float64)
-            self.X = Xc
-            self.Xd = np.zeros((1, 1), order="F")
-            self.Xp, self.Xi, self.Xx = Xc.indptr, Xc.indices, Xc.data
-            if fit_intercept:
-                self.mu = np.asarray(Xc.sum(axis=0), dtype=np.float64).ravel() / n
-            else:
-                self.mu = np.zeros(self.p)
-            self.center = bool(fit_intercept)
-            sq = np.asarray(Xc.power(2).sum(axis=0), dtype=np.float64).ravel()
-            self.raw_sq = sq
-            self.col_sq = sq - n * self.mu ** 2
-            if need_csr:
-                Xr = Xc.tocsr()
-                self.Rp, self.Rj, self.Rx = Xr.indptr, Xr.indices, Xr.data
-            else:
-                self.Rp, self.Rj, self.Rx = dummy_i, dummy_i, dummy_x
-        else:
-            self.dense = True
-            Xd = np.array(X, dtype=np.float64, order="F", copy=True)
-            self.mu = np.zeros(self.p)
-            self.X_offset = Xd.mean(axis=0) if fit_intercept else np.zeros(self.p)
-            if fit_intercept:
-                self.raw_sq = (Xd ** 2).sum(axis=0)
-                Xd -= self.X_offset  # our own copy: centre it explicitly
-            self.Xd = Xd
-            self.X = Xd
-            self.center = False
-            self.Xp, self.Xi, self.Xx = dummy_i, dummy_i, dummy_x
-            self.Rp, self.Rj, self.Rx = dummy_i, dummy_i, dummy_x
-            self.col_sq = (Xd ** 2).sum(axis=0)
-            if not fit_intercept:
-                self.raw_sq = self.col_sq
-        if not self.dense:
-            self.X_offset = self.mu
-
-    def _init_gpu(self, X, fit_intercept, need_csr):
-        """The same design on the GPU: device arrays, the GPU kernels' layout
-        (canonical CSC: sorted rows, no duplicates)."""
-        xp = self.xp = namespace_of(X)
         n, p = self.n, self.p
+        self.gpu = device_of(X) == "gpu"
+        xp = self.xp = namespace_of(X) if self.gpu else np
         dummy_i = xp.zeros(1, dtype=np.int32)
         dummy_x = xp.zeros(1)
         if isinstance(X, SparseArray):
             self.dense = False
             Xc = X.tocsc()
             Xc = Xc if Xc.dtype == np.float64 else Xc.astype(np.float64)
-            if not Xc.has_canonical_format:
+            if self.gpu and not Xc.has_canonical_format:
+                # the GPU kernels update a column's rows without atomics
                 Xc = Xc.copy()  # never modify the caller's X
                 Xc.sum_duplicates()
             self.X = Xc
@@ -223,7 +176,7 @@ class _Design:
             self.X_offset = Xd.mean(axis=0) if fit_intercept else xp.zeros(p)
             if fit_intercept:
                 self.raw_sq = (Xd ** 2).sum(axis=0)
-                xp.subtract(Xd, self.X_offset, out=Xd)  # our own copy, kept F-ordered
+                Xd -= self.X_offset  # our own copy: centre it explicitly
             self.Xd = Xd
             self.X = Xd
             self.center = False
@@ -235,16 +188,11 @@ class _Design:
 
     def matvec(self, w):
         """``X w`` (uncentred for sparse ``X``)."""
-        if self.gpu:
-            return self.xp.asarray(self.X @ w, dtype=np.float64).ravel()
-        return np.asarray(self.X @ w, dtype=np.float64).ravel()
+        return self.xp.asarray(self.X @ w, dtype=np.float64).ravel()
 
     def corr(self, r, S):
         """``Z^T r`` for the residual ``r`` (``S = sum(r)`` for centering)."""
-        if self.gpu:
-            out = self.xp.asarray(self.X.T @ r, dtype=np.float64).ravel()
-        else:
-            out = np.asarray(self.X.T @ r, dtype=np.float64).ravel()
+        out = self.xp.asarray(self.X.T @ r, dtype=np.float64).ravel()
         if self.center:
             out -= self.mu * S
         return out
@@ -277,7 +225,7 @@ class _Design:
                                float(self.n), np.ascontiguousarray(cols, dtype=np.int64))
 
     def set_lipschitz(self, ptr, idx):
-        out = (self.xp if self.gpu else np).empty(len(ptr) - 1)
+        out = self.xp.empty(len(ptr) - 1)
         _kernels(self.gpu).set_lipschitz(self.dense, self.Xd, self.Xp, self.Xi, self.Xx, self.mu,
                                  float(self.n), ptr.astype(np.int64), idx.astype(np.int64),
                                  out)
@@ -611,22 +559,16 @@ class _State:
         self.lam1, self.lam2, self.positive = lam1, lam2, bool(positive)
         self.n = D.n
         self.gpu = D.gpu
+        xp = self.xp = D.xp
+        # the group structure from its host copies (no reads from the device)
+        gp, gi = (g_ptr, g_idx) if host_groups is None else host_groups
+        self.singletons = bool(np.all(np.diff(gp) == 1))
+        self.identity = self.singletons and bool(np.array_equal(gi, np.arange(len(gi))))
+        self.n_atoms = len(gp) - 1
         if self.gpu:
-            # structure from the host copies (no reads from the device)
-            gp, gi = host_groups
-            xp = self.xp = D.xp
-            self.singletons = bool(np.all(np.diff(gp) == 1))
-            self.identity = self.singletons and bool(np.array_equal(gi, np.arange(len(gi))))
-            self.atom_of = xp.asarray(np.repeat(np.arange(len(gp) - 1), np.diff(gp)))
-            self.n_atoms = len(gp) - 1
-            self.st = xp.zeros(5)
-            self.viol = xp.zeros(self.n_atoms)
-            self.refresh()
-            return
-        self.singletons = bool(np.all(np.diff(g_ptr) == 1))
-        self.identity = self.singletons and bool(np.array_equal(g_idx, np.arange(len(g_idx))))
-        self.st = np.zeros(5)
-        self.viol = np.zeros(len(g_ptr) - 1)
+            self.atom_of = xp.asarray(np.repeat(np.arange(self.n_atoms), np.diff(gp)))
+        self.st = xp.zeros(5)
+        self.viol = xp.zeros(self.n_atoms)
         self.refresh()
 
     # exact recomputation (kills the drift of the incremental updates)
@@ -722,7 +664,7 @@ class _State:
 
     def support(self):
         """Non-zero atoms and, for one-coordinate atoms, their signs."""
-        xp = self.xp if self.gpu else np
+        xp = self.xp
         atoms = xp.flatnonzero(self._group_norms(self.w) > 0)
         if self.singletons:
             return atoms, xp.sign(self.w[self.g_idx[atoms]])
