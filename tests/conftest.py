@@ -563,8 +563,35 @@ def on_device(x, device: str):
     return cupy().asarray(x)
 
 
+def on_devices(device: str, *arrays) -> tuple:
+    """Each of ``arrays`` on ``device`` (:func:`on_device`)."""
+    return tuple(on_device(x, device) for x in arrays)
+
+
 def to_host(x):
     """A result back on the host: sparsela arrays with ``.get()``, device arrays
     with ``.get()``, everything else as it is."""
     get = getattr(x, "get", None)
     return get() if get is not None and not isinstance(x, dict) else x
+
+
+# --------------------------------------------------------------------------- #
+# optimal transport problems
+# --------------------------------------------------------------------------- #
+def gaussian_clouds(n, m=None, seed=0, *, zero_a=False, dtype=np.float64):
+    """Squared-Euclidean cost (divided by its max) between two Gaussian clouds
+    of ``n`` and ``m`` (default ``n``) points, random non-uniform weights;
+    ``zero_a`` sets one source weight to zero (solved on the support,
+    embedded back)."""
+    m = n if m is None else m
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    Y = rng.normal(size=(m, 2)) + 1.0
+    M = ((X[:, None, :] - Y[None]) ** 2).sum(-1)
+    M /= M.max()
+    a = rng.random(n) + 0.5
+    b = rng.random(m) + 0.5
+    if zero_a:
+        a[2] = 0.0
+    a, b = a / a.sum(), b / b.sum()
+    return a.astype(dtype, copy=False), b.astype(dtype, copy=False), M.astype(dtype, copy=False)

@@ -15,7 +15,14 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import GPU_MODE, on_device, record_transfers, to_host
+from conftest import (
+    GPU_MODE,
+    gaussian_clouds,
+    on_device,
+    on_devices,
+    record_transfers,
+    to_host,
+)
 
 import sparsela as sl
 from sparsela._device import cupy, is_gpu_array
@@ -30,24 +37,6 @@ from sparsela.ot import (
 
 RTOL = 1e-10
 ATOL = 1e-13
-
-
-def clouds(n=14, m=19, seed=0, zero_a=False):
-    """Squared-Euclidean cost (max 1) between two Gaussian clouds, random weights."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    Y = rng.normal(size=(m, 2)) + 1.0
-    M = ((X[:, None, :] - Y[None]) ** 2).sum(-1)
-    M /= M.max()
-    a = rng.random(n) + 0.5
-    b = rng.random(m) + 0.5
-    if zero_a:  # a zero weight: solved on the support, embedded back
-        a[2] = 0.0
-    return a / a.sum(), b / b.sum(), M
-
-
-def on_dev(device, *arrays):
-    return tuple(on_device(x, device) for x in arrays)
 
 
 def assert_on(x, device):
@@ -91,22 +80,22 @@ def assert_same_log(log, ref, device):
 @pytest.mark.parametrize("method", ["sinkhorn", "log"])
 @pytest.mark.parametrize("reg,zero_a", [(0.5, False), (0.05, True), (0.01, False)])
 def test_sinkhorn_matches_cpu(device, method, reg, zero_a):
-    a, b, M = clouds(zero_a=zero_a)
+    a, b, M = gaussian_clouds(14, 19, zero_a=zero_a)
     (P_ref, log_ref), w_ref = run_quiet(sinkhorn, a, b, M, reg, method=method, log=True)
-    (P, log), w = run_quiet(sinkhorn, *on_dev(device, a, b, M), reg, method=method, log=True)
+    (P, log), w = run_quiet(sinkhorn, *on_devices(device, a, b, M), reg, method=method, log=True)
     assert_on(P, device)
     close(P, P_ref)
     assert_same_log(log, log_ref, device)
     assert w == w_ref  # the same ConvergenceWarning (or none)
     # the plan has the marginals the CPU plan has
-    assert abs(marginal_error(P, *on_dev(device, a, b)) - marginal_error(P_ref, a, b)) < 1e-12
+    assert abs(marginal_error(P, *on_devices(device, a, b)) - marginal_error(P_ref, a, b)) < 1e-12
 
 
 @pytest.mark.parametrize("solver", [sinkhorn_knopp, sinkhorn_log])
 def test_not_converged_uniform_and_warmstart(device, solver):
     """max_iter reached (warning, err list), uniform weights (None / []),
     a warm start on the device."""
-    _, _, M = clouds(11, 13, seed=3)
+    _, _, M = gaussian_clouds(11, 13, seed=3)
     kw = {"reg": 0.005, "numItermax": 37}
     (P_ref, log_ref), w_ref = run_quiet(solver, None, [], M, log=True, **kw)
     (P, log), w = run_quiet(solver, None, [], on_device(M, device), log=True, **kw)
@@ -116,7 +105,7 @@ def test_not_converged_uniform_and_warmstart(device, solver):
     assert_same_log(log, log_ref, device)
     # warm start from the potentials just found: the same continuation
     ws_ref = (log_ref["log_u"], log_ref["log_v"])
-    ws = on_dev(device, *ws_ref)
+    ws = on_devices(device, *ws_ref)
     (P2_ref, l2_ref), _ = run_quiet(solver, None, None, M, warmstart=ws_ref, log=True, **kw)
     (P2, l2), _ = run_quiet(solver, None, None, on_device(M, device), warmstart=ws,
                            log=True, **kw)
@@ -143,7 +132,7 @@ def test_plain_sinkhorn_breakdown_same_iterate(device, max_iter):
                                         log=True)
     assert log_ref["niter"] == 332 and any("numerical errors at iteration 332" in m
                                            for m in w_ref)
-    (P, log), w = run_quiet(sinkhorn, *on_dev(device, a, b, M), 1.0, numItermax=max_iter,
+    (P, log), w = run_quiet(sinkhorn, *on_devices(device, a, b, M), 1.0, numItermax=max_iter,
                             log=True)
     assert w == w_ref
     assert np.isfinite(to_host(P)).all()
@@ -153,19 +142,19 @@ def test_plain_sinkhorn_breakdown_same_iterate(device, max_iter):
 
 def test_underflow_at_start(device):
     """A row of K = exp(-M/reg) entirely 0: breakdown at iteration 0 (a check)."""
-    a, b, M = clouds(6, 7, seed=1)
+    a, b, M = gaussian_clouds(6, 7, seed=1)
     M[3] += 2000.0
     (P_ref, log_ref), w_ref = run_quiet(sinkhorn, a, b, M, 1.0, log=True)
-    (P, log), w = run_quiet(sinkhorn, *on_dev(device, a, b, M), 1.0, log=True)
+    (P, log), w = run_quiet(sinkhorn, *on_devices(device, a, b, M), 1.0, log=True)
     assert log_ref["niter"] == 0 and w == w_ref
     close(P, P_ref)
     assert_same_log(log, log_ref, device)
 
 
 def test_log_domain_small_reg_no_nan(device):
-    a, b, M = clouds(9, 8, seed=2)
+    a, b, M = gaussian_clouds(9, 8, seed=2)
     (P_ref, log_ref), _ = run_quiet(sinkhorn_log, a, b, M, 1e-4, numItermax=50, log=True)
-    (P, log), _ = run_quiet(sinkhorn_log, *on_dev(device, a, b, M), 1e-4, numItermax=50,
+    (P, log), _ = run_quiet(sinkhorn_log, *on_devices(device, a, b, M), 1e-4, numItermax=50,
                             log=True)
     assert np.isfinite(to_host(P)).all()
     close(P, P_ref, atol=1e-12)
@@ -177,9 +166,9 @@ def test_log_domain_small_reg_no_nan(device):
 # =========================================================================== #
 @pytest.mark.parametrize("method", ["sinkhorn", "log"])
 def test_solve_matches_cpu(device, method):
-    a, b, M = clouds(12, 10, seed=4, zero_a=True)
+    a, b, M = gaussian_clouds(12, 10, seed=4, zero_a=True)
     ref = solve(M, a, b, reg=0.05, method=method)
-    res = solve(*on_dev(device, M, a, b), reg=0.05, method=method)
+    res = solve(*on_devices(device, M, a, b), reg=0.05, method=method)
     assert_on(res.plan, device)
     close(res.plan, ref.plan)
     for f, f_ref in zip(res.potentials, ref.potentials):
@@ -207,7 +196,7 @@ def test_transport_dense_matches_cpu(device, method, norm):
     Xs, Xt = rng.normal(size=(13, 3)), rng.normal(size=(16, 3)) + 1.0
     est = {"reg": 0.1, "method": method, "norm": norm, "tol": 1e-9}
     ref = SinkhornTransport(**est).fit(Xs, Xt)
-    ot = SinkhornTransport(**est).fit(*on_dev(device, Xs, Xt))
+    ot = SinkhornTransport(**est).fit(*on_devices(device, Xs, Xt))
     for name in ("coupling_", "cost_", "a_", "b_", "xs_", "xt_"):
         assert_on(getattr(ot, name), device)
         close(getattr(ot, name), getattr(ref, name))
@@ -223,7 +212,7 @@ def test_transport_dense_matches_cpu(device, method, norm):
         out = getattr(ot, fn)(on_device(X, device), batch_size=3)
         assert_on(out, device)
         close(out, getattr(ref, fn)(X_ref, batch_size=3))
-    out = ot.fit_transform(*on_dev(device, Xs, Xt))
+    out = ot.fit_transform(*on_devices(device, Xs, Xt))
     assert_on(out, device)
     close(out, ref.transform(Xs))
 
@@ -256,7 +245,7 @@ def test_transport_euclidean_metric(device):
     Xs, Xt = rng.normal(size=(9, 2)), rng.normal(size=(10, 2))
     ref = SinkhornTransport(reg=0.2, method="log", metric="euclidean").fit(Xs, Xt)
     ot = SinkhornTransport(reg=0.2, method="log", metric="euclidean").fit(
-        *on_dev(device, Xs, Xt))
+        *on_devices(device, Xs, Xt))
     close(ot.cost_, ref.cost_, atol=1e-12)
     close(ot.coupling_, ref.coupling_)
 
@@ -266,7 +255,7 @@ def test_transport_euclidean_metric(device):
 # =========================================================================== #
 def test_mixed_devices_raise():
     xp = cupy()
-    a, b, M = clouds(5, 6)
+    a, b, M = gaussian_clouds(5, 6)
     Mg, ag, bg = xp.asarray(M), xp.asarray(a), xp.asarray(b)
     for fn in (sinkhorn_knopp, sinkhorn_log):
         with pytest.raises(TypeError, match=r"a is on the CPU and M on the GPU"):
@@ -310,7 +299,7 @@ def test_one_transfer_per_check(monkeypatch, solver):
     ``float()``, ``bool()``, ``int()`` of a device value) grow by exactly one
     per check (every 10 iterations): 40 more iterations, 4 more copies."""
     xp = cupy()
-    a, b, M = (xp.asarray(x) for x in clouds(8, 9, seed=7))
+    a, b, M = (xp.asarray(x) for x in gaussian_clouds(8, 9, seed=7))
     copies = record_transfers(monkeypatch, forbid_uploads=True)
 
     def count(n_iter):

@@ -18,7 +18,14 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import GPU_MODE, on_device, record_transfers, to_host
+from conftest import (
+    GPU_MODE,
+    gaussian_clouds,
+    on_device,
+    on_devices,
+    record_transfers,
+    to_host,
+)
 
 import sparsela as sl
 from sparsela._device import cupy, is_gpu_array
@@ -34,25 +41,6 @@ from sparsela.ot import (
 ot = pytest.importorskip("ot")
 
 TOL = 1e-9
-
-
-def clouds(n=12, m=15, seed=0, zero_a=False, dtype=np.float64):
-    """Squared-Euclidean cost (max 1) between two Gaussian clouds, random weights."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    Y = rng.normal(size=(m, 2)) + 1.0
-    M = ((X[:, None, :] - Y[None]) ** 2).sum(-1)
-    M /= M.max()
-    a = rng.random(n) + 0.5
-    b = rng.random(m) + 0.5
-    if zero_a:
-        a[2] = 0.0
-    a, b = a / a.sum(), b / b.sum()
-    return a.astype(dtype), b.astype(dtype), M.astype(dtype)
-
-
-def on_dev(device, *arrays):
-    return tuple(on_device(x, device) for x in arrays)
 
 
 def assert_on(x, device):
@@ -90,10 +78,10 @@ def check_against_cpu(P, log, P_ref, log_ref, a, b, device, max_step_diff=2):
 def test_sns_matches_cpu_and_pot(device):
     """reg = 1e-2 on a cost of max 1: exp(-M/reg) reaches 1e-43, the Newton
     stage does the work (4 steps, 18 CG iterations)."""
-    a, b, M = clouds(8, 6, seed=0)
+    a, b, M = gaussian_clouds(8, 6, seed=0)
     reg = 1e-2
     P_ref, log_ref = sinkhorn_newton_sparse(a, b, M, reg, tol=TOL, log=True)
-    P, log = sinkhorn_newton_sparse(*on_dev(device, a, b, M), reg, tol=TOL, log=True)
+    P, log = sinkhorn_newton_sparse(*on_devices(device, a, b, M), reg, tol=TOL, log=True)
     check_against_cpu(P, log, P_ref, log_ref, a, b, device)
     assert log["converged"] and log["n_newton"] >= 3
     Q = ot.sinkhorn(a, b, M, reg, method="sinkhorn_log", numItermax=200_000, stopThr=1e-12)
@@ -129,11 +117,11 @@ def test_sns_dtypes_small_reg_and_zero_weight(device, dtype):
     weight (solved on the support, embedded back with -inf potentials),
     float32 input (solved in float64); two Newton steps compared step by
     step with the CPU's."""
-    a, b, M = clouds(6, 5, seed=1, zero_a=True, dtype=dtype)
+    a, b, M = gaussian_clouds(6, 5, seed=1, zero_a=True, dtype=dtype)
     kw = {"tol": TOL, "log": True, "max_newton": 2, "n_sinkhorn_warmup": 10,
           "sinkhorn_finish": 0, "warn": False}
     P_ref, log_ref = sinkhorn_newton_sparse(a, b, M, 1e-3, **kw)
-    P, log = sinkhorn_newton_sparse(*on_dev(device, a, b, M), 1e-3, **kw)
+    P, log = sinkhorn_newton_sparse(*on_devices(device, a, b, M), 1e-3, **kw)
     assert_on(P, device)
     Ph = to_host(P)
     assert Ph.dtype == np.float64 and np.isfinite(Ph).all() and (Ph[2] == 0).all()
@@ -147,8 +135,8 @@ def test_sns_dtypes_small_reg_and_zero_weight(device, dtype):
 def test_sns_fronts_on_device(device):
     """ot.sinkhorn(method='sns'), solve (whose default is 'sns') and a warm
     start on the device; the paper's two stages with a fixed density."""
-    a, b, M = clouds(9, 8, seed=2)
-    da, db, dM = on_dev(device, a, b, M)
+    a, b, M = gaussian_clouds(9, 8, seed=2)
+    da, db, dM = on_devices(device, a, b, M)
     # reg = 0.05: Sinkhorn finishes (no Newton step: cheap on the simulator)
     ref, ref_log = sinkhorn(a, b, M, 0.05, method="sns", log=True)
     P, log = sinkhorn(da, db, dM, 0.05, method="sinkhorn_newton_sparse", log=True)
@@ -169,7 +157,7 @@ def test_sns_fronts_on_device(device):
     kw = {"log": True, "n_sinkhorn_warmup": 2, "sinkhorn_finish": 0, "max_newton": 2,
           "warn": False}
     P2_ref, l2_ref = sinkhorn_newton_sparse(a, b, M, reg, **kw, warmstart=ws)
-    P2, l2 = sinkhorn_newton_sparse(da, db, dM, reg, **kw, warmstart=on_dev(device, *ws))
+    P2, l2 = sinkhorn_newton_sparse(da, db, dM, reg, **kw, warmstart=on_devices(device, *ws))
     assert l2["n_sinkhorn"] == l2_ref["n_sinkhorn"] == 2
     assert l2["n_newton"] == l2_ref["n_newton"]
     np.testing.assert_allclose(l2["err"], l2_ref["err"], rtol=1e-5)
@@ -194,7 +182,7 @@ def test_sns_kernel_underflow_log_domain(device):
     M[:, 0] += 1000.0
     a, b = np.full(6, 1 / 6), np.full(7, 1 / 7)
     P_ref, log_ref = sinkhorn_newton_sparse(a, b, M, 1.0, tol=1e-10, log=True)
-    P, log = sinkhorn_newton_sparse(*on_dev(device, a, b, M), 1.0, tol=1e-10, log=True)
+    P, log = sinkhorn_newton_sparse(*on_devices(device, a, b, M), 1.0, tol=1e-10, log=True)
     assert log_ref["converged"] and log["converged"]
     assert np.isfinite(to_host(P)).all()
     np.testing.assert_allclose(to_host(P), P_ref, rtol=1e-8, atol=1e-13)
@@ -204,11 +192,11 @@ def test_sns_kernel_underflow_log_domain(device):
 
 
 def test_sns_not_converged_warns(device):
-    a, b, M = clouds(6, 7, seed=3)
+    a, b, M = gaussian_clouds(6, 7, seed=3)
     kw = {"tol": 1e-15, "max_newton": 2, "n_sinkhorn_warmup": 3, "sinkhorn_finish": 0,
           "log": True}
     with pytest.warns(Warning, match="did not converge"):
-        P, log = sinkhorn_newton_sparse(*on_dev(device, a, b, M), 1e-3, **kw)
+        P, log = sinkhorn_newton_sparse(*on_devices(device, a, b, M), 1e-3, **kw)
     assert not log["converged"] and log["n_newton"] == 2 and log["n_sinkhorn"] == 3
     assert_on(P, device)
     _, log_ref = quiet(sinkhorn_newton_sparse, a, b, M, 1e-3, **kw)
@@ -220,7 +208,7 @@ def test_sns_not_converged_warns(device):
 # =========================================================================== #
 def test_bad_input_on_device():
     xp = cupy()
-    a, b, M = clouds(5, 6)
+    a, b, M = gaussian_clouds(5, 6)
     da, db, dM = xp.asarray(a), xp.asarray(b), xp.asarray(M)
     with pytest.raises(ValueError, match="same total mass"):
         sinkhorn_newton_sparse(da, db * 2, dM, 0.1)
@@ -242,7 +230,7 @@ def test_bad_input_on_device():
 
 def test_device_mismatch_raises():
     xp = cupy()
-    a, b, M = clouds(5, 6)
+    a, b, M = gaussian_clouds(5, 6)
     da, db, dM = xp.asarray(a), xp.asarray(b), xp.asarray(M)
     with pytest.raises(TypeError, match=r"a is on the CPU and M on the GPU"):
         sinkhorn_newton_sparse(a, db, dM, 0.1)
@@ -273,7 +261,7 @@ def test_transport_sns_on_device(device):
     # step: the simulated device runs every CG iteration as sparse kernels)
     est = {"reg": 5e-2, "norm": "max"}
     ref = SinkhornTransport(**est).fit(Xs, Xt)
-    tr = SinkhornTransport(**est).fit(*on_dev(device, Xs, Xt))
+    tr = SinkhornTransport(**est).fit(*on_devices(device, Xs, Xt))
     for name in ("coupling_", "cost_", "a_", "b_"):
         assert_on(getattr(tr, name), device)
     np.testing.assert_allclose(to_host(tr.cost_), ref.cost_, rtol=1e-12, atol=1e-14)
@@ -298,7 +286,7 @@ def test_transport_metrics_on_device(device, metric):
     Xs[1, :] = Xt[1, :] = [0.0, 0.0, 1.0]
     est = {"reg": 0.1, "method": "log", "metric": metric, "norm": "max"}
     ref = SinkhornTransport(**est).fit(Xs, Xt)
-    tr = SinkhornTransport(**est).fit(*on_dev(device, Xs, Xt))
+    tr = SinkhornTransport(**est).fit(*on_devices(device, Xs, Xt))
     assert_on(tr.cost_, device)
     np.testing.assert_allclose(to_host(tr.cost_), ref.cost_, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(to_host(tr.coupling_), ref.coupling_, rtol=1e-9, atol=1e-13)
@@ -407,7 +395,7 @@ def test_sinkhorn_stage_transfers(monkeypatch):
     from sparsela.ot._sns import _Plan
 
     xp = cupy()
-    a, b, M = (xp.asarray(x) for x in clouds(8, 9, seed=7))
+    a, b, M = (xp.asarray(x) for x in gaussian_clouds(8, 9, seed=7))
     _, a, b, _, _, _, Mr, alpha, beta, _, _, work = _log_domain_setup(a, b, M, 0.1, None)
     plan = _Plan(Mr, alpha, beta, a, b, work)
     plan.start()

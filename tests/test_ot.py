@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import gaussian_clouds
 
 from sparsela.ot import (
     ConvergenceWarning,
@@ -30,20 +31,6 @@ def random_assignment(n, seed=0):
     rng = np.random.default_rng(seed)
     a = np.full(n, 1.0 / n)
     return a, a.copy(), rng.random((n, n))
-
-
-def gaussian_clouds(n, m=None, seed=0):
-    """Squared-Euclidean cost (divided by its max) between two Gaussian clouds,
-    random non-uniform weights."""
-    m = n if m is None else m
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 2))
-    Y = rng.normal(size=(m, 2)) + 1.0
-    M = ((X[:, None, :] - Y[None]) ** 2).sum(-1)
-    M /= M.max()
-    a = rng.random(n) + 0.5
-    b = rng.random(m) + 0.5
-    return a / a.sum(), b / b.sum(), M
 
 
 def marginals_ok(P, a, b, tol):
