@@ -106,17 +106,19 @@ def _sum_sparse(*parts, add="plus", tplan=None):
     parts = [p.tocsr() for p in parts]
     if len(parts) == 1:
         return parts[0]
-    if parts[0].device == "gpu":
-        return _sum_sparse_gpu(parts, add)
+    xp = namespace_of(parts[0].data)  # the parts' device (one for all)
     shape = parts[0].shape
     dtype = np.result_type(*(p.dtype for p in parts))
-    rows = np.concatenate([_c.expand_indptr(p.indptr, np.int64) for p in parts])
-    cols = np.concatenate([p.indices.astype(np.int64, copy=False) for p in parts])
-    vals = np.concatenate([p.data.astype(dtype, copy=False) for p in parts])
+    rows = xp.concatenate([_c.expand_indptr(p.indptr, np.int64) for p in parts])
+    cols = xp.concatenate([p.indices.astype(np.int64, copy=False) for p in parts])
+    vals = xp.concatenate([p.data.astype(dtype, copy=False) for p in parts])
     if add == "plus":
-        # COO -> CSR sums duplicates (in input order) and keeps zeros
+        # COO -> CSR sums duplicates (in input order) and keeps zeros, on
+        # either device
         with task_context(tplan):
             return coo_array((vals, (rows, cols)), shape=shape).tocsr()
+    if xp is not np:
+        return _reduce_gpu(xp, rows, cols, vals, shape, add)
     ufunc = _REDUCE_UFUNCS[add]
     key = rows * np.int64(max(shape[1], 1)) + cols
     order = np.argsort(key, kind="stable")
@@ -130,25 +132,13 @@ def _sum_sparse(*parts, add="plus", tplan=None):
     return coo_array((red.astype(dtype, copy=False), (r, c)), shape=shape).tocsr()
 
 
-def _sum_sparse_gpu(parts, add):
-    """:func:`_sum_sparse` of CSR parts on the GPU, with device arrays only.
-
-    ``plus``: the COO -> CSR conversion on the device sums the duplicates
-    and keeps zeros, as on the CPU. ``min``/``max``/``or``: a stable sort by
-    (position, value rank) puts each position's result first in its run
-    (NaN sorts last, so ``min``/``max`` skip NaN as ``fmin``/``fmax`` do;
+def _reduce_gpu(xp, rows, cols, vals, shape, add):
+    """The ``min``/``max``/``or`` combination of :func:`_sum_sparse` on the
+    GPU, with device arrays only (CuPy has no ``ufunc.reduceat``): a stable
+    sort by (position, value rank) puts each position's result first in its
+    run (NaN sorts last, so ``min``/``max`` skip NaN as ``fmin``/``fmax`` do;
     for integer ``max`` the last of the run, sorted ascending).
     """
-    from ..ops import _canonical as _c
-
-    xp = namespace_of(parts[0].data)
-    shape = parts[0].shape
-    dtype = np.result_type(*(p.dtype for p in parts))
-    rows = xp.concatenate([_c.expand_indptr(p.indptr, np.int64) for p in parts])
-    cols = xp.concatenate([p.indices.astype(np.int64, copy=False) for p in parts])
-    vals = xp.concatenate([p.data.astype(dtype, copy=False) for p in parts])
-    if add == "plus":
-        return coo_array((vals, (rows, cols)), shape=shape).tocsr()
     ncol = max(shape[1], 1)
     key = rows * ncol + cols
     last = False
