@@ -266,7 +266,7 @@ def sinkhorn_knopp(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
         ``u``, ``v``, ``log_u``, ``log_v``, ``potentials`` (``reg * log_u``,
         ``reg * log_v``).
     """
-    a, b, M, reg = check_ot_problem(a, b, M, reg, accept_gpu=True)
+    a, b, M, reg = check_ot_problem(a, b, M, reg)
     _check_iter(numItermax, stopThr)
     xp = namespace_of(M)
     gpu = xp is not np
@@ -426,7 +426,7 @@ def sinkhorn_log(a, b, M, reg, numItermax: int = 1000, stopThr: float = 1e-9,
     log : dict, with ``log=True``
         As in :func:`sinkhorn_knopp`.
     """
-    a, b, M, reg = check_ot_problem(a, b, M, reg, accept_gpu=True)
+    a, b, M, reg = check_ot_problem(a, b, M, reg)
     _check_iter(numItermax, stopThr)
     xp = namespace_of(M)
     shape, a, b, M, ia, ib, Mr, log_u, log_v, loga, logb, work = _log_domain_setup(

@@ -454,7 +454,7 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
     S. C. Eisenstat, H. F. Walker. Choosing the Forcing Terms in an Inexact
     Newton Method. SIAM J. Sci. Comput. 17(1), 1996.
     """
-    a, b, M, reg = check_ot_problem(a, b, M, reg, accept_gpu=True)
+    a, b, M, reg = check_ot_problem(a, b, M, reg)
     _check_iter(max_newton, tol)
     if isinstance(n_sinkhorn_warmup, bool) or not isinstance(n_sinkhorn_warmup, (int, np.integer)) \
             or n_sinkhorn_warmup < 0:

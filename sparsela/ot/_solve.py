@@ -111,7 +111,7 @@ def solve(M, a=None, b=None, reg: float = 1e-2, method: str = "sns",
     """
     if reg is None:
         raise ValueError("reg must be > 0: solve handles entropic OT only (exact OT: ot.emd)")
-    a, b, M, reg = check_ot_problem(a, b, M, reg, accept_gpu=True)
+    a, b, M, reg = check_ot_problem(a, b, M, reg)
     key = _METHODS.get(method) if isinstance(method, str) else None
     if key is None:
         raise ValueError(f"unknown method {method!r}; use one of 'sns', 'log', 'sinkhorn'")

@@ -84,27 +84,20 @@ def _check_weights(w, n: int, name: str, xp=np):
     return w, wsum
 
 
-def check_ot_problem(a, b, M, reg, *, accept_gpu: bool = False,
-                     solver: str = "this solver"):
+def check_ot_problem(a, b, M, reg):
     """Validate ``(a, b, M, reg)`` once; return float64 copies/views.
 
     ``a``/``b`` of ``None`` or length 0 are uniform. Raises ``ValueError``
     for a non-2-D or non-finite ``M``, weights that do not match ``M``'s
     shape, negative weights, unequal total masses, or ``reg <= 0``.
 
-    With ``accept_gpu=True``, CuPy ``a``, ``b``, ``M`` are checked on the
-    device (a few scalar transfers) and returned there; ``a``, ``b`` and
-    ``M`` on different devices raise ``TypeError``. With
-    ``accept_gpu=False`` (the CPU-only ``solver``), GPU input raises
-    ``TypeError`` naming ``solver``.
+    CuPy ``a``, ``b``, ``M`` are checked on the device (a few scalar
+    transfers) and returned there; ``a``, ``b`` and ``M`` on different
+    devices raise ``TypeError``.
     """
     if hasattr(M, "toarray") and not isinstance(M, np.ndarray):
         raise TypeError("M must be a dense array (the entropic plan is dense)")
     gpu = is_gpu_input(a, b, M)
-    if gpu and not accept_gpu:
-        raise TypeError(
-            f"{solver} runs on the CPU only, but its input lives on the GPU: move a, b "
-            "and M to the host with .get()")
     if gpu:
         # no implicit moves: a and b must live where M lives (None/[]: uniform)
         for name, w in (("a", a), ("b", b)):
