@@ -51,6 +51,8 @@ def check_device(device, name: str = "device") -> str:
 def is_gpu_array(x) -> bool:
     """True for a CuPy array or cupyx sparse matrix (or a simulated device
     array), without importing CuPy."""
+    if type(x) is np.ndarray:  # the common case, first: operators call this often
+        return False
     mod = type(x).__module__.split(".")[0]
     return mod in ("cupy", "cupyx") or getattr(x, "_sparsela_simulated_device", False)
 

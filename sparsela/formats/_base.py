@@ -29,12 +29,19 @@ _FORMAT_NAMES = {
 }
 
 
-def _ops():
-    # ops imports the format classes, so formats reach ops at call time
-    from .. import ops
-    from ..ops import elementwise, index, matmul, reduce  # noqa: F401
+_OPS = None
 
-    return ops
+
+def _ops():
+    # ops imports the format classes, so formats reach ops at call time (once:
+    # the import statements cost a microsecond per operator call)
+    global _OPS
+    if _OPS is None:
+        from .. import ops
+        from ..ops import elementwise, index, matmul, reduce  # noqa: F401
+
+        _OPS = ops
+    return _OPS
 
 
 class SparseArray:

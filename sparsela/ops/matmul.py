@@ -28,27 +28,21 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
     A = A._bool_deduped()
     out_dt = np.result_type(A.dtype, X.dtype)
     kdt = kernel_dtype(out_dt)
-    if _cusparse.active(A):
-        return _cusparse.dense_product(A, X, transpose, out_dt)
     xp = xp_of(A.data)
-    _spmv, _spmm = kernels("spmv", A.data), kernels("spmm", A.data)
+    if xp is not np and _cusparse.active(A):
+        return _cusparse.dense_product(A, X, transpose, out_dt)
+    vec = X.ndim == 1
+    ker = kernels("spmv" if vec else "spmm", A.data)
     M, N = A.shape
     if transpose:
         M, N = N, M
-    if X.ndim == 1:
-        Y = xp.empty(M, dtype=kdt)
-    else:
-        Y = xp.empty((M, X.shape[1]), dtype=kdt)
+    Y = xp.empty(M if vec else (M, X.shape[1]), dtype=kdt)
     Xk = to_kernel(X, kdt)
-    vec = X.ndim == 1
     if isinstance(A, bsr_array) and not transpose:
         Xk = xp.ascontiguousarray(Xk)
         R, C = A.blocksize
-        data = to_kernel(A.data, kdt)
-        if vec:
-            _spmv.bsr_spmv(R, C, A.indptr, A.indices, data, Xk, Y)
-        else:
-            _spmm.bsr_spmm(R, C, A.indptr, A.indices, data, Xk, Y)
+        kern = ker.bsr_spmv if vec else ker.bsr_spmm
+        kern(R, C, A.indptr, A.indices, to_kernel(A.data, kdt), Xk, Y)
         return from_kernel(Y, out_dt)
     if not isinstance(A, (csr_array, csc_array)):
         A = A.tocsr()
@@ -64,9 +58,9 @@ def _dense_product(A: SparseArray, X: np.ndarray, transpose: bool) -> np.ndarray
         Xk = xp.ascontiguousarray(Xk)
     # the kernel entry points pick the thread count (sparsela.config_context)
     if vec:
-        kern = _spmv.csr_spmv_t if flip else _spmv.csr_spmv
+        kern = ker.csr_spmv_t if flip else ker.csr_spmv
     else:
-        kern = _spmm.csr_spmm_t if flip else _spmm.csr_spmm
+        kern = ker.csr_spmm_t if flip else ker.csr_spmm
     kern(A.indptr, A.indices, data, Xk, Y)
     return from_kernel(Y, out_dt)
 
@@ -106,9 +100,7 @@ def spmv(A, x) -> np.ndarray:
     x = as_dense(x, "x", A.device)
     if x.ndim != 1:
         raise ValueError(f"x must be 1-D for spmv, got shape {x.shape} (use spmm for 2-D)")
-    if x.shape[0] != A.shape[1]:
-        raise ValueError(f"dimension mismatch: A has shape {A.shape}, x has shape {x.shape}")
-    return _dense_product(A, x, transpose=False)
+    return _matmul_dense(A, x, "x")
 
 
 def spmm(A, X) -> np.ndarray:
@@ -142,8 +134,14 @@ def spmm(A, X) -> np.ndarray:
     X = as_dense(X, "X", A.device)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D for spmm, got shape {X.shape} (use spmv for 1-D)")
+    return _matmul_dense(A, X, "X")
+
+
+def _matmul_dense(A: SparseArray, X, name: str):
+    """``A @ X`` for validated ``A`` and 1-D or 2-D ``X`` (named ``name``)."""
     if X.shape[0] != A.shape[1]:
-        raise ValueError(f"dimension mismatch: A has shape {A.shape}, X has shape {X.shape}")
+        raise ValueError(f"dimension mismatch: A has shape {A.shape}, {name} has shape "
+                         f"{X.shape}")
     return _dense_product(A, X, transpose=False)
 
 
@@ -169,15 +167,17 @@ def matmul(A: SparseArray, other):
         For a scalar ``other`` (use ``*``), an operand that is not 1-D or
         2-D, or mismatched shapes.
     """
-    if isscalarlike(other):
-        raise ValueError("Scalar operands are not allowed, use '*' instead")
-    if isinstance(other, SparseArray) or _is_scipy_sparse(other) or _is_cupyx_sparse(other):
-        return spgemm(A, other)
+    # a NumPy operand (the common case in iterative solvers) skips the sparse checks
+    if type(other) is not np.ndarray or other.ndim == 0:
+        if isscalarlike(other):
+            raise ValueError("Scalar operands are not allowed, use '*' instead")
+        if isinstance(other, SparseArray) or _is_scipy_sparse(other) or _is_cupyx_sparse(other):
+            return spgemm(A, other)
     X = as_dense(other, "other", A.device)
     if X.ndim == 1:
-        return spmv(A, X)
+        return _matmul_dense(A, X, "x")
     if X.ndim == 2:
-        return spmm(A, X)
+        return _matmul_dense(A, X, "X")
     raise ValueError(f"matmul needs a 1-D or 2-D operand, got shape {X.shape}")
 
 

@@ -75,6 +75,17 @@ def jit(func=None, *, parallel: bool = False, inline: str = "never"):
 PARALLEL_MIN_WORK = 1 << 15
 
 
+def thread_count(work: int | None = None) -> int:
+    """The threads a job of ``work`` nonzeros runs on: 1 below
+    ``PARALLEL_MIN_WORK``, else ``sparsela.get_num_threads()``.
+
+    Entry points with a serial kernel call it without :func:`threads` when
+    this is 1: a serial kernel has no parallel region, so Numba's pool size
+    need not be read and set (three calls, about a fifth of a small SpMV).
+    """
+    return get_num_threads() if work is None or work >= PARALLEL_MIN_WORK else 1
+
+
 @contextlib.contextmanager
 def threads(work: int | None = None):
     """Run the enclosed kernels on ``sparsela.get_num_threads()`` threads.
@@ -88,7 +99,7 @@ def threads(work: int | None = None):
     import numba  # loaded by the kernels already; not at ``import sparsela``
 
     old = numba.get_num_threads()
-    n = get_num_threads() if work is None or work >= PARALLEL_MIN_WORK else 1
+    n = thread_count(work)
     if n != old:
         numba.set_num_threads(n)
     try:

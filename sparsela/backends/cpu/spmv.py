@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import jit, threads
+from ._jit import jit, thread_count, threads
 
 __all__ = ["csr_spmv", "csr_spmv_t", "bsr_spmv", "row_parts"]
 
@@ -144,11 +144,11 @@ def csr_spmv(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
         Output, overwritten; sums are formed in ``y.dtype``.
     """
     zero = y.dtype.type(0)
+    if thread_count(Aj.shape[0]) == 1 or y.shape[0] < 2:
+        _csr_spmv_rows(Ap, Aj, Ax, x, y, zero, 0, y.shape[0])
+        return
     with threads(work=Aj.shape[0]) as nt:
-        if nt == 1 or y.shape[0] < 2:
-            _csr_spmv_rows(Ap, Aj, Ax, x, y, zero, 0, y.shape[0])
-        else:
-            _csr_spmv_parts(Ap, Aj, Ax, x, y, zero, row_parts(Ap, nt))
+        _csr_spmv_parts(Ap, Aj, Ax, x, y, zero, row_parts(Ap, nt))
 
 
 def csr_spmv_t(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
@@ -172,11 +172,11 @@ def csr_spmv_t(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, x: np.ndarray,
     """
     zero = y.dtype.type(0)
     rb = _t_blocks(Ap, y.shape[0])
+    if rb is None:
+        _csr_spmv_t_serial(Ap, Aj, Ax, x, y, zero)
+        return
     with threads(work=Aj.shape[0]):
-        if rb is None:
-            _csr_spmv_t_serial(Ap, Aj, Ax, x, y, zero)
-        else:
-            _csr_spmv_t_blocked(Ap, Aj, Ax, x, y, zero, rb)
+        _csr_spmv_t_blocked(Ap, Aj, Ax, x, y, zero, rb)
 
 
 @jit(parallel=True)
