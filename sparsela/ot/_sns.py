@@ -21,7 +21,7 @@ off-diagonal block ``B`` in CSR form), solved by conjugate gradient on the
 Schur complement of its row block (preconditioned by its diagonal), followed
 by an Armijo backtracking line search on ``Phi``.
 
-Implementation (kernels in ``sparsela/backends/cpu/ot.py``): the plan is
+Implementation (selection kernels in ``sparsela/backends/cpu/ot.py``): the plan is
 held as ``P = diag(u) K diag(v)`` with ``K = exp(-M/reg + alpha + beta)``
 fixed between absorptions (Schmitzer's stabilized kernel; entries below
 ``1e-200`` are 0), so a Sinkhorn iteration is two BLAS products with ``K``
@@ -33,16 +33,17 @@ column of ``K`` still has no mass) and when a scaling leaves
 ``[e^-50, e^50]`` (then folded into ``alpha``, ``beta``). The returned plan is
 ``diag(u) K diag(v)``, whose marginal error was measured. The Hessian's
 entries are the candidates above a margin below the last threshold (or, at
-first, chosen by a histogram of ``P``; no sort of ``P``) and the Newton
-system is solved by CG on its Schur complement, in compiled loops.
+first, chosen by a histogram of ``P``; no sort of ``P``). The Newton system
+is solved by :func:`sparsela.linalg.cg` on its Schur complement, applied as
+two SpMVs with ``B`` (a sparsela CSR array) per iteration
+(:func:`_hessian_solve`, the same code on both devices).
 
 On the GPU (CuPy ``a``, ``b``, ``M``) the same algorithm runs on the
 device: ``K``, the scalings and the potentials are CuPy arrays, the
 products are cuBLAS's, the selection of the Hessian's entries is
 ``backends/gpu/ot.py`` (dense device passes over ``P``, a shared-memory
 histogram kernel, a radix sort of the candidates) and the Newton system is
-solved by :func:`sparsela.linalg.cg` with the Hessian's off-diagonal block
-a sparsela CSR array on the GPU. What crosses to the host is the scalars of
+solved as on the CPU, with ``B`` a sparsela CSR array on the GPU. What crosses to the host is the scalars of
 the tests: per Sinkhorn iteration two transfers (the breakdown and range
 tests of the scalings together, the error), per Newton step one for the
 error and the marginals' extremes, a few for the selection sizes and the
@@ -55,6 +56,8 @@ import math
 import numpy as np
 
 from .._device import namespace_of
+from ..formats.csr import csr_array
+from ..linalg import cg
 from ..ops._backend import kernels
 from ..utils.progress import progress
 from ._sinkhorn import _check_iter, _embed, _finish_log, _log_domain_setup
@@ -123,6 +126,88 @@ def _expm1mx(x: np.ndarray, xp=np) -> np.ndarray:
             acc = acc * xs + 1.0 / fact
         out[small] = acc * xs * xs
     return out
+
+
+def _hessian_solve(Bp, Bj, Bx, dr, dc, g, rtol: float, maxiter: int):
+    """Solve ``[[diag(dr), B], [B^T, diag(dc)]] d = g`` (the sparsified Newton
+    Hessian) by :func:`sparsela.linalg.cg` on the Schur complement
+    ``S = diag(dc) - B^T diag(1/dr) B``, preconditioned by its diagonal.
+
+    Eliminating the row block is exact and cheap (``dr`` is diagonal), and
+    for this two-cyclic matrix CG on ``S`` needs half the iterations of
+    Jacobi-preconditioned CG on the whole system (the scaled spectrum of
+    ``S`` is ``1 - s^2`` where the whole system's is ``1 +- s``). ``S`` is
+    never formed: ``S x = dc x - B^T (B x / dr)``, two sparsela SpMVs on
+    ``B``, an array of the device of ``g``. On the CPU, ``B.T @ w`` runs the
+    transpose kernel on ``B``'s own arrays; on the GPU ``B^T`` is built once
+    per solve by a stable sort, so both products are row-parallel gathers
+    (no float atomics: the solve is deterministic run to run). The residual
+    of the whole system at ``(d_a, d_b)`` with
+    ``d_a = diag(1/dr) (g_a - B d_b)`` is ``(0, S d_b - rhs)``, so CG's rule
+    ``||S d_b - rhs|| <= rtol ||g||`` is the whole system's.
+
+    Parameters
+    ----------
+    Bp, Bj, Bx : ndarray or device array
+        CSR arrays of ``B`` (shape ``(n, m)``), canonical: the row-major
+        triplets of ``top_entries`` with ``Bp`` from their row counts.
+    dr, dc : array of shape (n,), (m,)
+        Positive diagonal blocks.
+    g : array of shape (n + m,)
+        Right-hand side.
+    rtol : float
+        Relative residual tolerance.
+    maxiter : int
+        Most CG iterations.
+
+    Returns
+    -------
+    d : array of shape (n + m,)
+    n_iter : int
+    converged : bool
+    """
+    xp = namespace_of(g)
+    n, m = dr.shape[0], dc.shape[0]
+    Bp, Bj = Bp.astype(np.int64, copy=False), Bj.astype(np.int64, copy=False)
+    # canonical by construction (row-major, columns ascending, no
+    # duplicates): wrapped without the constructor's checks (on the GPU they
+    # read back ~9 scalars per array)
+    B = csr_array._from_arrays(Bx, Bj, Bp, (n, m), True, True)
+    B2 = csr_array._from_arrays(Bx * Bx, Bj, Bp, (n, m), True, True)
+    if xp is np:
+        Bt, Bt2 = B.T, B2.T
+    else:  # B^T in CSR: the entries stably sorted by column (rows stay ascending)
+        nnz = Bx.shape[0]
+        rows = xp.searchsorted(Bp, xp.arange(nnz, dtype=np.int64), side="right") - 1
+        order = xp.argsort(Bj, kind="stable")
+        Btj, Btx = rows[order], Bx[order]
+        Btp = xp.searchsorted(Bj[order], xp.arange(m + 1, dtype=np.int64), side="left")
+        Bt = csr_array._from_arrays(Btx, Btj, Btp, (m, n), True, True)
+        Bt2 = csr_array._from_arrays(Btx * Btx, Btj, Btp, (m, n), True, True)
+    rinv = 1.0 / dr
+    ga, gb = g[:n], g[n:]
+    # right-hand side gb - B^T diag(1/dr) ga and the Schur complement's
+    # diagonal diag(dc) - diag(B^T diag(1/dr) B) (its Jacobi preconditioner)
+    rhs = gb - Bt @ (ga * rinv)
+    sdiag = dc - Bt2 @ rinv
+    with np.errstate(divide="ignore"):  # (NumPy; the simulated device too)
+        sdinv = xp.where(sdiag > 0, 1.0 / sdiag, 1.0 / dc)
+    tol = float(rtol) * float(xp.linalg.norm(g))
+    done = [0]
+
+    def schur(x):
+        return dc * x - Bt @ (rinv * (B @ x))
+
+    def count(_):
+        done[0] += 1
+
+    xb, info = cg(schur, rhs, rtol=0.0, atol=tol, maxiter=int(maxiter),
+                  M=lambda r: sdinv * r, callback=count)
+    # back substitution: xa = diag(1/dr) (ga - B xb)
+    xa = (ga - B @ xb) * rinv
+    # info: 0 converged, else the iterations done (breakdown or the cap)
+    n_iter = done[0] if info == 0 else int(info)
+    return xp.concatenate([xa, xb]), n_iter, info == 0
 
 
 class _Plan:
@@ -615,10 +700,8 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             else:
                 rtol = min(0.1, err / scale)
             rtol = max(cg_tol, rtol)
-            # CG on the Schur complement of the row block, in one compiled
-            # loop (the system is small and needs hundreds of iterations at
-            # small reg)
-            d, n_cg, cg_ok = ker.hessian_solve(Bp, J, V, dr, dc, g, rtol, max_cg_iter)
+            # CG on the Schur complement of the row block
+            d, n_cg, cg_ok = _hessian_solve(Bp, J, V, dr, dc, g, rtol, max_cg_iter)
             d -= (d @ e) / (n + m) * e
             slope = float(g @ d)
             if not np.isfinite(slope) or slope <= 0:  # CG failed: scaled gradient step

@@ -5,11 +5,11 @@ kernel ``K`` (``n x m``, C order, float64) and scaling vectors ``u``, ``v``
 (the stabilized-kernel form of Schmitzer, 2019): Sinkhorn iterations, the
 marginals and the line search are matrix-vector products with ``K`` (BLAS),
 and these kernels read ``P_ij = K_ij u_i v_j`` on the fly to choose the
-entries of the sparsified Newton Hessian (its off-diagonal block ``B``, in
-CSR form), and solve the Newton system by conjugate gradient on its Schur
-complement. Float64 only
-(the solvers work in float64); one thread (the passes are read-only and
-short; the systems are small).
+entries of the sparsified Newton Hessian (its off-diagonal block ``B``, as
+row-major triplets: CSR once the row counts are summed). Float64 only (the
+solvers work in float64); one thread (the passes are read-only and short).
+The Newton system itself is solved in :mod:`sparsela.ot._sns` by
+:func:`sparsela.linalg.cg` on sparsela arrays, on either device.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from ._jit import jit
 __all__ = [
     "select_threshold",
     "top_entries",
-    "hessian_solve",
 ]
 
 
@@ -258,131 +257,3 @@ def top_entries(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int, target: flo
     I, J, V = np.empty(kept, dtype=np.int64), np.empty(kept, dtype=np.int64), np.empty(kept)
     _gather_kept(K, u, v, tau, n_eq, I, J, V)
     return I, J, V, tau
-
-
-# Index through unsigned values (as spmv.py): Numba must otherwise treat every
-# signed index as possibly negative (wraparound), a branch per access.
-_u = np.uint64
-
-
-@jit
-def _schur_apply(Bp, Bj, Bx, rinv, dc, x, y):
-    """``y = (diag(dc) - B^T diag(rinv) B) x`` in one pass over ``B``: row
-    ``i`` gives ``w_i = rinv_i (B x)_i``, then scatters ``-w_i B[i, :]``."""
-    for j in range(y.shape[0]):
-        y[j] = dc[j] * x[j]
-    for i in range(Bp.shape[0] - 1):
-        q0, q1 = _u(Bp[i]), _u(Bp[i + 1])
-        s = 0.0
-        for q in range(q0, q1):
-            s += Bx[q] * x[_u(Bj[q])]
-        wi = s * rinv[i]
-        for q in range(q0, q1):
-            y[_u(Bj[q])] -= Bx[q] * wi
-
-
-@jit
-def _schur_pcg(Bp, Bj, Bx, n, m, dr, dc, ga, gb, xa, xb, tol, maxiter):
-    rinv = 1.0 / dr
-    # right-hand side gb - B^T diag(1/dr) ga, and the diagonal of the Schur
-    # complement diag(dc) - diag(B^T diag(1/dr) B) (its Jacobi preconditioner)
-    rhs = gb.copy()
-    sdiag = dc.copy()
-    for i in range(n):
-        wi = ga[i] * rinv[i]
-        for q in range(Bp[i], Bp[i + 1]):
-            rhs[Bj[q]] -= Bx[q] * wi
-            sdiag[Bj[q]] -= Bx[q] * Bx[q] * rinv[i]
-    sdinv = np.empty(m)
-    for j in range(m):
-        sdinv[j] = 1.0 / sdiag[j] if sdiag[j] > 0.0 else 1.0 / dc[j]
-    r = rhs.copy()
-    z = np.empty(m)
-    p = np.empty(m)
-    q_ = np.empty(m)
-    rz = 0.0
-    rr = 0.0
-    for j in range(m):
-        xb[j] = 0.0
-        z[j] = sdinv[j] * r[j]
-        p[j] = z[j]
-        rz += r[j] * z[j]
-        rr += r[j] * r[j]
-    it = 0
-    ok = rr <= tol * tol
-    while not ok and it < maxiter:
-        it += 1
-        _schur_apply(Bp, Bj, Bx, rinv, dc, p, q_)
-        pq = 0.0
-        for j in range(m):
-            pq += p[j] * q_[j]
-        if not pq > 0.0:  # breakdown
-            break
-        step = rz / pq
-        rr = 0.0
-        for j in range(m):
-            xb[j] += step * p[j]
-            r[j] -= step * q_[j]
-            rr += r[j] * r[j]
-        if rr <= tol * tol:
-            ok = True
-            break
-        rz_new = 0.0
-        for j in range(m):
-            z[j] = sdinv[j] * r[j]
-            rz_new += r[j] * z[j]
-        beta = rz_new / rz
-        rz = rz_new
-        for j in range(m):
-            p[j] = z[j] + beta * p[j]
-    # back substitution: xa = diag(1/dr) (ga - B xb)
-    for i in range(n):
-        s = 0.0
-        for q in range(Bp[i], Bp[i + 1]):
-            s += Bx[q] * xb[Bj[q]]
-        xa[i] = (ga[i] - s) * rinv[i]
-    return it, ok
-
-
-def hessian_solve(Bp: np.ndarray, Bj: np.ndarray, Bx: np.ndarray, dr: np.ndarray,
-                  dc: np.ndarray, g: np.ndarray, rtol: float, maxiter: int):
-    """Solve ``[[diag(dr), B], [B^T, diag(dc)]] d = g`` (the sparsified Newton
-    Hessian) by CG on the Schur complement ``S = diag(dc) - B^T diag(1/dr) B``
-    with its diagonal as preconditioner.
-
-    Eliminating the row block is exact and cheap (``dr`` is diagonal), and
-    for this two-cyclic matrix CG on ``S`` needs half the iterations of
-    Jacobi-preconditioned CG on the whole system (its scaled spectrum is
-    ``1 - s^2`` where the whole system's is ``1 +- s``), each one pass over
-    ``B`` (``S x`` gathers ``B x`` and scatters ``B^T w`` row by row; ``B^T``
-    and ``S`` are never formed). The residual of the whole system at
-    ``(d_a, d_b)`` with ``d_a = diag(1/dr) (g_a - B d_b)`` is
-    ``(0, S d_b - rhs)``: the stopping rule ``||residual|| <= rtol ||g||`` is
-    that of :func:`sparsela.linalg.cg` on the whole system.
-
-    Parameters
-    ----------
-    Bp, Bj, Bx : ndarray
-        CSR arrays of ``B`` (shape ``(n, m)``; the row-major triplets of
-        :func:`top_entries` with ``Bp`` from their row counts).
-    dr, dc : ndarray of shape (n,), (m,)
-        Positive diagonal blocks.
-    g : ndarray of shape (n + m,)
-        Right-hand side.
-    rtol : float
-        Relative residual tolerance.
-    maxiter : int
-        Most CG iterations.
-
-    Returns
-    -------
-    d : ndarray of shape (n + m,)
-    n_iter : int
-    converged : bool
-    """
-    n, m = dr.shape[0], dc.shape[0]
-    d = np.empty(n + m)
-    tol = float(rtol) * float(np.linalg.norm(g))
-    n_iter, ok = _schur_pcg(Bp, Bj, Bx, n, m, dr, dc, g[:n], g[n:], d[:n], d[n:], tol,
-                            int(maxiter))
-    return d, int(n_iter), bool(ok)

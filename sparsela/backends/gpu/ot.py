@@ -3,9 +3,8 @@
 The same functions, signatures and results as the CPU module: the entries
 of the sparsified Newton Hessian (the fewest largest entries of
 ``P = diag(u) K diag(v)`` holding at least ``k`` entries and ``target``
-mass, ties in row-major order) and the CG solve of the Newton system on its
-Schur complement. All arrays are device arrays of one module (CuPy, or the
-simulated device's); float64.
+mass, ties in row-major order). All arrays are device arrays of one
+module (CuPy, or the simulated device's); float64.
 
 Why this shape on an H100: the dense ``n x m`` work that the CPU kernels
 avoid (forming ``P``, reading it several times) costs a few passes at
@@ -26,12 +25,6 @@ product and everything else is data-parallel array work:
   ``P`` (``n m`` keys, tens of ms at ``n = m = 5000``) or CuPy's
   ``bincount`` (global atomics that serialize on the few crowded bins of a
   plan) would each cost an order of magnitude more than this one pass.
-
-The Newton system is solved by :func:`sparsela.linalg.cg` on the Schur
-complement, with the off-diagonal block ``B`` and its transpose as sparsela
-CSR arrays on the GPU (two SpMVs per iteration, both row-parallel gathers:
-``B^T`` is built once per solve by a stable sort, so no SpMV scatters with
-float atomics and the solve is deterministic run to run).
 """
 from __future__ import annotations
 
@@ -41,7 +34,6 @@ from numba import cuda
 from . import _cuda
 
 __all__ = [
-    "hessian_solve",
     "select_threshold",
     "top_entries",
 ]
@@ -243,84 +235,3 @@ def top_entries(K, u, v, k: int, target: float, lo: float = 0.0):
         cand = _candidates_full(xp, flat, k, target)
     kept, tau, _ = _select(xp, flat, cand, k, float(target))
     return kept // m, kept % m, flat[kept], tau
-
-
-def hessian_solve(Bp, Bj, Bx, dr, dc, g, rtol: float, maxiter: int):
-    """Solve ``[[diag(dr), B], [B^T, diag(dc)]] d = g`` (the sparsified Newton
-    Hessian) by CG on the Schur complement ``S = diag(dc) - B^T diag(1/dr) B``
-    with its diagonal as preconditioner.
-
-    The CPU function's system, preconditioner and stopping rule
-    (``||S d_b - rhs|| <= rtol ||g||``, the residual of the whole system),
-    solved by :func:`sparsela.linalg.cg` (``rtol=0``, ``atol=rtol ||g||``)
-    with ``B`` and ``B^T`` as sparsela CSR arrays on the GPU: ``S x`` is
-    ``dc x - B^T (B x / dr)``, two row-parallel SpMVs; ``S`` is never formed.
-    The vectors stay on the device; each CG iteration reads back the
-    scalars of its breakdown and stopping tests. The results equal the
-    CPU's to rounding (other summation orders), so an iteration count can
-    differ by one where the residual lands next to the tolerance.
-
-    Parameters
-    ----------
-    Bp, Bj, Bx : device array
-        CSR arrays of ``B`` (shape ``(n, m)``).
-    dr, dc : device array of shape (n,), (m,)
-        Positive diagonal blocks.
-    g : device array of shape (n + m,)
-        Right-hand side.
-    rtol : float
-        Relative residual tolerance.
-    maxiter : int
-        Most CG iterations.
-
-    Returns
-    -------
-    d : device array of shape (n + m,)
-    n_iter : int
-    converged : bool
-    """
-    # sparsela's arrays and CG: imported here (backends load before formats)
-    from ...formats.csr import csr_array
-    from ...linalg import cg
-
-    xp = _cuda.array_module(Bp, Bj, Bx, dr, dc, g)
-    n, m = dr.shape[0], dc.shape[0]
-    nnz = Bx.shape[0]
-    # one index dtype for the SpMV kernels (the CPU's rule: int64 triplets)
-    Bp, Bj = Bp.astype(np.int64, copy=False), Bj.astype(np.int64, copy=False)
-    # canonical by construction (row-major, columns ascending, no duplicates):
-    # wrapped without the constructor's checks, which read back ~9 scalars
-    # per array (27 host synchronisations per Newton step)
-    B = csr_array._from_arrays(Bx, Bj, Bp, (n, m), True, True)
-    # B^T in CSR: the entries stably sorted by column (rows stay ascending)
-    rows = xp.searchsorted(Bp, xp.arange(nnz, dtype=np.int64), side="right") - 1
-    order = xp.argsort(Bj, kind="stable")
-    Btj, Btx = rows[order], Bx[order]
-    Btp = xp.searchsorted(Bj[order], xp.arange(m + 1, dtype=np.int64), side="left")
-    Bt = csr_array._from_arrays(Btx, Btj, Btp, (m, n), True, True)
-    Bt2 = csr_array._from_arrays(Btx * Btx, Btj, Btp, (m, n), True, True)
-    rinv = 1.0 / dr
-    ga, gb = g[:n], g[n:]
-    # right-hand side gb - B^T diag(1/dr) ga and the Schur complement's
-    # diagonal diag(dc) - diag(B^T diag(1/dr) B) (its Jacobi preconditioner)
-    rhs = gb - Bt @ (ga * rinv)
-    sdiag = dc - Bt2 @ rinv
-    with np.errstate(divide="ignore"):  # the simulated device runs NumPy
-        sdinv = xp.where(sdiag > 0, 1.0 / sdiag, 1.0 / dc)
-    tol = float(rtol) * float(xp.linalg.norm(g))
-    done = [0]
-
-    def schur(x):
-        return dc * x - Bt @ (rinv * (B @ x))
-
-    def count(_):
-        done[0] += 1
-
-    xb, info = cg(schur, rhs, rtol=0.0, atol=tol, maxiter=int(maxiter),
-                  M=lambda r: sdinv * r, callback=count)
-    # back substitution: xa = diag(1/dr) (ga - B xb)
-    xa = (ga - B @ xb) * rinv
-    # info: 0 converged, else the iterations done (breakdown or the cap)
-    n_iter = done[0] if info == 0 else int(info)
-    return xp.concatenate([xa, xb]), n_iter, info == 0
-
