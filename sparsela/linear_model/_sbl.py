@@ -404,6 +404,7 @@ class _GramCache:
         self.design = design
         self.S = None
         self.G = None
+        self._last = None
 
     def get(self, S):
         if self.S is None:
@@ -411,8 +412,14 @@ class _GramCache:
             return self.G
         if S.shape[0] == self.S.shape[0]:
             return self.G
+        # the support is often unchanged for many iterations: slice once per support
+        if self._last is not None and np.array_equal(self._last[0], S):
+            return self._last[1]
         pos = np.searchsorted(self.S, S)
-        return self.G[_ix(self.design.xp, pos, pos)]
+        xp = self.design.xp
+        Gs = self.G.take(pos, 0).take(pos, 1) if xp is np else self.G[_ix(xp, pos, pos)]
+        self._last = (S.copy(), Gs)
+        return Gs
 
 
 class _Posterior:
@@ -429,6 +436,69 @@ class _Posterior:
         if self.form == "primal":
             return -n * math.log(alpha) + 2.0 * ld, alpha * (yy - q)
         return 2.0 * ld, q
+
+
+# rows per block of the blocked forward substitution (_forward_solve)
+_BLOCK = 64
+
+
+def _chol_lower(K, clean=False):
+    """Lower Cholesky factor of the Hermitian positive definite C-ordered ``K``,
+    computed in ``K``'s buffer (CPU).
+
+    LAPACK ``potrf`` on ``K.T`` (the Fortran-ordered view of the same buffer,
+    ``conj(K)``) with ``uplo="U"`` gives ``conj(K) = U^H U``, i.e. ``K = L L^H``
+    with ``L = U^T``: ``K``'s buffer read in C order. Only the lower triangle
+    of ``K`` is read, and without ``clean`` the strict upper triangle of the
+    result keeps whatever ``K`` had there (no copy, no zeroing: scipy's
+    ``cholesky`` does both, and they cost as much as the factorisation at
+    these sizes); every consumer then reads the lower triangle only.
+    """
+    potrf, = linalg.get_lapack_funcs(("potrf",), (K,))
+    U, info = potrf(K.T, lower=0, overwrite_a=1, clean=int(clean))
+    if info > 0:
+        raise linalg.LinAlgError(f"leading minor of order {info} is not positive definite")
+    return U.T
+
+
+def _tril_inv(L, overwrite=False):
+    """``L^{-1}`` from the lower triangle of the C-ordered ``L`` (LAPACK ``trtri``
+    on the Fortran view ``L.T``, in place with ``overwrite``); the strict upper
+    triangle of the result is that of ``L``, so zero it first if it is not."""
+    trtri, = linalg.get_lapack_funcs(("trtri",), (L,))
+    Uinv, info = trtri(L.T, lower=0, overwrite_c=int(overwrite))
+    if info != 0:  # pragma: no cover - L is a Cholesky factor (nonzero diagonal)
+        return linalg.solve_triangular(np.tril(L), np.eye(L.shape[0], dtype=L.dtype),
+                                       lower=True, check_finite=False)
+    return Uinv.T
+
+
+def _forward_solve(L, B, y):
+    """``L^{-1} B`` and ``L^{-1} y`` for the lower triangle of ``L`` (``n x n``),
+    ``B`` of shape ``(n, m)`` (CPU).
+
+    Blocked forward substitution: row block ``i`` is
+    ``L_ii^{-1} (B_i - L_{i,<i} V_{<i})``, the update a matrix product and
+    ``L_ii^{-1}`` (``_BLOCK x _BLOCK``) applied as an explicit triangular
+    inverse. Nearly all the flops are in ``gemm``, which OpenBLAS runs
+    several times faster than its ``trsm`` on these shapes (``m`` in the
+    thousands): measured 27 ms against 48 ms at ``n = 500, m = 2300``.
+    """
+    n = L.shape[0]
+    V = np.empty(B.shape, dtype=np.result_type(L, B))
+    t = np.empty(y.shape, dtype=np.result_type(L, y))
+    for r0 in range(0, n, _BLOCK):
+        r1 = min(n, r0 + _BLOCK)
+        if r0:
+            Lr = L[r0:r1, :r0]
+            R = B[r0:r1] - Lr @ V[:r0]
+            r = y[r0:r1] - Lr @ t[:r0]
+        else:
+            R, r = B[r0:r1], y[r0:r1]
+        Dinv = _tril_inv(np.tril(L[r0:r1, r0:r1]), overwrite=True)
+        V[r0:r1] = Dinv @ R
+        t[r0:r1] = Dinv @ r
+    return V, t
 
 
 def _chol_inv(C, xp):
@@ -454,20 +524,28 @@ def _chol_inv(C, xp):
 def _estep_primal(G, b, g, alpha, n, xp=np):
     """Posterior on the support in the ``k x k`` form (no ``Gamma^{-1}``)."""
     s = xp.sqrt(g)
-    C = alpha * (s[:, None] * G * s[None, :])
-    _add_diag(C, 1.0, xp)
-    L, Linv = _chol_inv(C, xp)
     sb = s * b
     if xp is np:
-        mu = alpha * s * linalg.cho_solve((L, True), sb, check_finite=False)
+        C = G * s[:, None]
+        C *= (alpha * s)[None, :]
+        _add_diag(C, 1.0, xp)
+        L = _chol_lower(C, clean=True)
+        ld = np.sum(np.log(np.real(np.diag(L))))
+        Linv = _tril_inv(L, overwrite=True)  # L is not needed any more
+        # two triangular matrix-vector products with the inverse at hand (the
+        # k x k solves of cho_solve cost more)
+        mu = alpha * s * (Linv.conj().T @ (Linv @ sb))
     else:
+        C = alpha * (s[:, None] * G * s[None, :])
+        _add_diag(C, 1.0, xp)
+        L, Linv = _chol_inv(C, xp)
         mu = alpha * s * (Linv.conj().T @ (Linv @ sb))
     cdiag = _sqnorms(Linv, axis=0)
     post = _Posterior()
     post.mu = mu
     post.g = 1.0 - cdiag
     post.sdiag = g * cdiag
-    post.ld = xp.sum(xp.log(xp.real(xp.diag(L))))
+    post.ld = ld if xp is np else xp.sum(xp.log(xp.real(xp.diag(L))))
     post.q = xp.real(xp.vdot(b, mu))
     post.L, post.form, post.VH = Linv, "primal", None
     return post
@@ -499,10 +577,10 @@ def _estep_woodbury(design, S, g, alpha, y):
     _add_diag(K, 1.0 / alpha, xp)
     post = _Posterior()
     if xp is np and not design.sparse:
-        L = linalg.cholesky(K, lower=True, check_finite=False)
-        t = linalg.solve_triangular(L, y, lower=True, check_finite=False)
+        L = _chol_lower(K)
         Xs, _ = design.sub(S)
-        VH = linalg.solve_triangular(L, Xs, lower=True, check_finite=False).conj().T
+        V, t = _forward_solve(L, Xs, y)
+        VH = V.conj().T
     elif xp is np:
         L = linalg.cholesky(K, lower=True, check_finite=False)
         t = linalg.solve_triangular(L, y, lower=True, check_finite=False)
