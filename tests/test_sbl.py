@@ -22,8 +22,7 @@ from sklearn.linear_model import ARDRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sparsela as sl
-from sparsela.linear_model import KroneckerSBL, SBLRegression
-from sparsela.linear_model import _sbl
+from sparsela.linear_model import KroneckerSBL, SBLRegression, _sbl
 from sparsela.linear_model._sbl import _am_sweep, _kron_estep, _multi_mode, _rank1
 
 
