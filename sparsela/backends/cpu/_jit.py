@@ -86,6 +86,13 @@ def thread_count(work: int | None = None) -> int:
     return get_num_threads() if work is None or work >= PARALLEL_MIN_WORK else 1
 
 
+def threads_or_serial(work: int | None = None):
+    """:func:`threads`, or (yielding 1) nothing when the job runs on one
+    thread: for entry points whose one-thread path calls serial kernels
+    only, where Numba's pool size does not matter."""
+    return contextlib.nullcontext(1) if thread_count(work) == 1 else threads(work)
+
+
 @contextlib.contextmanager
 def threads(work: int | None = None):
     """Run the enclosed kernels on ``sparsela.get_num_threads()`` threads.

@@ -26,7 +26,7 @@ import numpy as np
 from numba import prange
 
 from ..._sputils import get_index_dtype
-from ._jit import jit, threads
+from ._jit import jit, thread_count, threads, threads_or_serial
 
 __all__ = ["csr_spgemm", "spgemm_row_nnz", "spgemm_index_dtype"]
 
@@ -334,15 +334,25 @@ def _is_copy_row(f, anz, b_canonical):
 # --------------------------------------------------------------------------
 # pass 1: flops per row
 # --------------------------------------------------------------------------
+@jit(inline="always")
+def _flops_of_row(Ap, Aj, Bp, i):
+    f = np.int64(0)
+    for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+        k = _u(Aj[jj])
+        f += np.int64(Bp[k + 1]) - np.int64(Bp[k])
+    return f
+
+
+@jit
+def _row_flops_serial(Ap, Aj, Bp, flops):
+    for i in range(flops.shape[0]):
+        flops[i] = _flops_of_row(Ap, Aj, Bp, i)
+
+
 @jit(parallel=True)
 def _row_flops(Ap, Aj, Bp, flops):
-    n_row = flops.shape[0]
-    for i in prange(n_row):
-        f = np.int64(0)
-        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-            k = _u(Aj[jj])
-            f += np.int64(Bp[k + 1]) - np.int64(Bp[k])
-        flops[i] = f
+    for i in prange(flops.shape[0]):
+        flops[i] = _flops_of_row(Ap, Aj, Bp, i)
 
 
 def _partition(flops: np.ndarray, nthreads: int) -> np.ndarray:
@@ -361,16 +371,20 @@ def _partition(flops: np.ndarray, nthreads: int) -> np.ndarray:
 
 
 def _row_flops_threaded(n_row, Ap, Aj, Bp):
-    """Flops per row, on one thread for small A."""
+    """Flops per row, on one thread (no parallel region) for small A."""
     flops = np.empty(n_row, dtype=np.int64)
-    with threads(work=int(Aj.shape[0]) + n_row):
+    work = int(Aj.shape[0]) + n_row
+    if thread_count(work) == 1:
+        _row_flops_serial(Ap, Aj, Bp, flops)
+        return flops
+    with threads(work=work):
         _row_flops(Ap, Aj, Bp, flops)
     return flops
 
 
 def _flops_and_chunks(n_row, Ap, Aj, Bp, nthreads):
     flops = np.empty(n_row, dtype=np.int64)
-    _row_flops(Ap, Aj, Bp, flops)
+    (_row_flops_serial if nthreads == 1 else _row_flops)(Ap, Aj, Bp, flops)
     return flops, _partition(flops, nthreads)
 
 
@@ -696,18 +710,30 @@ def spgemm_row_nnz(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Bp: n
     """
     n_row = int(n_row)
     flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
-    with threads(work=int(flops.sum()) + n_row) as nt:
+    with threads_or_serial(work=int(flops.sum()) + n_row) as nt:
         _, row_nnz = _count(n_row, int(n_col), Ap, Aj, Bp, Bj, flops, bool(b_canonical),
                             DENSE_RATIO, nt)
     return row_nnz
+
+
+def _chunks(parallel, chunk, bounds, nt, *args):
+    """``parallel(bounds, *args)`` on ``nt`` threads, or with one thread the
+    same chunks in order by ``chunk(r0, r1, *args)``: the same results, and
+    no parallel region (its launch cost more than a small product, and its
+    first compile seconds more than the chunk's)."""
+    if nt > 1:
+        parallel(bounds, *args)
+        return
+    for c in range(bounds.shape[0] - 1):
+        chunk(bounds[c], bounds[c + 1], *args)
 
 
 def _count(n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, nt):
     """Row partition and symbolic pass on ``nt`` threads: (bounds, row_nnz)."""
     bounds = _partition(flops, nt)
     row_nnz = np.empty(n_row, dtype=np.int64)
-    _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, np.int64(dense_ratio),
-              np.int64(SPA_MAX_COLS), row_nnz)
+    _chunks(_symbolic, _symbolic_chunk, bounds, nt, n_col, Ap, Aj, Bp, Bj, flops,
+            b_canonical, np.int64(dense_ratio), np.int64(SPA_MAX_COLS), row_nnz)
     return bounds, row_nnz
 
 
@@ -750,8 +776,9 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
     n_col = int(n_col)
     b_canonical = bool(b_canonical)
     flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
-    # tiny products run on one thread: waking the pool costs more than the work
-    with threads(work=int(flops.sum()) + n_row) as nt:
+    # tiny products run on one thread, without a parallel region: waking the
+    # pool costs more than the work
+    with threads_or_serial(work=int(flops.sum()) + n_row) as nt:
         dense_ratio = DENSE_RATIO_SORTED if sort_indices else DENSE_RATIO
         bounds, row_nnz = _count(n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical,
                                  dense_ratio, nt)
@@ -764,7 +791,7 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
         Cj = np.empty(nnz, dtype=idx)
         Cx = np.empty(nnz, dtype=Ax.dtype)
         if nnz:
-            _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
-                     bool(sort_indices), b_canonical, np.int64(dense_ratio),
-                     np.int64(SPA_MAX_COLS))
+            _chunks(_numeric, _numeric_chunk, bounds, nt, n_col, Ap, Aj, Ax, Bp, Bj, Bx,
+                    flops, Cp, Cj, Cx, bool(sort_indices), b_canonical,
+                    np.int64(dense_ratio), np.int64(SPA_MAX_COLS))
     return Cp, Cj, Cx
