@@ -109,7 +109,9 @@ class LassoBCD:
         if library == "sparsela":
             sl.set_num_threads(1)
             self.Xfit = sl.csc_array(self.X)
-            self.make().fit(sl.csc_array(self.X[:50, :200]), self.y[:50])  # Numba load
+            # Numba compiles / loads here: on the real problem, since the
+            # product kernels are chosen by size (a slice runs other ones)
+            self._fit()
         else:
             self.Xfit = self.X
         try:

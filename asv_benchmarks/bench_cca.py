@@ -140,9 +140,9 @@ class CCAFit:
         if data == "latent_sparse" and library != "sparsela":
             skip(f"{library} needs dense input")
         self.X, self.Y = get_views(data)
-        if library == "sparsela":  # compile the SpGEMM/SpMM kernels outside timing
-            X, Y = get_views("latent_sparse")
-            _fit_exact("sparsela", sl.csr_array(X[:200, :50]), Y[:200, :3])
+        if library == "sparsela":  # compile the SpGEMM/SpMM kernels outside timing,
+            # on the real data: the product kernels are chosen by size
+            _fit_exact(library, self.X, self.Y)
 
     def time_fit(self, library, data):
         _fit_exact(library, self.X, self.Y)

@@ -135,12 +135,12 @@ class _Solve:
         if library.endswith("sinkhorn-log") and problem_name.endswith("1000"):
             skip("log-domain Sinkhorn at n=1000: minutes per solve")
         self.args = problem(problem_name)
-        if library == "sparsela-sns":  # Numba compiles / loads its kernels here
-            a, b, M = problem(problem_name, 20)
+        if library == "sparsela-sns":  # Numba compiles / loads its kernels here,
+            # on the real problem (the SpMV kernels of its CG are chosen by size)
+            a, b, M = self.args
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                sl.ot.sinkhorn_newton_sparse(a, b, M, 1e-3, n_sinkhorn_warmup=2,
-                                             sinkhorn_finish=0, max_newton=5)
+                sl.ot.sinkhorn_newton_sparse(a, b, M, reg, tol=TOL)
 
 
 class EntropicOT(_Solve):

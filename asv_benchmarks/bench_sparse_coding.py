@@ -122,7 +122,9 @@ class SparseCoding:
         self.coder = _coder(library, D, alpha, threads)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.coder.transform(self.X[:8])          # Numba compiles / loads here
+            # Numba compiles / loads here, on the real input: the product
+            # kernels are chosen by size (a slice runs other ones)
+            self.coder.transform(self.X)
 
     def teardown(self, library, threads, problem):
         if getattr(self, "_limits", None) is not None:
