@@ -166,6 +166,16 @@ def test_sns_random_assignment_table1_small():
     assert not qlog["converged"] and marginal_error(Q, a, b) > 1e3 * 1e-9
 
 
+def test_sns_small_reg_gaussian_converges_with_defaults():
+    """At reg=1e-4 on Gaussian clouds the damped Newton phase takes 200-400
+    steps (line-search steps of 1/2): the default max_newton must allow it."""
+    a, b, M = gaussian_clouds(60, seed=1)
+    with np.errstate(all="raise"):
+        P, log = sinkhorn_newton_sparse(a, b, M, 1e-4, log=True)
+    assert log["converged"]
+    assert np.isfinite(P).all() and marginal_error(P, a, b) <= 1e-9
+
+
 def test_sns_small_reg_no_nan_and_marginals():
     a, b, M = random_assignment(50, seed=2)
     with np.errstate(all="raise"):  # no overflow / invalid anywhere

@@ -204,6 +204,7 @@ def _log_domain_setup(a, b, M, reg, warmstart):
         log_u, log_v = warmstart[0].copy(), warmstart[1].copy()
     return shape, a, b, M, ia, ib, Mr, log_u, log_v, xp.log(a), xp.log(b), xp.empty_like(Mr)
 
+
 def _finish_log(logd, ii, n_done, log_u, log_v, reg, converged):
     logd["niter"] = ii  # POT's convention: the index of the last iteration
     logd["n_iter"] = n_done  # iterations done
@@ -211,7 +212,9 @@ def _finish_log(logd, ii, n_done, log_u, log_v, reg, converged):
     logd["log_u"] = log_u
     logd["log_v"] = log_v
     xp = namespace_of(log_u)
-    with np.errstate(over="ignore"):
+    # the scalings of POT's log may leave float64 range either way (inf, 0):
+    # the potentials are the exact result
+    with np.errstate(over="ignore", under="ignore"):
         logd["u"] = xp.exp(log_u)
         logd["v"] = xp.exp(log_v)
     logd["potentials"] = (reg * log_u, reg * log_v)
