@@ -389,7 +389,7 @@ class _Plan:
 def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                            density: float | None = None, cg_tol: float = 1e-10,
                            max_newton: int = 1000, tol: float = 1e-9, *,
-                           sinkhorn_finish: int = 100, resume_sinkhorn: bool = False,
+                           sinkhorn_finish: int = 30, resume_sinkhorn: bool = False,
                            retain_mass: float | None = 0.99, adaptive: bool = True,
                            superlinear_ratio: float = 0.25, damping: float = 1e-3,
                            max_cg_iter: int | None = None,
@@ -443,15 +443,19 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         Stop when the marginal error ``sqrt(||P1 - a||^2 + ||P^T 1 - b||^2)``
         (the dual gradient norm; POT's measure when the row marginal is
         exact) is below ``tol``.
-    sinkhorn_finish : int, default=100
+    sinkhorn_finish : int, default=30
         After the warm-up, Sinkhorn goes on (instead of Newton) while the
         contraction of the marginal error over its last 5 iterations
         predicts ``tol`` within ``sinkhorn_finish`` more iterations, and at
         most that many: a Sinkhorn iteration costs two products with the
-        dense kernel, a Newton step tens (selection, Hessian, CG), so an
-        easy problem (large ``reg``) is finished by Sinkhorn. ``0``: the
-        paper's rule, Newton after exactly ``n_sinkhorn_warmup``
-        iterations.
+        dense kernel, a Newton step several (selection, marginals, line
+        search, CG), and from the warm-up Newton needs a few steps, so an
+        easy problem (large ``reg``) is finished by Sinkhorn. 30 is about
+        the crossover measured on random and Gaussian problems (n = 200 to
+        2000, ``reg`` 1e-2 to 1e-4; with 100, random costs at n=1000 and
+        2000, ``reg=1e-3``, ran 100 and 36 Sinkhorn iterations where 3 and 2
+        Newton steps took half the time). ``0``: the paper's rule, Newton
+        after exactly ``n_sinkhorn_warmup`` iterations.
     resume_sinkhorn : bool, default=False
         After a damped Newton step (line-search step below 1/2: far from the
         region where Newton converges fast), run ``n_sinkhorn_warmup``
