@@ -19,12 +19,7 @@ ascent on ``Phi``). Stage 2 takes Newton steps ``H_s d = grad`` where ``H_s``
 keeps the whole diagonal and only the largest entries of ``P`` (its
 off-diagonal block ``B`` in CSR form), solved by conjugate gradient on the
 Schur complement of its row block (preconditioned by its diagonal), followed
-by an Armijo backtracking line search on ``Phi`` whose first trial scales no
-entry of ``P`` by more than ``exp(R)``: a trust radius ``R`` (from 16, up to
-128) that doubles while such capped steps are accepted as tried and halves
-when the search has to shorten one. Without it, long Newton steps at small
-``reg`` fail; with a fixed ``R = 16`` the damped phase on Gaussian clouds at
-``reg=1e-4`` took about twice the Newton steps.
+by an Armijo backtracking line search on ``Phi``.
 
 Implementation (selection kernels in ``sparsela/backends/cpu/ot.py``): the plan is
 held as ``P = diag(u) K diag(v)`` with ``K = exp(-M/reg + alpha + beta)``
@@ -73,12 +68,8 @@ __all__ = ["sinkhorn_newton_sparse"]
 #: Armijo sufficient-increase constant and the most step halvings tried
 _ARMIJO_C = 1e-4
 _MAX_HALVINGS = 60
-#: the first trial step scales no entry of P by more than exp(step_cap), a
-#: trust radius that starts at _MAX_LOG_STEP, doubles (up to
-#: _MAX_LOG_STEP_CAP) while capped steps are accepted as tried and halves
-#: (down to _MAX_LOG_STEP) when the line search has to shorten a step
+#: the first trial step scales no entry of P by more than exp(_MAX_LOG_STEP)
 _MAX_LOG_STEP = 16.0
-_MAX_LOG_STEP_CAP = 128.0
 #: range of the Levenberg-Marquardt damping and the definite-making shift
 _MU_MIN, _MU_MAX = 1e-10, 1e6
 _SHIFT = 1e-12
@@ -627,7 +618,6 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
         k_before_trial = k
         frozen = False
         mu = damping
-        step_cap = _MAX_LOG_STEP
         lo = 0.0
         it = n_rescue = 0
         while True:
@@ -728,9 +718,8 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
                 slope = float(g @ d)
             da, db = d[:n], d[n:]
             span = float(xp.abs(da).max() + xp.abs(db).max())
-            # never try to scale an entry of P by more than exp(step_cap)
-            t = 1.0 if span <= step_cap else 2.0 ** math.floor(math.log2(step_cap / span))
-            t_first = t
+            # never try to scale an entry of P by more than exp(_MAX_LOG_STEP)
+            t = 1.0 if span <= _MAX_LOG_STEP else 2.0 ** math.floor(math.log2(_MAX_LOG_STEP / span))
             accepted = False
             for _ in range(_MAX_HALVINGS):
                 # Phi(z + t d) - Phi(z) = t slope - sum P (expm1(x) - x) with
@@ -759,12 +748,6 @@ def sinkhorn_newton_sparse(a, b, M, reg, n_sinkhorn_warmup: int = 20,
             logd["cg_iter"].append(n_cg)
             logd["damping"].append(mu)
             if accepted:
-                # trust radius: widen it while the capped step holds as tried,
-                # narrow it when the line search had to shorten the step
-                if t == t_first and t < 1.0:
-                    step_cap = min(2.0 * step_cap, _MAX_LOG_STEP_CAP)
-                elif t < t_first:
-                    step_cap = max(0.5 * step_cap, _MAX_LOG_STEP)
                 plan.step(t * da, t * db)
                 logd["step"].append(t)
                 if t < _DAMPED and resume_sinkhorn:
