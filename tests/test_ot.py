@@ -341,6 +341,10 @@ def test_hessian_solve_matches_numpy(n, m):
         np.testing.assert_array_equal(before, after)  # inputs untouched
     assert ok and n_iter >= 1
     np.testing.assert_allclose(d, np.linalg.solve(H, g), rtol=1e-8, atol=1e-8)
+    # the CPU operator: the Schur complement's product in one pass over B
+    x = rng.normal(size=m)
+    Sx = ker.schur_product(Bp.astype(np.int64), Bj.astype(np.int64), Bx, 1.0 / dr, dc, x)
+    np.testing.assert_allclose(Sx, dc * x - B.T @ ((B @ x) / dr), rtol=1e-12, atol=1e-14)
     # the whole system's residual meets the tolerance, and Jacobi-preconditioned
     # CG on the whole system (a sparsela array) finds the same direction in
     # about twice the iterations (its spectrum is 1 +- s where S's is 1 - s^2)

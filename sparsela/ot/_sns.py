@@ -137,11 +137,14 @@ def _hessian_solve(Bp, Bj, Bx, dr, dc, g, rtol: float, maxiter: int):
     for this two-cyclic matrix CG on ``S`` needs half the iterations of
     Jacobi-preconditioned CG on the whole system (the scaled spectrum of
     ``S`` is ``1 - s^2`` where the whole system's is ``1 +- s``). ``S`` is
-    never formed: ``S x = dc x - B^T (B x / dr)``, two sparsela SpMVs on
-    ``B``, an array of the device of ``g``. On the CPU, ``B.T @ w`` runs the
-    transpose kernel on ``B``'s own arrays; on the GPU ``B^T`` is built once
-    per solve by a stable sort, so both products are row-parallel gathers
-    (no float atomics: the solve is deterministic run to run). The residual
+    never formed: ``S x = dc x - B^T (B x / dr)``. On the CPU that is one
+    compiled pass over ``B`` (``backends/cpu/ot.py``, ``schur_product``:
+    the two SpMVs read ``B`` twice and cost 1.6-2.6x more per iteration);
+    on the GPU two sparsela SpMVs, ``B`` and ``B^T`` being CSR arrays on the
+    device (``B^T`` built once per solve by a stable sort, so both products
+    are row-parallel gathers: no float atomics, the solve is deterministic
+    run to run). The right-hand side and the preconditioner are sparsela
+    products on either device. The residual
     of the whole system at ``(d_a, d_b)`` with
     ``d_a = diag(1/dr) (g_a - B d_b)`` is ``(0, S d_b - rhs)``, so CG's rule
     ``||S d_b - rhs|| <= rtol ||g||`` is the whole system's.
@@ -195,8 +198,14 @@ def _hessian_solve(Bp, Bj, Bx, dr, dc, g, rtol: float, maxiter: int):
     tol = float(rtol) * float(xp.linalg.norm(g))
     done = [0]
 
-    def schur(x):
-        return dc * x - Bt @ (rinv * (B @ x))
+    if xp is np:
+        ker = kernels("ot", g)
+
+        def schur(x):
+            return ker.schur_product(Bp, Bj, Bx, rinv, dc, x)
+    else:
+        def schur(x):
+            return dc * x - Bt @ (rinv * (B @ x))
 
     def count(_):
         done[0] += 1
