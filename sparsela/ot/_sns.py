@@ -34,17 +34,18 @@ column of ``K`` still has no mass) and when a scaling leaves
 ``diag(u) K diag(v)``, whose marginal error was measured. The Hessian's
 entries are the candidates above a margin below the last threshold (or, at
 first, chosen by a histogram of ``P``; no sort of ``P``). The Newton system
-is solved by :func:`sparsela.linalg.cg` on its Schur complement, applied as
-two SpMVs with ``B`` (a sparsela CSR array) per iteration
-(:func:`_hessian_solve`, the same code on both devices).
+is solved by :func:`sparsela.linalg.cg` on its Schur complement
+(:func:`_hessian_solve`), applied by one compiled pass over ``B`` per
+iteration.
 
 On the GPU (CuPy ``a``, ``b``, ``M``) the same algorithm runs on the
 device: ``K``, the scalings and the potentials are CuPy arrays, the
 products are cuBLAS's, the selection of the Hessian's entries is
 ``backends/gpu/ot.py`` (dense device passes over ``P``, a shared-memory
 histogram kernel, a radix sort of the candidates) and the Newton system is
-solved as on the CPU, with ``B`` a sparsela CSR array on the GPU. What crosses to the host is the scalars of
-the tests: per Sinkhorn iteration two transfers (the breakdown and range
+solved by :func:`sparsela.linalg.cg` with two SpMVs per iteration, ``B`` and
+``B^T`` being sparsela CSR arrays on the GPU. What crosses to the host is
+the scalars of the tests: per Sinkhorn iteration two transfers (the breakdown and range
 tests of the scalings together, the error), per Newton step one for the
 error and the marginals' extremes, a few for the selection sizes and the
 slope, one per line-search trial, and the CG's two per iteration.
