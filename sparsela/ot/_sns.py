@@ -21,7 +21,7 @@ off-diagonal block ``B`` in CSR form), solved by conjugate gradient on the
 Schur complement of its row block (preconditioned by its diagonal), followed
 by an Armijo backtracking line search on ``Phi``.
 
-Implementation (selection kernels in ``sparsela/backends/cpu/ot.py``): the plan is
+Implementation (kernels in ``sparsela/backends/cpu/ot.py``): the plan is
 held as ``P = diag(u) K diag(v)`` with ``K = exp(-M/reg + alpha + beta)``
 fixed between absorptions (Schmitzer's stabilized kernel; entries below
 ``1e-200`` are 0), so a Sinkhorn iteration is two BLAS products with ``K``
@@ -45,8 +45,9 @@ products are cuBLAS's, the selection of the Hessian's entries is
 histogram kernel, a radix sort of the candidates) and the Newton system is
 solved by :func:`sparsela.linalg.cg` with two SpMVs per iteration, ``B`` and
 ``B^T`` being sparsela CSR arrays on the GPU. What crosses to the host is
-the scalars of the tests: per Sinkhorn iteration two transfers (the breakdown and range
-tests of the scalings together, the error), per Newton step one for the
+the scalars of the tests: per Sinkhorn iteration two transfers (the
+breakdown and range tests of the scalings together, the error), per Newton
+step one for the
 error and the marginals' extremes, a few for the selection sizes and the
 slope, one per line-search trial, and the CG's two per iteration.
 """
@@ -140,15 +141,15 @@ def _hessian_solve(Bp, Bj, Bx, dr, dc, g, rtol: float, maxiter: int):
     ``S`` is ``1 - s^2`` where the whole system's is ``1 +- s``). ``S`` is
     never formed: ``S x = dc x - B^T (B x / dr)``. On the CPU that is one
     compiled pass over ``B`` (``backends/cpu/ot.py``, ``schur_product``:
-    the two SpMVs read ``B`` twice and cost 1.6-2.6x more per iteration);
+    the two SpMVs read ``B`` twice and cost 1.2-2.3x more per iteration);
     on the GPU two sparsela SpMVs, ``B`` and ``B^T`` being CSR arrays on the
     device (``B^T`` built once per solve by a stable sort, so both products
     are row-parallel gathers: no float atomics, the solve is deterministic
     run to run). The right-hand side and the preconditioner are sparsela
-    products on either device. The residual
-    of the whole system at ``(d_a, d_b)`` with
-    ``d_a = diag(1/dr) (g_a - B d_b)`` is ``(0, S d_b - rhs)``, so CG's rule
-    ``||S d_b - rhs|| <= rtol ||g||`` is the whole system's.
+    products on either device. The residual of the whole system at
+    ``(d_a, d_b)`` with ``d_a = diag(1/dr) (g_a - B d_b)`` is
+    ``(0, S d_b - rhs)``, so CG's rule ``||S d_b - rhs|| <= rtol ||g||`` is
+    the whole system's.
 
     Parameters
     ----------

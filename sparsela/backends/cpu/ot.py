@@ -285,7 +285,7 @@ def schur_product(Bp: np.ndarray, Bj: np.ndarray, Bx: np.ndarray, rinv: np.ndarr
 
     Row ``i`` of ``B`` gives ``w_i = rinv_i (B x)_i`` and, while it is in
     cache, scatters ``-w_i B[i, :]``: half the memory traffic of the two
-    SpMVs ``B @ x`` and ``B.T @ w`` (measured 1.6-2.6x faster per CG
+    SpMVs ``B @ x`` and ``B.T @ w`` (measured 1.2-2.3x faster per CG
     iteration of the Newton solve, where ``B`` has 6 to 170 entries a row).
 
     Parameters
