@@ -253,6 +253,21 @@ def _pair_dot(dense, Xd, Xp, Xi, Xx, mu, n, ja, jb):
 
 
 @_cuda.device
+def _col_dot_part(dense, Xd, Xp, Xi, Xx, j, r, n_rows, t, T):
+    """Thread ``t``'s part of ``x_j . r``: the rows (or nonzeros) ``t mod T``
+    of column ``j`` (the strided twin of the CPU's ``_col_dot``; the block
+    sums the parts)."""
+    s = 0.0
+    if dense:
+        for i in range(t, n_rows, T):
+            s += Xd[i, j] * r[i]
+    else:
+        for k in range(Xp[j] + t, Xp[j + 1], T):
+            s += Xx[k] * r[Xi[k]]
+    return s
+
+
+@_cuda.device
 def _gram_pairs(dense, Xd, Xp, Xi, Xx, mu, n, J, j0, m, G, t, T):
     """``G[a, b] = z_{J[j0+a]} . z_{J[j0+b]}`` for ``a, b < m``, the pairs
     ``a <= b`` spread over the ``T`` threads (no barrier inside)."""
@@ -508,13 +523,7 @@ def _run_kernel(threads: int):
             if not greedy:
                 for q in range(m):
                     j = J[q]
-                    s = 0.0
-                    if dense:
-                        for i in range(t, n_rows, T):
-                            s += Xd[i, j] * rt[i]
-                    else:
-                        for k in range(Xp[j] + t, Xp[j + 1], T):
-                            s += Xx[k] * rt[Xi[k]]
+                    s = _col_dot_part(dense, Xd, Xp, Xi, Xx, j, rt, n_rows, t, T)
                     s = _bsum0(red, (q & 1) * (T + 1), s, t, T)
                     if t == 0:
                         corr[j] = s - mu[j] * S
@@ -861,13 +870,7 @@ def _ws_kernel(threads: int):
                     a = blk_atoms[tt]
                     for q in range(grp_ptr[a], grp_ptr[a + 1]):
                         j = grp_idx[q]
-                        s = 0.0
-                        if dense:
-                            for i in range(t, n_rows, T):
-                                s += Xd[i, j] * rt[i]
-                        else:
-                            for k in range(Xp[j] + t, Xp[j + 1], T):
-                                s += Xx[k] * rt[Xi[k]]
+                        s = _col_dot_part(dense, Xd, Xp, Xi, Xx, j, rt, n_rows, t, T)
                         s = _bsum0(red, par * (T + 1), s, t, T)
                         par = 1 - par
                         if t == 0:
