@@ -674,67 +674,49 @@ class _State:
     def working_set(self, blk_ptr, blk_atoms, prev_size):
         """The non-zero blocks plus the worst violators (from the last
         :meth:`refresh`); the size doubles with the support (at least 10).
-        Returns ``(blocks, max violation)``."""
+        Returns ``(blocks, max violation)``. On the device, among blocks of
+        equal violation (typically zero) the choice may differ from the
+        CPU's (CuPy has no ``argpartition``: a stable ``argsort`` instead)."""
         nb = len(blk_ptr) - 1
-        if self.gpu:
-            return self._working_set_gpu(blk_ptr, blk_atoms, prev_size, nb)
-        if nb == 0:
-            return np.zeros(0, dtype=np.int64), 0.0
-        wn = self._group_norms(self.w)
-        if len(blk_atoms) == nb:  # one atom per block
-            viol = self.viol[blk_atoms]
-            blk_nz = wn[blk_atoms] > 0
-        else:
-            viol = np.maximum.reduceat(self.viol[blk_atoms], blk_ptr[:-1])
-            blk_nz = np.maximum.reduceat(wn[blk_atoms], blk_ptr[:-1]) > 0
-        n_nz = int(np.count_nonzero(blk_nz))
-        size = min(nb, max(10, 2 * n_nz, prev_size if prev_size > 2 * n_nz else 0))
-        if size < nb:
-            viol_ws = viol.copy()
-            viol_ws[blk_nz] = np.inf
-            ws = np.argpartition(-viol_ws, size - 1)[:size]
-        else:
-            ws = np.arange(nb)
-        return np.sort(ws).astype(np.int64), float(viol.max())
-
-    def _working_set_gpu(self, blk_ptr, blk_atoms, prev_size, nb):
-        """:meth:`working_set` on the device. Blocks are runs of
-        ``block_size`` atoms, so per-block maxima come from a padded reshape.
-        Among blocks of equal violation (typically zero) the choice may differ
-        from NumPy's ``argpartition`` on the CPU."""
         xp = self.xp
         if nb == 0:
             return xp.zeros(0, dtype=np.int64), 0.0
-        wn = self._group_norms(self.w)
-        if len(blk_atoms) == nb:  # one atom per block
-            viol = self.viol[blk_atoms]
-            blk_nz = wn[blk_atoms] > 0
-        else:
-            bs = self.block_size
-            pad = xp.zeros((2, nb * bs))
-            pad[0, :len(blk_atoms)] = self.viol[blk_atoms]
-            pad[1, :len(blk_atoms)] = wn[blk_atoms]
-            pad = pad.reshape(2, nb, bs).max(axis=2)
-            viol, blk_nz = pad[0], pad[1] > 0
+        viol, blk_nz = self._block_maxima(blk_ptr, blk_atoms, nb)
         n_nz = int(xp.count_nonzero(blk_nz))
         size = min(nb, max(10, 2 * n_nz, prev_size if prev_size > 2 * n_nz else 0))
         if size < nb:
             viol_ws = viol.copy()
             viol_ws[blk_nz] = np.inf
-            ws = xp.argsort(-viol_ws, kind="stable")[:size]
+            if self.gpu:
+                ws = xp.argsort(-viol_ws, kind="stable")[:size]
+            else:
+                ws = np.argpartition(-viol_ws, size - 1)[:size]
         else:
             ws = xp.arange(nb)
         return xp.sort(ws).astype(np.int64), float(viol.max())
 
+    def _block_maxima(self, blk_ptr, blk_atoms, nb):
+        """Per block: the largest violation of its atoms, and whether any of
+        its atoms is non-zero. On the device blocks are runs of
+        ``block_size`` atoms, so the maxima come from a padded reshape (CuPy
+        has no ``reduceat``)."""
+        wn = self._group_norms(self.w)
+        if len(blk_atoms) == nb:  # one atom per block
+            return self.viol[blk_atoms], wn[blk_atoms] > 0
+        if not self.gpu:
+            return (np.maximum.reduceat(self.viol[blk_atoms], blk_ptr[:-1]),
+                    np.maximum.reduceat(wn[blk_atoms], blk_ptr[:-1]) > 0)
+        bs = self.block_size
+        pad = self.xp.zeros((2, nb * bs))
+        pad[0, :len(blk_atoms)] = self.viol[blk_atoms]
+        pad[1, :len(blk_atoms)] = wn[blk_atoms]
+        pad = pad.reshape(2, nb, bs).max(axis=2)
+        return pad[0], pad[1] > 0
+
     def ws_violation(self, ws, blk_ptr, blk_atoms, L_blk, positive):
         """Max violation over the working set (its gradient recomputed)."""
         D = self.D
-        if self.gpu:
-            return _kernels(True).ws_violation(
-                D.dense, D.Xd, D.Xp, D.Xi, D.Xx, D.mu, float(self.st[0]), self.rt,
-                self.g_ptr, self.g_idx, self.wt, blk_ptr, blk_atoms, L_blk, ws, self.w,
-                self.corr, float(self.lam1), float(self.lam2), float(self.n), bool(positive))
-        return _kernels().ws_violation(
+        return _kernels(self.gpu).ws_violation(
             D.dense, D.Xd, D.Xp, D.Xi, D.Xx, D.mu, float(self.st[0]), self.rt,
             self.g_ptr, self.g_idx, self.wt, blk_ptr, blk_atoms, L_blk, ws, self.w,
             self.corr, float(self.lam1), float(self.lam2), float(self.n), bool(positive))
