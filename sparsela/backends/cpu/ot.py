@@ -29,6 +29,10 @@ __all__ = [
 _SHIFT = 50
 _NBINS = 1 << 13
 
+# Index through unsigned values (as spmv.py): Numba must otherwise treat every
+# signed index as possibly negative (wraparound), a branch per access.
+_u = np.uint64
+
 
 @jit
 def _plan_row(K, u, v, i, buf):
@@ -50,11 +54,36 @@ def _histogram_row(buf, cnt, mass):
 
 @jit
 def _gather_bin_row(buf, e, out, p):
+    """Appends the entries of ``buf`` in bin ``e`` to ``out`` from ``p`` on;
+    returns the new ``p``. A branch per entry: over all of ``P`` few entries
+    lie in one bin, so it is well predicted (cheaper than the writes of
+    :func:`_gather_bin_dense`)."""
     bits = buf.view(np.uint64)
+    eu = np.uint64(e)  # (an unsigned compare: uint64 == int64 goes by float)
     for j in range(buf.shape[0]):
-        if (bits[j] >> _SHIFT) == e:
+        if (bits[j] >> _SHIFT) == eu:
             out[p] = buf[j]
             p += 1
+    return p
+
+
+@jit
+def _gather_bin_dense(V, e, out):
+    """The entries of ``V`` in bin ``e``, in order, into ``out`` (exactly
+    as many as it holds); among the candidates of a selection a good share
+    lie in the crossing bin, so branch-free compaction (see
+    :func:`_gather_above`), stopping once ``out`` is full."""
+    bits = V.view(np.uint64)
+    eu = np.uint64(e)
+    full = out.shape[0]
+    p = 0
+    if full == 0:
+        return p
+    for j in range(V.shape[0]):
+        out[_u(p)] = V[j]
+        p += (bits[j] >> _SHIFT) == eu
+        if p == full:
+            break
     return p
 
 
@@ -93,6 +122,12 @@ def _pick(cnt, mass, k, target):
         m_above += mass[e]
     # target above the total by rounding: everything down to the last bin
     return last, c_last, m_last
+
+
+def _bin_floor(e: int) -> float:
+    """Smallest float64 of bin ``e``: ``x >= _bin_floor(e)`` exactly when
+    ``x``'s bin is ``>= e`` (non-negative floats order as their bits)."""
+    return float(np.array([int(e) << _SHIFT], dtype=np.uint64).view(np.float64)[0])
 
 
 def _finish_threshold(vals, k, target, c_above, m_above):
@@ -149,69 +184,121 @@ def select_threshold(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int,
 
 
 @jit
-def _gather_kept(K, u, v, tau, n_eq, I, J, V):
-    """The entries ``> tau`` and the first ``n_eq`` equal to ``tau``, in
-    row-major order; returns their number."""
-    m = K.shape[1]
-    buf = np.empty(m)
-    p = 0
-    eq = n_eq
-    for i in range(K.shape[0]):
-        _plan_row(K, u, v, i, buf)
-        for j in range(m):
-            x = buf[j]
-            if x > tau or (x == tau and eq > 0):
-                if x == tau:
-                    eq -= 1
-                I[p] = i
-                J[p] = j
-                V[p] = x
-                p += 1
-    return p
+def _gather_above(K, u, v, lo, Cp, J, V, cnt, hmass):
+    """The entries ``>= lo`` in row-major order: row ``i``'s are
+    ``J[Cp[i]:Cp[i + 1]]`` (columns) and ``V[...]`` (values), as many as
+    ``V`` holds less one (a slack slot). Returns how many there are and their
+    mass (summed in row-major order), and histograms them into ``cnt``,
+    ``hmass`` (each bin summed in row-major order, as ``_histogram_row``).
 
+    Past the cap, it stops at the end of the row and returns a count above
+    the cap (``Cp``, mass and histogram then partial: the caller falls back).
 
-@jit
-def _gather_above(K, u, v, lo, I, J, V):
-    """The entries ``>= lo`` in row-major order, as many as ``I`` holds;
-    returns how many there are (also beyond ``I``'s length) and their mass."""
-    m = K.shape[1]
-    cap = I.shape[0]
-    buf = np.empty(m)
+    One fused pass: ``P_ij`` is formed (the products of ``_plan_row``) and
+    compared in registers; every entry is written to slot ``p`` (clamped to
+    the slack slot when the row may cross the cap) and ``p`` advances by the
+    comparison, with no branch on it (a quarter or so of the entries pass: a
+    branch on them is mispredicted often). The mass and histogram are then
+    taken over the row's kept entries, while they are in cache.
+    """
+    n, m = K.shape
+    cap = V.shape[0] - 1
+    bits = V.view(np.uint64)
     p = 0
     mass = 0.0
-    for i in range(K.shape[0]):
-        _plan_row(K, u, v, i, buf)
-        for j in range(m):
-            x = buf[j]
-            if x >= lo:
-                if p < cap:
-                    I[p] = i
-                    J[p] = j
-                    V[p] = x
-                p += 1
-                mass += x
+    Cp[0] = 0
+    for i in range(n):
+        ui = u[i]
+        p0 = p
+        if p + m <= cap:  # the row fits: no clamp
+            for j in range(m):
+                x = K[i, j] * ui * v[j]
+                J[_u(p)] = j
+                V[_u(p)] = x
+                p += x >= lo
+        else:
+            for j in range(m):
+                x = K[i, j] * ui * v[j]
+                q = _u(min(p, cap))
+                J[q] = j
+                V[q] = x
+                p += x >= lo
+            if p > cap:
+                return p, mass
+        Cp[i + 1] = p
+        for q in range(_u(p0), _u(p)):
+            x = V[q]
+            mass += x
+            e = bits[q] >> _SHIFT
+            cnt[e] += 1
+            hmass[e] += x
     return p, mass
 
 
 @jit
-def _filter(I, J, V, tau, n_eq, oI, oJ, oV):
+def _filter(Cp, J, V, tau, n_eq, I):
+    """Compacts the candidates (``Cp``, ``J``, ``V`` of :func:`_gather_above`)
+    in place to those ``> tau`` and the first ``n_eq`` equal to ``tau``,
+    writing their rows to ``I``; stops once ``I`` (the kept count) is full.
+
+    Branch-free, as ``_gather_above`` (ties to ``tau`` are rare, their branch
+    well predicted); in place is safe as the write slot never passes the
+    read slot, and it spares fresh output arrays (their first touch, page
+    faults, costs more than the pass).
+    """
+    full = I.shape[0]
     p = 0
     eq = n_eq
-    for q in range(V.shape[0]):
-        x = V[q]
-        if x > tau or (x == tau and eq > 0):
-            if x == tau:
-                eq -= 1
-            oI[p] = I[q]
-            oJ[p] = J[q]
-            oV[p] = x
-            p += 1
+    for i in range(Cp.shape[0] - 1):
+        q0, q1 = _u(Cp[i]), _u(Cp[i + 1])
+        if eq > 0:  # ties to keep may remain
+            for q in range(q0, q1):
+                x = V[q]
+                keep = x > tau
+                if x == tau:
+                    if eq > 0:
+                        keep = True
+                        eq -= 1
+                I[_u(p)] = i
+                J[_u(p)] = J[q]
+                V[_u(p)] = x
+                p += keep
+                if p == full:
+                    return p
+        else:
+            for q in range(q0, q1):
+                x = V[q]
+                I[_u(p)] = i
+                J[_u(p)] = J[q]
+                V[_u(p)] = x
+                p += x > tau
+                if p == full:
+                    return p
     return p
 
 
-@jit
-def _flat_histogram(V, cnt, mass):
-    _histogram_row(V, cnt, mass)
+def _candidates(K, u, v, lo, cap):
+    """The entries ``>= lo`` (at most ``cap`` gathered) with their count,
+    mass and histogram."""
+    Cp = np.empty(K.shape[0] + 1, dtype=np.int64)
+    J, V = np.empty(cap + 1, dtype=np.int64), np.empty(cap + 1)
+    cnt = np.zeros(_NBINS, dtype=np.int64)
+    hmass = np.zeros(_NBINS)
+    p, mass = _gather_above(K, u, v, float(lo), Cp, J, V, cnt, hmass)
+    return Cp, J, V, cnt, hmass, p, mass
+
+
+def _top_of_candidates(Cp, J, V, p, cnt, hmass, k, target):
+    """The kept triplets among the ``p`` candidates of :func:`_candidates`
+    (the entries ``>= lo`` for some ``lo``, holding at least ``k`` entries
+    and ``target`` mass): the selection of :func:`select_threshold` on them."""
+    e, c_above, m_above = _pick(cnt, hmass, k, float(target))
+    vals = np.empty(cnt[e])
+    _gather_bin_dense(V[:p], e, vals)
+    tau, n_eq, kept = _finish_threshold(vals, k, target, c_above, m_above)
+    I = np.empty(kept, dtype=np.int64)
+    _filter(Cp, J, V, tau, n_eq, I)
+    return I, J[:kept], V[:kept], tau
 
 
 def top_entries(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int, target: float,
@@ -223,7 +310,9 @@ def top_entries(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int, target: flo
     With a guess ``lo > 0`` of the threshold (the last Newton step's, divided
     by a margin), one pass gathers the entries ``>= lo`` and the selection
     runs on them alone; when they do not suffice (or are too many), the
-    histogram of :func:`select_threshold` over all of ``P`` decides.
+    histogram of :func:`select_threshold` over all of ``P`` finds the
+    crossing bin, and one more pass gathers the entries of that bin and
+    above for the same selection.
 
     Returns
     -------
@@ -233,36 +322,30 @@ def top_entries(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int, target: flo
         The entries.
     tau : float
         The smallest kept entry.
+
+    Notes
+    -----
+    ``J`` and ``V`` are the leading parts of the candidate buffers (the kept
+    entries are compacted in place), so their bases may be larger.
     """
     size = K.size
     k = int(min(max(k, 1), size))
     if lo > 0:
         # (measured: 1.3-1.4 k entries lie above tau/16 of the last step)
         cap = min(size, 4 * k + 4096)
-        I, J, V = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64), np.empty(cap)
-        p, mass = _gather_above(K, u, v, float(lo), I, J, V)
+        Cp, J, V, cnt, hmass, p, mass = _candidates(K, u, v, lo, cap)
         if k <= p <= cap and mass >= target:
-            V = V[:p]
-            cnt = np.zeros(_NBINS, dtype=np.int64)
-            hmass = np.zeros(_NBINS)
-            _flat_histogram(V, cnt, hmass)
-            e, c_above, m_above = _pick(cnt, hmass, k, float(target))
-            vals = np.empty(cnt[e])
-            _gather_bin_row(V, e, vals, 0)
-            tau, n_eq, kept = _finish_threshold(vals, k, target, c_above, m_above)
-            oI, oJ, oV = (np.empty(kept, dtype=np.int64), np.empty(kept, dtype=np.int64),
-                          np.empty(kept))
-            _filter(I[:p], J[:p], V, tau, n_eq, oI, oJ, oV)
-            return oI, oJ, oV, tau
-    tau, n_eq, kept = select_threshold(K, u, v, k, target)
-    I, J, V = np.empty(kept, dtype=np.int64), np.empty(kept, dtype=np.int64), np.empty(kept)
-    _gather_kept(K, u, v, tau, n_eq, I, J, V)
-    return I, J, V, tau
-
-
-# Index through unsigned values (as spmv.py): Numba must otherwise treat every
-# signed index as possibly negative (wraparound), a branch per access.
-_u = np.uint64
+            return _top_of_candidates(Cp, J, V, p, cnt, hmass, k, target)
+        del Cp, J, V
+    cnt = np.zeros(_NBINS, dtype=np.int64)
+    mass = np.zeros(_NBINS)
+    _histogram(K, u, v, cnt, mass)
+    e, c_above, _ = _pick(cnt, mass, k, float(target))
+    # exactly c_above + cnt[e] entries lie in the crossing bin and above; their
+    # histogram is P's over those bins (summed in the same order), so the
+    # selection on them is select_threshold's
+    Cp, J, V, cnt, hmass, p, _ = _candidates(K, u, v, _bin_floor(e), int(c_above + cnt[e]))
+    return _top_of_candidates(Cp, J, V, p, cnt, hmass, k, target)
 
 
 @jit
