@@ -117,7 +117,7 @@ def test_random_plans_match_the_sort(n, m, seed, kind, k_frac, retain, lo_scale)
     ker = lazy("cpu.ot")
     rng = np.random.default_rng(seed)
     K, u, v = random_problem(rng, n, m, kind)
-    k = max(1, int(round(k_frac * n * m)))
+    k = max(1, round(k_frac * n * m))
     target = clear_target(K, u, v, retain)
     check_select_threshold(ker, K, u, v, k, target)
     _, tau = check_top_entries(ker, K, u, v, k, target)
@@ -198,23 +198,29 @@ def test_guess_with_too_little_mass_falls_back(ker, target_retain):
             check_top_entries(ker, K, u, v, k, target, lo=scale * tau)
 
 
-def test_candidate_cap(ker):
+@pytest.mark.parametrize("n, m", [(90, 80), (300, 240)])
+def test_candidate_cap(ker, n, m):
     # P.size > 4 k + 4096: a guess lo keeping more than the cap of candidates
     # must give up (at the end of the row that crosses it) and fall back; one
-    # keeping just the cap, or one less, still selects from the candidates
+    # keeping just the cap, or one less, still selects from the candidates.
+    # (300 x 240 >= 16 caps: the gather branches per entry instead of
+    # compacting branch-free)
     rng = np.random.default_rng(5)
-    n, m = 90, 80
     K = rng.random((n, m))
+    K[rng.random((n, m)) < 0.05] = 0.5  # ties
     u, v = np.exp(rng.normal(size=n)), np.exp(rng.normal(size=m))
+    v[:3] = 1.0
     k = 100
     cap = 4 * k + 4096
     assert cap < n * m
     desc = -np.sort(-plan_of(K, u, v).ravel())
-    for count in (k, k + 1, cap - 1, cap, cap + 1, cap + m, n * m):
-        lo = desc[count - 1]  # exactly `count` entries are >= lo
+    for count in (k, k + 1, 2 * k, cap - 1, cap, cap + 1, cap + m, n * m):
+        lo = desc[count - 1]  # at least `count` entries are >= lo
         check_top_entries(ker, K, u, v, k, 0.0, lo=lo)
         check_top_entries(ker, K, u, v, k, clear_target(K, u, v, 0.2), lo=lo)
     check_top_entries(ker, K, u, v, k, 0.0, lo=1e-300)
+    check_top_entries(ker, K, u, v, 1, 0.0, lo=desc[0])
+    check_top_entries(ker, K, u, v, 1, 0.0, lo=2 * desc[0])
 
 
 def test_larger_plan_all_paths(ker):

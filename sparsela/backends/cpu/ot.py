@@ -55,35 +55,16 @@ def _histogram_row(buf, cnt, mass):
 @jit
 def _gather_bin_row(buf, e, out, p):
     """Appends the entries of ``buf`` in bin ``e`` to ``out`` from ``p`` on;
-    returns the new ``p``. A branch per entry: over all of ``P`` few entries
-    lie in one bin, so it is well predicted (cheaper than the writes of
-    :func:`_gather_bin_dense`)."""
+    returns the new ``p``. A branch per entry, not branch-free compaction:
+    one bin holds few entries (1-5 % of the candidates in the Newton solves
+    measured), so the branch is well predicted and cheaper than a write per
+    entry."""
     bits = buf.view(np.uint64)
     eu = np.uint64(e)  # (an unsigned compare: uint64 == int64 goes by float)
     for j in range(buf.shape[0]):
         if (bits[j] >> _SHIFT) == eu:
             out[p] = buf[j]
             p += 1
-    return p
-
-
-@jit
-def _gather_bin_dense(V, e, out):
-    """The entries of ``V`` in bin ``e``, in order, into ``out`` (exactly
-    as many as it holds); among the candidates of a selection a good share
-    lie in the crossing bin, so branch-free compaction (see
-    :func:`_gather_above`), stopping once ``out`` is full."""
-    bits = V.view(np.uint64)
-    eu = np.uint64(e)
-    full = out.shape[0]
-    p = 0
-    if full == 0:
-        return p
-    for j in range(V.shape[0]):
-        out[_u(p)] = V[j]
-        p += (bits[j] >> _SHIFT) == eu
-        if p == full:
-            break
     return p
 
 
@@ -184,7 +165,7 @@ def select_threshold(K: np.ndarray, u: np.ndarray, v: np.ndarray, k: int,
 
 
 @jit
-def _gather_above(K, u, v, lo, Cp, J, V, cnt, hmass):
+def _gather_above(K, u, v, lo, Cp, J, V, cnt, hmass, sparse):
     """The entries ``>= lo`` in row-major order: row ``i``'s are
     ``J[Cp[i]:Cp[i + 1]]`` (columns) and ``V[...]`` (values), as many as
     ``V`` holds less one (a slack slot). Returns how many there are and their
@@ -195,11 +176,14 @@ def _gather_above(K, u, v, lo, Cp, J, V, cnt, hmass):
     the cap (``Cp``, mass and histogram then partial: the caller falls back).
 
     One fused pass: ``P_ij`` is formed (the products of ``_plan_row``) and
-    compared in registers; every entry is written to slot ``p`` (clamped to
-    the slack slot when the row may cross the cap) and ``p`` advances by the
-    comparison, with no branch on it (a quarter or so of the entries pass: a
-    branch on them is mispredicted often). The mass and histogram are then
-    taken over the row's kept entries, while they are in cache.
+    compared in registers. Unless ``sparse``, every entry is written to slot
+    ``p`` (clamped to the slack slot when the row may cross the cap) and
+    ``p`` advances by the comparison, with no branch on it: in the Newton
+    solves 17-30 % of the entries pass, and a branch on them is mispredicted
+    often. With ``sparse`` (at most a few percent can pass before the cap),
+    a branch is well predicted and cheaper than a write per entry. The mass
+    and histogram are then taken over the row's kept entries, while they are
+    in cache.
     """
     n, m = K.shape
     cap = V.shape[0] - 1
@@ -210,7 +194,17 @@ def _gather_above(K, u, v, lo, Cp, J, V, cnt, hmass):
     for i in range(n):
         ui = u[i]
         p0 = p
-        if p + m <= cap:  # the row fits: no clamp
+        if sparse:
+            for j in range(m):
+                x = K[i, j] * ui * v[j]
+                if x >= lo:
+                    q = _u(min(p, cap))
+                    J[q] = j
+                    V[q] = x
+                    p += 1
+            if p > cap:
+                return p, mass
+        elif p + m <= cap:  # the row fits: no clamp
             for j in range(m):
                 x = K[i, j] * ui * v[j]
                 J[_u(p)] = j
@@ -243,8 +237,8 @@ def _filter(Cp, J, V, tau, n_eq, I):
 
     Branch-free, as ``_gather_above`` (ties to ``tau`` are rare, their branch
     well predicted); in place is safe as the write slot never passes the
-    read slot, and it spares fresh output arrays (their first touch, page
-    faults, costs more than the pass).
+    read slot, and it spares fresh ``J``, ``V`` outputs (the first touch of
+    a fresh array, its page faults, costs about as much as this pass).
     """
     full = I.shape[0]
     p = 0
@@ -255,10 +249,9 @@ def _filter(Cp, J, V, tau, n_eq, I):
             for q in range(q0, q1):
                 x = V[q]
                 keep = x > tau
-                if x == tau:
-                    if eq > 0:
-                        keep = True
-                        eq -= 1
+                if x == tau and eq > 0:
+                    keep = True
+                    eq -= 1
                 I[_u(p)] = i
                 J[_u(p)] = J[q]
                 V[_u(p)] = x
@@ -284,7 +277,8 @@ def _candidates(K, u, v, lo, cap):
     J, V = np.empty(cap + 1, dtype=np.int64), np.empty(cap + 1)
     cnt = np.zeros(_NBINS, dtype=np.int64)
     hmass = np.zeros(_NBINS)
-    p, mass = _gather_above(K, u, v, float(lo), Cp, J, V, cnt, hmass)
+    # (a branch per entry where at most 1/16 of them can be gathered)
+    p, mass = _gather_above(K, u, v, float(lo), Cp, J, V, cnt, hmass, 16 * cap <= K.size)
     return Cp, J, V, cnt, hmass, p, mass
 
 
@@ -294,7 +288,7 @@ def _top_of_candidates(Cp, J, V, p, cnt, hmass, k, target):
     and ``target`` mass): the selection of :func:`select_threshold` on them."""
     e, c_above, m_above = _pick(cnt, hmass, k, float(target))
     vals = np.empty(cnt[e])
-    _gather_bin_dense(V[:p], e, vals)
+    _gather_bin_row(V[:p], e, vals, 0)
     tau, n_eq, kept = _finish_threshold(vals, k, target, c_above, m_above)
     I = np.empty(kept, dtype=np.int64)
     _filter(Cp, J, V, tau, n_eq, I)
