@@ -83,7 +83,7 @@ RADIX_MAX_SPAN = 1 << 16
 # --------------------------------------------------------------------------
 # helpers (serial, called from the parallel kernels)
 # --------------------------------------------------------------------------
-@jit
+@jit(inline="always")
 def _table_bits(f):
     """log2 of the hash table size for a row with ``f`` partial products."""
     bits = 1
@@ -92,12 +92,12 @@ def _table_bits(f):
     return bits
 
 
-@jit
+@jit(inline="always")
 def _hash(j, shift):
     return np.int64((np.uint64(j) * _HASH_MUL) >> np.uint64(shift))
 
 
-@jit
+@jit(inline="always")
 def _insertion_sort_pairs(keys, vals, lo, hi):
     for i in range(lo + 1, hi):
         k = keys[i]
@@ -111,7 +111,7 @@ def _insertion_sort_pairs(keys, vals, lo, hi):
         vals[j + 1] = v
 
 
-@jit
+@jit(inline="always")
 def _radix_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
     """LSD radix sort of ``keys[start:end]`` on ``key - kmin`` (< 2**63), 8 bits a pass.
 
@@ -157,7 +157,7 @@ def _radix_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
             vals[_u(start + p)] = tv[p]
 
 
-@jit
+@jit(inline="always")
 def _bucket_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
     """Sort ``keys[start:end]`` by one counting pass into 2n..4n buckets on the
     top bits of ``key - kmin``, then insertion sort of the nearly sorted result.
@@ -199,7 +199,7 @@ def _bucket_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
     return True
 
 
-@jit
+@jit(inline="always")
 def _insertion_sort_budget(keys, vals, lo, hi, budget):
     """Insertion sort that gives up after ``budget`` element moves.
 
@@ -252,7 +252,7 @@ def _sort_row(keys, vals, start, end, kmin, kmax, tk, tv, count, maybe_ordered):
 SCAN_RATIO = 6
 
 
-@jit
+@jit(inline="always")
 def _sort_keys(keys, n, kmin, span, tmp, count):
     """Sort ``keys[:n]`` (distinct, in ``[kmin, kmin + span]``) in place.
 
@@ -307,7 +307,7 @@ def _sort_keys(keys, n, kmin, span, tmp, count):
             keys[p] = tmp[p]
 
 
-@jit
+@jit(inline="always")
 def _scan_emit(acc, seen, kmin, start, end, Cj, Cx):
     """Emit a row from the column-indexed accumulator in column order,
     resetting ``acc`` and ``seen`` as it goes. Branch-free: every column from
@@ -325,7 +325,7 @@ def _scan_emit(acc, seen, kmin, start, end, Cj, Cx):
         j += 1
 
 
-@jit
+@jit(inline="always")
 def _is_copy_row(f, anz, b_canonical):
     """Row whose partial products are known distinct without hashing."""
     return f == 1 or (b_canonical and anz == 1)
@@ -391,7 +391,7 @@ def _flops_and_chunks(n_row, Ap, Aj, Bp, nthreads):
 # --------------------------------------------------------------------------
 # pass 2: symbolic
 # --------------------------------------------------------------------------
-@jit
+@jit(inline="always")
 def _use_spa(r0, r1, n_col, flops, spa_max_cols):
     """Whether a chunk accumulates all its rows in a column-indexed (SPA)
     array: n_col is at most ``spa_max_cols`` and the chunk has enough
@@ -476,7 +476,7 @@ def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, sp
 _EMPTY, _DIRECT, _APPEND, _SPA, _HASH = 0, 1, 2, 3, 4
 
 
-@jit
+@jit(inline="always")
 def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
     if f == 0:
         return _EMPTY
@@ -496,173 +496,196 @@ def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
     return _HASH
 
 
-@jit
-def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
-                   sort_indices, b_canonical, dense_ratio, spa_max_cols):
-    spa = _use_spa(r0, r1, n_col, flops, spa_max_cols)
-    # size the accumulators (and sort scratch) once for the chunk's largest row
-    max_hash = np.int64(0)
-    max_sort = np.int64(0)
-    max_append = np.int64(-1)
-    any_spa = False
-    for i in range(r0, r1):
-        f = flops[i]
-        nnz = np.int64(Cp[i + 1] - Cp[i])
-        mode = _numeric_mode(f, nnz, b_canonical and Ap[i + 1] - Ap[i] == 1, n_col,
-                             dense_ratio, spa, sort_indices)
-        if mode == _APPEND:
-            max_append = max(max_append, nnz)
-        elif mode == _SPA:
-            any_spa = True
-        elif mode == _HASH:
-            max_hash = max(max_hash, f)
-        if mode == _DIRECT or mode == _HASH:
-            max_sort = max(max_sort, nnz)
-    size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
-    keys = np.full(size, -1, dtype=Bj.dtype)
-    # slot -> position of its column in Cj/Cx: values are summed in place in C
-    tpos = np.empty(size, dtype=np.int64)
-    # SPA: mark[j] = position of column j in C; mark[j] >= row start means
-    # "seen in this row" (positions only grow), so it is never reset
-    mark = np.full(n_col if any_spa else 0, -1, dtype=np.int64)
-    # _APPEND: column-indexed accumulator and flags, kept all-zero between
-    # rows by the emission that empties them, and the row's columns in
-    # first-appearance order (+1 slot: the append writes one past the last)
-    nd = n_col if max_append >= 0 else 0
-    seen = np.zeros(nd, dtype=np.uint8)
-    acc = np.zeros(nd, dtype=Cx.dtype)
-    lst = np.empty(max_append + 1, dtype=Cj.dtype)
-    ltmp = np.empty(max_append + 1 if sort_indices else 0, dtype=Cj.dtype)
-    ns = max_sort if (sort_indices and max_sort > INSERTION_MAX) else 0
-    tk = np.empty(ns, dtype=Cj.dtype)
-    tv = np.empty(ns, dtype=Cx.dtype)
-    count = np.empty(max(2048, 4 * ns), dtype=np.int64)
+def _make_numeric(sort_indices):
+    """The numeric pass for one value of ``sort_indices``: (chunk, parallel).
 
-    for i in range(r0, r1):
-        f = flops[i]
-        start = np.int64(Cp[i])
-        end = np.int64(Cp[i + 1])
-        single = b_canonical and Ap[i + 1] - Ap[i] == 1
-        mode = _numeric_mode(f, end - start, single, n_col, dense_ratio, spa, sort_indices)
-        if mode == _EMPTY:
-            continue
-        kmin = n_col
-        kmax = np.int64(-1)
-        if mode == _DIRECT:
-            p = start
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    j = Bj[kk]
-                    Cj[_u(p)] = j
-                    Cx[_u(p)] = a * Bx[kk]
-                    kmin = min(kmin, np.int64(j))
-                    kmax = max(kmax, np.int64(j))
-                    p += 1
-            # a single row of a canonical B is sorted already; a few sorted
-            # runs are nearly sorted (budgeted insertion sort), many are not
-            if sort_indices and not single:
-                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count,
-                          Ap[i + 1] - Ap[i] <= 4)
-        elif mode == _APPEND and n_col <= (SCAN_RATIO if sort_indices else 2) * (end - start):
-            # The row fills a good part of the columns: accumulate without a
-            # column list and emit by a scan in column order (sorted for
-            # free), cheaper than appending every product to a list.
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    j = Bj[kk]
-                    acc[_u(j)] += a * Bx[kk]
-                    seen[_u(j)] = 1
-                    kmin = min(kmin, np.int64(j))
-            _scan_emit(acc, seen, kmin, start, end, Cj, Cx)
-        elif mode == _APPEND:
-            # Branch-free append: whether a column is new is unpredictable
-            # (R-MAT rows repeat ~60% of theirs), so the list slot is always
-            # written and the count advances by "new".
-            n = np.int64(0)
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    j = Bj[kk]
-                    acc[_u(j)] += a * Bx[kk]
-                    lst[_u(n)] = j
-                    n += np.int64(seen[_u(j)] ^ 1)
-                    seen[_u(j)] = 1
-            if sort_indices:
-                for q in range(_u(n)):
-                    kmin = min(kmin, np.int64(lst[q]))
-                    kmax = max(kmax, np.int64(lst[q]))
-            if sort_indices and kmax - kmin < SCAN_RATIO * n:
-                _scan_emit(acc, seen, kmin, start, end, Cj, Cx)
-            else:
-                if sort_indices:
-                    _sort_keys(lst, n, kmin, kmax - kmin, ltmp, count)
-                for q in range(_u(n)):
-                    j = lst[q]
-                    Cj[_u(start + q)] = j
-                    Cx[_u(start + q)] = acc[_u(j)]
-                    acc[_u(j)] = 0
-                    seen[_u(j)] = 0
-        elif mode == _SPA:
-            p = start
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    j = Bj[kk]
-                    q = mark[_u(j)]
-                    if q >= start:
-                        Cx[_u(q)] += a * Bx[kk]
-                    else:
-                        mark[_u(j)] = p
+    ``sort_indices`` is a closure constant, not an argument: Numba prunes the
+    branches on it before typing, so the unsorted kernel compiles none of the
+    sort code, and each variant is cached under its own key (Numba's cache
+    key includes the closure's values).
+    """
+
+    @jit
+    def chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical,
+              dense_ratio, spa_max_cols):
+        spa = _use_spa(r0, r1, n_col, flops, spa_max_cols)
+        # size the accumulators (and sort scratch) once for the chunk's largest row
+        max_hash = np.int64(0)
+        max_sort = np.int64(0)
+        max_append = np.int64(-1)
+        any_spa = False
+        for i in range(r0, r1):
+            f = flops[i]
+            nnz = np.int64(Cp[i + 1] - Cp[i])
+            mode = _numeric_mode(f, nnz, b_canonical and Ap[i + 1] - Ap[i] == 1, n_col,
+                                 dense_ratio, spa, sort_indices)
+            if mode == _APPEND:
+                max_append = max(max_append, nnz)
+            elif mode == _SPA:
+                any_spa = True
+            elif mode == _HASH:
+                max_hash = max(max_hash, f)
+            if mode == _DIRECT or mode == _HASH:
+                max_sort = max(max_sort, nnz)
+        size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
+        keys = np.full(size, -1, dtype=Bj.dtype)
+        # slot -> position of its column in Cj/Cx: values are summed in place in C
+        tpos = np.empty(size, dtype=np.int64)
+        # SPA: mark[j] = position of column j in C; mark[j] >= row start means
+        # "seen in this row" (positions only grow), so it is never reset
+        mark = np.full(n_col if any_spa else 0, -1, dtype=np.int64)
+        # _APPEND: column-indexed accumulator and flags, kept all-zero between
+        # rows by the emission that empties them, and the row's columns in
+        # first-appearance order (+1 slot: the append writes one past the last)
+        nd = n_col if max_append >= 0 else 0
+        seen = np.zeros(nd, dtype=np.uint8)
+        acc = np.zeros(nd, dtype=Cx.dtype)
+        lst = np.empty(max_append + 1, dtype=Cj.dtype)
+        ltmp = np.empty(max_append + 1 if sort_indices else 0, dtype=Cj.dtype)
+        ns = max_sort if (sort_indices and max_sort > INSERTION_MAX) else 0
+        tk = np.empty(ns, dtype=Cj.dtype)
+        tv = np.empty(ns, dtype=Cx.dtype)
+        count = np.empty(max(2048, 4 * ns), dtype=np.int64)
+
+        for i in range(r0, r1):
+            f = flops[i]
+            start = np.int64(Cp[i])
+            end = np.int64(Cp[i + 1])
+            single = b_canonical and Ap[i + 1] - Ap[i] == 1
+            mode = _numeric_mode(f, end - start, single, n_col, dense_ratio, spa,
+                                 sort_indices)
+            if mode == _EMPTY:
+                continue
+            kmin = n_col
+            kmax = np.int64(-1)
+            # whether the row is left unsorted in C, and in first-appearance
+            # (not hashed) order: one _sort_row call below serves every mode
+            # (each call site with other argument types compiles it anew)
+            sort_row = False
+            ordered = False
+            if mode == _DIRECT:
+                p = start
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    a = Ax[jj]
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        j = Bj[kk]
                         Cj[_u(p)] = j
                         Cx[_u(p)] = a * Bx[kk]
                         kmin = min(kmin, np.int64(j))
                         kmax = max(kmax, np.int64(j))
                         p += 1
-            if sort_indices:
-                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, True)
-        else:
-            bits = _table_bits(f)
-            mask = (np.int64(1) << bits) - 1
-            shift = 64 - bits
-            p = start
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    j = Bj[kk]
-                    h = _hash(j, shift)
-                    while True:
-                        t = keys[_u(h)]
-                        if t == j:
-                            Cx[_u(tpos[_u(h)])] += a * Bx[kk]
-                            break
-                        if t == -1:
-                            keys[_u(h)] = j
-                            tpos[_u(h)] = p
+                # a single row of a canonical B is sorted already; a few sorted
+                # runs are nearly sorted (budgeted insertion sort), many are not
+                sort_row = not single
+                ordered = Ap[i + 1] - Ap[i] <= 4
+            elif mode == _APPEND and n_col <= (SCAN_RATIO if sort_indices else 2) * (end - start):
+                # The row fills a good part of the columns: accumulate without a
+                # column list and emit by a scan in column order (sorted for
+                # free), cheaper than appending every product to a list.
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    a = Ax[jj]
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        j = Bj[kk]
+                        acc[_u(j)] += a * Bx[kk]
+                        seen[_u(j)] = 1
+                        kmin = min(kmin, np.int64(j))
+                _scan_emit(acc, seen, kmin, start, end, Cj, Cx)
+            elif mode == _APPEND:
+                # Branch-free append: whether a column is new is unpredictable
+                # (R-MAT rows repeat ~60% of theirs), so the list slot is always
+                # written and the count advances by "new".
+                n = np.int64(0)
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    a = Ax[jj]
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        j = Bj[kk]
+                        acc[_u(j)] += a * Bx[kk]
+                        lst[_u(n)] = j
+                        n += np.int64(seen[_u(j)] ^ 1)
+                        seen[_u(j)] = 1
+                if sort_indices:
+                    for q in range(_u(n)):
+                        kmin = min(kmin, np.int64(lst[q]))
+                        kmax = max(kmax, np.int64(lst[q]))
+                if sort_indices and kmax - kmin < SCAN_RATIO * n:
+                    _scan_emit(acc, seen, kmin, start, end, Cj, Cx)
+                else:
+                    if sort_indices:
+                        _sort_keys(lst, n, kmin, kmax - kmin, ltmp, count)
+                    for q in range(_u(n)):
+                        j = lst[q]
+                        Cj[_u(start + q)] = j
+                        Cx[_u(start + q)] = acc[_u(j)]
+                        acc[_u(j)] = 0
+                        seen[_u(j)] = 0
+            elif mode == _SPA:
+                p = start
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    a = Ax[jj]
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        j = Bj[kk]
+                        q = mark[_u(j)]
+                        if q >= start:
+                            Cx[_u(q)] += a * Bx[kk]
+                        else:
+                            mark[_u(j)] = p
                             Cj[_u(p)] = j
                             Cx[_u(p)] = a * Bx[kk]
                             kmin = min(kmin, np.int64(j))
                             kmax = max(kmax, np.int64(j))
                             p += 1
-                            break
-                        h = (h + 1) & mask
-            keys[: mask + 1] = -1
+                sort_row = True
+                ordered = True
+            else:
+                bits = _table_bits(f)
+                mask = (np.int64(1) << bits) - 1
+                shift = 64 - bits
+                p = start
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    a = Ax[jj]
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        j = Bj[kk]
+                        h = _hash(j, shift)
+                        while True:
+                            t = keys[_u(h)]
+                            if t == j:
+                                Cx[_u(tpos[_u(h)])] += a * Bx[kk]
+                                break
+                            if t == -1:
+                                keys[_u(h)] = j
+                                tpos[_u(h)] = p
+                                Cj[_u(p)] = j
+                                Cx[_u(p)] = a * Bx[kk]
+                                kmin = min(kmin, np.int64(j))
+                                kmax = max(kmax, np.int64(j))
+                                p += 1
+                                break
+                            h = (h + 1) & mask
+                keys[: mask + 1] = -1
+                sort_row = True
             if sort_indices:
-                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, False)
+                if sort_row:
+                    _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, ordered)
+
+    @jit(parallel=True)
+    def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical,
+                 dense_ratio, spa_max_cols):
+        for c in prange(bounds.shape[0] - 1):
+            chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
+                  b_canonical, dense_ratio, spa_max_cols)
+
+    return chunk, parallel
 
 
-@jit(parallel=True)
-def _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, sort_indices,
-             b_canonical, dense_ratio, spa_max_cols):
-    for c in prange(bounds.shape[0] - 1):
-        _numeric_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops,
-                       Cp, Cj, Cx, sort_indices, b_canonical, dense_ratio, spa_max_cols)
+#: The numeric kernels (chunk, parallel) by ``sort_indices``.
+_NUMERIC = {False: _make_numeric(False), True: _make_numeric(True)}
+_numeric_chunk, _numeric = _NUMERIC[False]
+_numeric_chunk_sorted, _numeric_sorted = _NUMERIC[True]
 
 
 # --------------------------------------------------------------------------
@@ -791,7 +814,7 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
         Cj = np.empty(nnz, dtype=idx)
         Cx = np.empty(nnz, dtype=Ax.dtype)
         if nnz:
-            _chunks(_numeric, _numeric_chunk, bounds, nt, n_col, Ap, Aj, Ax, Bp, Bj, Bx,
-                    flops, Cp, Cj, Cx, bool(sort_indices), b_canonical,
-                    np.int64(dense_ratio), np.int64(SPA_MAX_COLS))
+            chunk, parallel = _NUMERIC[bool(sort_indices)]
+            _chunks(parallel, chunk, bounds, nt, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp,
+                    Cj, Cx, b_canonical, np.int64(dense_ratio), np.int64(SPA_MAX_COLS))
     return Cp, Cj, Cx

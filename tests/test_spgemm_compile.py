@@ -1,0 +1,123 @@
+"""What the first product compiles (issue 3: first call of each kernel).
+
+Every distinct argument-type tuple of a ``@jit`` function is a compile of
+its own, and a callee is compiled anew inside every caller's module, so the
+first ``A @ A`` on an empty Numba cache costs what the one-thread path
+compiles. These tests count it in a fresh interpreter with the on-disk cache
+off (``SPARSELA_NUMBA_CACHE=0``): the unsorted product compiles no sort code,
+the sorted one compiles ``_sort_row`` once (one call site, one signature),
+and neither compiles the parallel kernels or the helpers that are inlined.
+They count compiles, never time them.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import force_parallel
+
+import sparsela as sl
+
+_SCRIPT = textwrap.dedent("""
+    import json
+    from collections import Counter
+
+    import numpy as np
+    import scipy.sparse as sp
+    from numba.core import event
+
+    import sparsela as sl
+
+    A = sl.csr_array(sp.random_array((300, 300), density=0.02, format="csr",
+                                     random_state=0))
+    A.has_canonical_format  # the format check compiles outside the product
+    log = []
+
+    class Compiles(event.Listener):
+        def on_start(self, ev):
+            f = ev.data["dispatcher"].py_func
+            if f.__module__ == "sparsela.backends.cpu.spgemm":
+                log.append(f.__qualname__)
+
+        def on_end(self, ev):
+            pass
+
+    with event.install_listener("numba:compile", Compiles()):
+        C0 = sl.spgemm(A, A, sort_indices=False)
+        unsorted = dict(Counter(log))
+        log.clear()
+        C1 = sl.spgemm(A, A, sort_indices=True)
+        sorted_ = dict(Counter(log))
+    print(json.dumps({
+        "unsorted": unsorted, "sorted": sorted_,
+        "C0": [np.asarray(x).tolist() for x in (C0.indptr, C0.indices, C0.data)],
+        "C1": [np.asarray(x).tolist() for x in (C1.indptr, C1.indices, C1.data)],
+    }))
+""")
+
+
+def _run():
+    env = dict(os.environ, SPARSELA_NUMBA_CACHE="0", SPARSELA_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_first_products_compile_each_kernel_once():
+    res = _run()
+    chunk = "_make_numeric.<locals>.chunk"
+    # one-thread unsorted product: the three serial passes, once each; no
+    # parallel region, no sort code, no standalone copy of inlined helpers
+    assert res["unsorted"] == {"_row_flops_serial": 1, "_symbolic_chunk": 1, chunk: 1}
+    # the sorted one adds its own numeric kernel and _sort_row with one
+    # signature (it used to compile three: one per call site's argument types)
+    assert res["sorted"] == {chunk: 1, "_sort_row": 1}
+
+    S = sp.random_array((300, 300), density=0.02, format="csr", random_state=0)
+    ref = (S @ S).tocsr()
+    ref.sort_indices()
+    p1, j1, x1 = (np.asarray(v) for v in res["C1"])
+    np.testing.assert_array_equal(p1, ref.indptr)
+    np.testing.assert_array_equal(j1, ref.indices)
+    np.testing.assert_allclose(x1, ref.data, rtol=1e-12, atol=0)
+    # the unsorted product has the same rows, in some order
+    p0, j0, x0 = (np.asarray(v) for v in res["C0"])
+    C0 = sp.csr_array((x0, j0, p0), shape=S.shape)
+    assert not C0.has_canonical_format or np.array_equal(j0, j1)
+    C0.sort_indices()
+    np.testing.assert_array_equal(C0.indices, ref.indices)
+    np.testing.assert_allclose(C0.data, ref.data, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_sort_kernel_variants_match(parallel):
+    """The sorted and unsorted numeric kernels (two compiled variants) give
+    the same entries, the sorted one in column order, on one thread and on
+    the parallel path."""
+    rng = np.random.default_rng(3)
+    ctx = force_parallel() if parallel else contextlib.nullcontext()
+    with ctx:
+        for shape, density in (((40, 60), 0.2), ((200, 150), 0.05)):
+            A = sp.random_array(shape, density=density, format="csr", rng=rng)
+            B = sp.random_array(shape[::-1], density=density, format="csr", rng=rng)
+            out = {}
+            for sort in (False, True):
+                C = sl.spgemm(sl.csr_array(A), sl.csr_array(B), sort_indices=sort)
+                out[sort] = sp.csr_array((np.asarray(C.data), np.asarray(C.indices),
+                                          np.asarray(C.indptr)), shape=C.shape)
+            assert out[True].has_canonical_format
+            np.testing.assert_array_equal(out[True].indptr, out[False].indptr)
+            U = out[False].copy()
+            U.sort_indices()
+            np.testing.assert_array_equal(U.indices, out[True].indices)
+            np.testing.assert_array_equal(U.data, out[True].data)
+            np.testing.assert_allclose(out[True].toarray(), (A @ B).toarray(), rtol=1e-12,
+                                       atol=1e-15)
