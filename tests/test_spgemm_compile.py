@@ -77,9 +77,10 @@ def test_first_products_compile_each_kernel_once():
     # one-thread unsorted product: the three serial passes, once each; no
     # parallel region, no sort code, no standalone copy of inlined helpers
     assert res["unsorted"] == {"_row_flops_serial": 1, "_symbolic_chunk": 1, chunk: 1}
-    # the sorted one adds its own numeric kernel and _sort_row with one
-    # signature (it used to compile three: one per call site's argument types)
-    assert res["sorted"] == {chunk: 1, "_sort_row": 1}
+    # the sorted one adds its own numeric kernel and the two sorts, one
+    # signature each (_sort_row used to compile three: one per call site's
+    # argument types)
+    assert res["sorted"] == {chunk: 1, "_sort_row": 1, "_sort_keys": 1}
 
     S = sp.random_array((300, 300), density=0.02, format="csr", random_state=0)
     ref = (S @ S).tocsr()

@@ -252,7 +252,9 @@ def _sort_row(keys, vals, start, end, kmin, kmax, tk, tv, count, maybe_ordered):
 SCAN_RATIO = 6
 
 
-@jit(inline="always")
+# not inline="always": copying its IR into the numeric kernel cost more
+# (Numba's inliner deep-copies every block) than compiling it on its own
+@jit
 def _sort_keys(keys, n, kmin, span, tmp, count):
     """Sort ``keys[:n]`` (distinct, in ``[kmin, kmin + span]``) in place.
 
@@ -323,6 +325,17 @@ def _scan_emit(acc, seen, kmin, start, end, Cj, Cx):
         seen[_u(j)] = 0
         p += np.int64(hit)
         j += 1
+
+
+@jit(inline="always")
+def _filled(a, value):
+    """``a`` with every element set to ``value``: ``np.full``/``np.zeros``
+    without their own compiled implementations (each is two more compiles
+    per dtype on a cold cache; only ``np.empty``'s remain). The loop is a
+    memset, as theirs is."""
+    for q in range(_u(a.shape[0])):
+        a[q] = value
+    return a
 
 
 @jit(inline="always")
@@ -420,9 +433,9 @@ def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_rat
         else:
             max_hash = max(max_hash, f)
     size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
-    keys = np.full(size, -1, dtype=Bj.dtype)
+    keys = _filled(np.empty(size, dtype=Bj.dtype), -1)
     # stamp[j] == i: column j already counted in row i (no reset between rows)
-    stamp = np.full(n_col if any_stamp else 0, -1, dtype=np.int64)
+    stamp = _filled(np.empty(n_col if any_stamp else 0, dtype=np.int64), -1)
 
     for i in range(r0, r1):
         f = flops[i]
@@ -528,18 +541,18 @@ def _make_numeric(sort_indices):
             if mode == _DIRECT or mode == _HASH:
                 max_sort = max(max_sort, nnz)
         size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
-        keys = np.full(size, -1, dtype=Bj.dtype)
+        keys = _filled(np.empty(size, dtype=Bj.dtype), -1)
         # slot -> position of its column in Cj/Cx: values are summed in place in C
         tpos = np.empty(size, dtype=np.int64)
         # SPA: mark[j] = position of column j in C; mark[j] >= row start means
         # "seen in this row" (positions only grow), so it is never reset
-        mark = np.full(n_col if any_spa else 0, -1, dtype=np.int64)
+        mark = _filled(np.empty(n_col if any_spa else 0, dtype=np.int64), -1)
         # _APPEND: column-indexed accumulator and flags, kept all-zero between
         # rows by the emission that empties them, and the row's columns in
         # first-appearance order (+1 slot: the append writes one past the last)
         nd = n_col if max_append >= 0 else 0
-        seen = np.zeros(nd, dtype=np.uint8)
-        acc = np.zeros(nd, dtype=Cx.dtype)
+        seen = _filled(np.empty(nd, dtype=np.uint8), 0)
+        acc = _filled(np.empty(nd, dtype=Cx.dtype), 0)
         lst = np.empty(max_append + 1, dtype=Cj.dtype)
         ltmp = np.empty(max_append + 1 if sort_indices else 0, dtype=Cj.dtype)
         ns = max_sort if (sort_indices and max_sort > INSERTION_MAX) else 0
@@ -668,9 +681,8 @@ def _make_numeric(sort_indices):
                             h = (h + 1) & mask
                 keys[: mask + 1] = -1
                 sort_row = True
-            if sort_indices:
-                if sort_row:
-                    _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, ordered)
+            if sort_indices and sort_row:
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, ordered)
 
     @jit(parallel=True)
     def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical,
