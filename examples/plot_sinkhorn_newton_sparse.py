@@ -13,8 +13,9 @@ Sinkhorn iterations, then Newton steps whose Hessian keeps only the largest
 entries of the plan (a sparse system solved by conjugate gradient), and
 reaches ``1e-9`` in tens of iterations. Both run on a stabilized kernel: one
 Sinkhorn iteration is two products with a dense ``n x n`` matrix, a Newton
-step about ten passes over it plus a sparse solve, so fewer iterations are
-also less time.
+step a few passes over it (the marginals, one gather of the Hessian's
+candidate entries, one product per line-search trial) plus a sparse solve,
+so fewer iterations are also less time.
 
 Run: ``python examples/plot_sinkhorn_newton_sparse.py`` (a few seconds to
 tens of seconds, mostly Sinkhorn; ``SPARSELA_EXAMPLE_N=200`` for a quicker
