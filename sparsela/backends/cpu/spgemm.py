@@ -26,7 +26,7 @@ import numpy as np
 from numba import prange
 
 from ..._sputils import get_index_dtype
-from ._jit import jit, thread_count, threads, threads_or_serial
+from ._jit import PARALLEL_MIN_WORK, jit, thread_count, threads, threads_or_serial
 
 __all__ = ["csr_spgemm", "spgemm_row_nnz", "spgemm_index_dtype"]
 
@@ -369,9 +369,17 @@ def _row_flops(Ap, Aj, Bp, flops):
 
 
 def _partition(flops: np.ndarray, nthreads: int) -> np.ndarray:
-    """Row bounds of chunks with equal ``flops + 1`` (int64, nondecreasing)."""
+    """Row bounds of chunks with equal ``flops + 1`` (int64, nondecreasing).
+
+    A product small enough to run on one thread is one chunk: on one thread
+    every chunk is a kernel call of its own (a few microseconds of argument
+    checks each, against a product of tens of microseconds), and the result
+    does not depend on the chunks.
+    """
     n_row = flops.shape[0]
     nchunks = max(1, min(n_row, CHUNKS_PER_THREAD * nthreads))
+    if nthreads == 1 and int(flops.sum()) + n_row < PARALLEL_MIN_WORK:
+        nchunks = 1
     bounds = np.empty(nchunks + 1, dtype=np.int64)
     bounds[0] = 0
     bounds[-1] = n_row
