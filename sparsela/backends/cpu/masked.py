@@ -32,7 +32,7 @@ from .semiring import (
     mask_table_fill,
     mask_table_find,
 )
-from .spgemm import _flops_and_chunks, _table_bits
+from .spgemm import _row_flops_on, _table_bits
 
 __all__ = [
     "DOT_COST",
@@ -110,7 +110,7 @@ def masked_row_costs(n_row: int, Ap, Aj, Bp, Bj, Mp, Mj, n_col: int, nthreads: i
         Products of the row-wise path and steps of the dot path; both 0 for
         rows with an empty mask row or an empty row of A.
     """
-    flops, _ = _flops_and_chunks(int(n_row), Ap, Aj, Bp, nthreads)
+    flops = _row_flops_on(int(n_row), Ap, Aj, Bp, nthreads)
     # no minlength: n_col may be huge (hypersparse B), nothing here is sized by it
     bcol_nnz = np.bincount(Bj).astype(np.int64, copy=False)
     row_cost = np.empty(int(n_row), dtype=np.int64)

@@ -30,8 +30,8 @@ from numba.extending import overload
 from ._jit import jit, threads
 from .spgemm import (
     INSERTION_MAX,
-    _flops_and_chunks,
     _hash,
+    _row_flops_on,
     _sort_row,
     _table_bits,
     spgemm_index_dtype,
@@ -406,7 +406,7 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
     else:
         excluded = bool(Xj.shape[0])
     with threads(work=int(Ap[-1]) + int(Bp[-1]) + int(Xp[-1])) as nt:
-        flops, _ = _flops_and_chunks(n_row, Ap, Aj, Bp, nt)
+        flops = _row_flops_on(n_row, Ap, Aj, Bp, nt)
     with threads(work=int(flops.sum())) as nt:
         bounds = balanced_chunks(flops, nt)
         if excluded:

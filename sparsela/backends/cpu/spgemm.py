@@ -26,7 +26,7 @@ import numpy as np
 from numba import prange
 
 from ..._sputils import get_index_dtype
-from ._jit import PARALLEL_MIN_WORK, jit, thread_count, threads, threads_or_serial
+from ._jit import PARALLEL_MIN_WORK, jit, threads_or_serial
 
 __all__ = ["csr_spgemm", "spgemm_row_nnz", "spgemm_index_dtype"]
 
@@ -391,22 +391,18 @@ def _partition(flops: np.ndarray, nthreads: int) -> np.ndarray:
     return bounds
 
 
-def _row_flops_threaded(n_row, Ap, Aj, Bp):
-    """Flops per row, on one thread (no parallel region) for small A."""
+def _row_flops_on(n_row, Ap, Aj, Bp, nthreads):
+    """Flops per row on ``nthreads`` threads (the serial kernel for one: no
+    parallel region)."""
     flops = np.empty(n_row, dtype=np.int64)
-    work = int(Aj.shape[0]) + n_row
-    if thread_count(work) == 1:
-        _row_flops_serial(Ap, Aj, Bp, flops)
-        return flops
-    with threads(work=work):
-        _row_flops(Ap, Aj, Bp, flops)
+    (_row_flops_serial if nthreads == 1 else _row_flops)(Ap, Aj, Bp, flops)
     return flops
 
 
-def _flops_and_chunks(n_row, Ap, Aj, Bp, nthreads):
-    flops = np.empty(n_row, dtype=np.int64)
-    (_row_flops_serial if nthreads == 1 else _row_flops)(Ap, Aj, Bp, flops)
-    return flops, _partition(flops, nthreads)
+def _row_flops_threaded(n_row, Ap, Aj, Bp):
+    """Flops per row, on one thread (no parallel region) for small A."""
+    with threads_or_serial(work=int(Aj.shape[0]) + n_row) as nt:
+        return _row_flops_on(n_row, Ap, Aj, Bp, nt)
 
 
 # --------------------------------------------------------------------------

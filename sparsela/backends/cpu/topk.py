@@ -22,7 +22,7 @@ from numba import prange
 from ..._sputils import get_index_dtype
 from ._jit import jit, threads
 from .semiring import _sr_add, _sr_mul, balanced_chunks
-from .spgemm import _flops_and_chunks, _hash, _table_bits, spgemm_row_nnz
+from .spgemm import _hash, _row_flops_on, _table_bits, spgemm_row_nnz
 
 __all__ = ["csr_spgemm_topk"]
 
@@ -230,7 +230,7 @@ def csr_spgemm_topk(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: 
     """
     n_row, n_col, k = int(n_row), int(n_col), int(k)
     with threads(work=int(Ap[-1]) + int(Bp[-1])) as nt:
-        flops, _ = _flops_and_chunks(n_row, Ap, Aj, Bp, nt)
+        flops = _row_flops_on(n_row, Ap, Aj, Bp, nt)
     slots = np.minimum(flops, k)
     if int(slots.sum()) > SLOT_SLACK * (int(Ap[-1]) + int(Bp[-1]) + n_row):
         slots = np.minimum(spgemm_row_nnz(n_row, n_col, Ap, Aj, Bp, Bj), k)
