@@ -134,6 +134,17 @@ def test_unsupported_dtype_argument(fmt, bad):
 
 
 @FMT
+def test_astype_casting_rule(fmt):
+    A = _A(fmt).astype(np.float64)
+    with pytest.raises(TypeError, match=r"float64 to float32.*casting='safe'"):
+        A.astype(np.float32, casting="safe")
+    assert A.astype(np.float32, casting="same_kind").dtype == np.float32
+    assert A.astype(np.complex128, casting="safe").dtype == np.complex128
+    with pytest.raises(ValueError, match="casting"):
+        A.astype(np.float32, casting="sometimes")
+
+
+@FMT
 def test_object_and_string_values(fmt):
     cls = SL_CLASS[fmt]
     with pytest.raises(TypeError, match=r"(?i)dtype|numeric|object|dense array"):

@@ -384,7 +384,11 @@ class SparseArray:
         dt = check_dtype(dtype)
         if dt == self.dtype and not copy:
             return self
-        return self._map_values(lambda d: d.astype(dt, casting=casting, copy=True), copy=copy)
+        # checked here, on the dtypes: CuPy's astype takes no casting rule
+        if not np.can_cast(self.dtype, dt, casting=casting):
+            raise TypeError(f"astype: cannot cast the values from {self.dtype} to {dt} "
+                            f"under the rule casting={casting!r}")
+        return self._map_values(lambda d: d.astype(dt, copy=True), copy=copy)
 
     def copy(self):
         """Return a deep copy (values and indices).
