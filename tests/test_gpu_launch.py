@@ -8,14 +8,24 @@ a real GPU, that the marshalled parameters are exactly those Numba's own
 computes what the dispatcher's launch computes, and that arguments without a
 direct path still run. Without a GPU the kernels run in Numba's CUDA
 simulator, where there is no direct launch: those tests skip.
+
+The last test checks, in a subprocess with numba-cuda (``SPARSELA_PTX_PYTHON``
+names its interpreter, as for ``tests/test_gpu_ptx.py``), that a NumPy that
+numba-cuda cannot compile with is a clear ImportError, not an AttributeError
+from inside the compiler; no GPU is needed for it.
 """
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import GPU_MODE
 
-pytestmark = pytest.mark.skipif(
+real_gpu = pytest.mark.skipif(
     GPU_MODE != "real", reason="the direct launch exists on a real GPU only "
     "(the CUDA simulator runs kernels through Numba's dispatcher)")
 
@@ -48,6 +58,7 @@ def _args(cp, dtype, n=1000):
     return x, y, M
 
 
+@real_gpu
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
 @pytest.mark.parametrize("n_type", [int, np.int32, np.int64])
 def test_direct_launch_matches_the_dispatcher(env, dtype, n_type):
@@ -84,6 +95,7 @@ def test_direct_launch_matches_the_dispatcher(env, dtype, n_type):
     assert [value(p) for p in ours] == [value(p) for p in numba_params]
 
 
+@real_gpu
 def test_other_arguments_take_the_dispatcher(env):
     cp, _cuda, axpb = env
     x, y, M = _args(cp, np.float64)
@@ -94,6 +106,7 @@ def test_other_arguments_take_the_dispatcher(env):
     assert _cuda._signature_key(axpb, (x.get(), y, M, 1, 1.0, 0.0, 0j, False)) is None
 
 
+@real_gpu
 def test_sparse_products_use_the_direct_launch(env):
     """A product's kernels are launched directly from the second call on."""
     cp, _cuda, _ = env
@@ -114,3 +127,34 @@ def test_sparse_products_use_the_direct_launch(env):
         np.testing.assert_allclose(s, f, rtol=1e-12)
     np.testing.assert_allclose(second[0], S @ x.get(), rtol=1e-12)
     np.testing.assert_allclose(second[2], (S @ S.T).toarray(), rtol=1e-12)
+
+
+_NO_ROW_STACK = """
+import importlib.util, sys
+import numpy as np
+if importlib.util.find_spec("numba_cuda") is None:
+    print("SKIP numba-cuda is not installed in", sys.executable)
+    sys.exit()
+np.__dict__.pop("row_stack", None)  # as in NumPy 2.5, which removed it
+from sparsela.backends.gpu import _cuda
+try:
+    _cuda.check_numpy_support()
+except ImportError as exc:
+    print("ERROR", exc)
+else:
+    print("SKIP this numba-cuda compiles without np.row_stack")
+"""
+
+
+def test_unsupported_numpy_is_a_clear_import_error():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NUMBA_ENABLE_CUDASIM", "SPARSELA_GPU_SIMULATOR")}
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    python = os.environ.get("SPARSELA_PTX_PYTHON", sys.executable)
+    out = subprocess.run([python, "-c", _NO_ROW_STACK], env=env, cwd=root, text=True,
+                         capture_output=True, timeout=120, check=True).stdout.strip()
+    if out.startswith("SKIP"):
+        pytest.skip(out[5:])
+    assert out.startswith("ERROR numba-cuda"), out
+    assert "does not support NumPy" in out and "numpy<2.5" in out

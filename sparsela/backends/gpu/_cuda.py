@@ -44,6 +44,7 @@ def kernel(func):
         return cuda().jit(func)
     from ..cpu._jit import CACHE, drop_stale_cache
 
+    check_numpy_support()
     global _cache_checked
     if CACHE and not _cache_checked:
         _cache_checked = True
@@ -53,6 +54,36 @@ def kernel(func):
         here = Path(__file__).parent
         drop_stale_cache(here, [*here.glob("*.py"), *(here.parent / "cpu").glob("*.py")])
     return cuda().jit(cache=CACHE)(func)
+
+
+@functools.lru_cache(maxsize=1)
+def check_numpy_support() -> None:
+    """Raise ImportError when this numba-cuda cannot compile with this NumPy.
+
+    numba-cuda registers its NumPy overloads when it first compiles a kernel;
+    one that names a function this NumPy removed fails there, deep inside the
+    compiler (numba-cuda 0.30.4 registers ``np.row_stack``, which NumPy 2.5
+    removed). This loads the same module up front, so the error names the
+    versions and the way out.
+    """
+    import importlib
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("numba.cuda.np.arrayobj") is not None:
+            importlib.import_module("numba.cuda.np.arrayobj")
+    except AttributeError as exc:
+        try:
+            from importlib.metadata import version
+
+            which = f"numba-cuda {version('numba-cuda')}"
+        except ImportError:  # PackageNotFoundError: installed without metadata
+            which = "this numba-cuda"
+        raise ImportError(
+            f"{which} does not support NumPy {np.__version__} ({exc}), so sparsela's "
+            "GPU kernels cannot be compiled: install a NumPy it supports "
+            "(pip install 'numpy<2.5') or a numba-cuda release that supports "
+            f"NumPy {np.__version__}") from exc
 
 
 def device(func):
