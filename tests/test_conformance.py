@@ -340,6 +340,25 @@ def test_attributes(fmt, t):
 # =========================================================================== #
 # conversions
 # =========================================================================== #
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@given(t=coo_triplets(dtypes=[np.float64]))
+def test_transposing_conversion_flags(fmt, t):
+    """csr <-> csc sorts the indices; a source known to be canonical passes its
+    flag on (the transpose of sorted, duplicate-free rows has no duplicates),
+    any other leaves it to be computed from the new arrays, never guessed."""
+    A = make_sparsela(t, fmt)
+    convert = (lambda X: X.tocsc()) if fmt == "csr" else (lambda X: X.tocsr())
+    first = convert(A)
+    known = A.has_canonical_format
+    second = convert(A)
+    assert second._canonical is (True if known else None)
+    for X in (first, second):
+        truth = _truth_sorted(X.indptr, X.indices, strict=True)
+        assert not X._canonical or truth
+        assert X.has_sorted_indices and X.has_canonical_format == truth
+        assert_close(X.toarray(), t.dense())
+
+
 @FMT
 @given(t=coo_triplets())
 def test_conversions_round_trip(fmt, t):

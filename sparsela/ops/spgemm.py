@@ -180,6 +180,9 @@ def _plain_product(A, B, out_dt, sort_indices):
         # C.T = B.T @ A.T, and the CSC arrays are the CSR arrays of the transposes
         Ct = _csr_product(B.transpose(), A.transpose(), out_dt, sort_indices)
         return Ct.transpose()
+    if isinstance(B, csc_array):
+        # known on B (cached there: A @ B.T, B.T reused) it passes to B's CSR
+        B.has_canonical_format  # noqa: B018
     return _csr_product(A.tocsr(), B.tocsr(), out_dt, sort_indices)
 
 
