@@ -163,6 +163,18 @@ def test_group_size():
     assert group_size(10**6, 10) == 32
 
 
+def test_gather_group_size():
+    """Short rows get at most half as many threads as nonzeros; long ones as before."""
+    from sparsela.backends.gpu.spmv import gather_group_size, group_size
+
+    assert gather_group_size(0, 0) == 1
+    assert gather_group_size(3 * 10, 10) == 1
+    assert gather_group_size(5 * 10**6, 10**6) == 2  # Poisson: 5 a row
+    assert gather_group_size(8 * 10, 10) == 4
+    for mean in (9, 16, 15, 100):
+        assert gather_group_size(mean * 1000, 1000) == group_size(mean * 1000, 1000)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.int64], ids=str)
 def test_bsr_spmv(xp, dtype):
     from sparsela.backends.cpu import spmv as cpu
