@@ -81,7 +81,7 @@ class csc_array(_CompressedArray):
 
         M, N = self._shape
         # the CSC arrays are the CSR arrays of the N x M transpose
-        # the transpose of sorted columns without duplicates has neither
+        # (sorted, duplicate-free columns transpose to sorted, duplicate-free rows)
         Ap, Aj, Ax = _c.csr_to_csc(N, M, self._indptr, self._indices, self._data)
         return csr_array._from_arrays(Ax, Aj, Ap, self._shape, True,
                                   True if self._canonical else None)

@@ -67,7 +67,7 @@ class csr_array(_CompressedArray):
         from .csc import csc_array
 
         M, N = self._shape
-        # the transpose of sorted rows without duplicates has neither
+        # (sorted, duplicate-free rows transpose to sorted, duplicate-free columns)
         Bp, Bi, Bx = _c.csr_to_csc(M, N, self._indptr, self._indices, self._data)
         return csc_array._from_arrays(Bx, Bi, Bp, self._shape, True,
                                     True if self._canonical else None)

@@ -181,8 +181,10 @@ def _plain_product(A, B, out_dt, sort_indices):
         Ct = _csr_product(B.transpose(), A.transpose(), out_dt, sort_indices)
         return Ct.transpose()
     if isinstance(B, csc_array):
-        # known on B (cached there: A @ B.T, B.T reused) it passes to B's CSR
-        B.has_canonical_format  # noqa: B018
+        # the kernel needs B's canonical flag: checked on B itself, where it is
+        # cached (a B.T used in several products is checked once), and passed
+        # on to the CSR copy by tocsr
+        B.has_canonical_format  # noqa: B018 -- computes and caches the flag
     return _csr_product(A.tocsr(), B.tocsr(), out_dt, sort_indices)
 
 
