@@ -74,12 +74,14 @@ def _run():
 def test_first_products_compile_each_kernel_once():
     res = _run()
     chunk = "_make_numeric.<locals>.chunk"
-    # one-thread unsorted product: the three serial passes, once each; no
-    # parallel region, no sort code, no standalone copy of inlined helpers
-    assert res["unsorted"] == {"_row_flops_serial": 1, "_symbolic_chunk": 1, chunk: 1}
+    # one-thread unsorted product of small matrices: flops, symbolic pass
+    # and allocation in one kernel (with the symbolic chunk kernel it calls)
+    # and the numeric chunk kernel, once each; no parallel region, no sort
+    # code, no standalone copy of inlined helpers
+    assert res["unsorted"] == {"_small_count": 1, "_symbolic_chunk": 1, chunk: 1}
     # the sorted one adds its own numeric kernel and the two sorts, one
-    # signature each (_sort_row used to compile three: one per call site's
-    # argument types)
+    # signature each (_sort_row is called from three loops with the same
+    # argument types; it once compiled three times, one per call site's types)
     assert res["sorted"] == {chunk: 1, "_sort_row": 1, "_sort_keys": 1}
 
     S = sp.random_array((300, 300), density=0.02, format="csr", random_state=0)
@@ -122,3 +124,38 @@ def test_sort_kernel_variants_match(parallel):
             np.testing.assert_array_equal(U.data, out[True].data)
             np.testing.assert_allclose(out[True].toarray(), (A @ B).toarray(), rtol=1e-12,
                                        atol=1e-15)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("sort", [False, True])
+def test_small_inputs_one_call_path(index_dtype, sort):
+    """Small inputs run flops, symbolic pass and allocation in one kernel
+    call, then the numeric chunk; small inputs whose product is big (flops
+    + rows >= PARALLEL_MIN_WORK) hand their flops back to the chunked path. Both agree with SciPy, with int32
+    result indices whatever the input's index dtype (as spgemm_index_dtype
+    chooses for nnz and columns that fit)."""
+    from sparsela.backends.cpu import _jit
+
+    rng = np.random.default_rng(7)
+    # small: 30 x 40 at 10%; big product: a dense column of A times a dense
+    # row of B (60 x 60 dense product, 600 nonzeros in each input)
+    small = (sp.random_array((30, 40), density=0.1, format="csr", rng=rng),
+             sp.random_array((40, 25), density=0.1, format="csr", rng=rng))
+    col = sp.csr_array((rng.random(600), (np.repeat(np.arange(60), 10),
+                                          np.tile(np.arange(10), 60))), shape=(60, 10))
+    big = (col, col.T.tocsr())
+    assert big[0].nnz + 60 < _jit.PARALLEL_MIN_WORK
+    assert big[0].nnz * 60 + 60 >= _jit.PARALLEL_MIN_WORK  # flops of the product
+    for A, B in (small, big):
+        a, b = sl.csr_array(A), sl.csr_array(B)
+        for M in (a, b):
+            M.indices = M.indices.astype(index_dtype)
+            M.indptr = M.indptr.astype(index_dtype)
+        C = sl.spgemm(a, b, sort_indices=sort)
+        assert C.indices.dtype == np.int32 and C.indptr.dtype == np.int32
+        ref = (A @ B).tocsr()
+        got = sp.csr_array((np.asarray(C.data), np.asarray(C.indices), np.asarray(C.indptr)),
+                           shape=C.shape)
+        if sort:
+            assert got.has_canonical_format
+        np.testing.assert_allclose(got.toarray(), ref.toarray(), rtol=1e-12, atol=1e-15)

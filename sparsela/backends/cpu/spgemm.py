@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ..._sputils import get_index_dtype
+from ..._sputils import INT32_MAX, get_index_dtype
+from . import _jit
 from ._jit import PARALLEL_MIN_WORK, jit, threads_or_serial
 
 __all__ = ["csr_spgemm", "spgemm_row_nnz", "spgemm_index_dtype"]
@@ -486,6 +487,44 @@ def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, sp
                         b_canonical, dense_ratio, spa_max_cols, row_nnz)
 
 
+@jit
+def _small_count(n_col, Ap, Aj, Bp, Bj, Ax, b_canonical, dense_ratio, spa_max_cols, max_work):
+    """Flops, symbolic pass and C's allocation in one call, for a product that
+    runs as one chunk on one thread (flops + rows < ``max_work``).
+
+    One kernel dispatch instead of two plus the NumPy steps between them
+    (partition, prefix sum, index dtype, allocation), which were half the
+    time of a product of small matrices. The numeric chunk is not called
+    from here: a caller re-optimises the code of every kernel it calls when
+    it is compiled, and that one is the largest. Returns (flops, Cp, Cj, Cx),
+    with an empty Cp when the product is too big (the caller then goes on
+    with these flops). Indices are int32: nnz(C) <= flops < ``max_work``,
+    and the caller checks that ``n_col`` fits, as :func:`spgemm_index_dtype`
+    would choose.
+    """
+    n_row = Ap.shape[0] - 1
+    flops = np.empty(n_row, dtype=np.int64)
+    work = np.int64(n_row)
+    for i in range(n_row):
+        flops[i] = _flops_of_row(Ap, Aj, Bp, i)
+        work += flops[i]
+    if work >= max_work:
+        none = np.empty(0, dtype=np.int32)
+        return flops, none, none, np.empty(0, dtype=Ax.dtype)
+    row_nnz = np.empty(n_row, dtype=np.int64)
+    # variables, not literals: a literal argument would compile another
+    # signature of the chunk kernel
+    r0 = np.int64(0)
+    r1 = np.int64(n_row)
+    _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
+                    spa_max_cols, row_nnz)
+    Cp = np.empty(n_row + 1, dtype=np.int32)
+    Cp[0] = 0
+    for i in range(n_row):
+        Cp[i + 1] = Cp[i] + row_nnz[i]
+    return flops, Cp, np.empty(Cp[n_row], dtype=np.int32), np.empty(Cp[n_row], dtype=Ax.dtype)
+
+
 # --------------------------------------------------------------------------
 # pass 3: numeric
 # --------------------------------------------------------------------------
@@ -855,11 +894,25 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
     n_row = int(n_row)
     n_col = int(n_col)
     b_canonical = bool(b_canonical)
-    flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
+    dense_ratio = DENSE_RATIO_SORTED if sort_indices else DENSE_RATIO
+    min_work = _jit.PARALLEL_MIN_WORK  # read now: tests lower it to force threads
+    if Aj.shape[0] + n_row < min_work and n_col <= INT32_MAX:
+        # flops on one thread, as _row_flops_threaded would; the symbolic
+        # pass and C's allocation in the same call when the product is small
+        flops, Cp, Cj, Cx = _small_count(n_col, Ap, Aj, Bp, Bj, Ax, b_canonical,
+                                         np.int64(dense_ratio), np.int64(SPA_MAX_COLS),
+                                         np.int64(min_work))
+        if Cp.shape[0]:
+            if Cj.shape[0]:
+                _NUMERIC[bool(sort_indices)][0](
+                    0, n_row, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical,
+                    np.int64(dense_ratio), np.int64(SPA_MAX_COLS))
+            return Cp, Cj, Cx
+    else:
+        flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
     # tiny products run on one thread, without a parallel region: waking the
     # pool costs more than the work
     with threads_or_serial(work=int(flops.sum()) + n_row) as nt:
-        dense_ratio = DENSE_RATIO_SORTED if sort_indices else DENSE_RATIO
         bounds, row_nnz = _count(n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical,
                                  dense_ratio, nt)
         idx = spgemm_index_dtype(row_nnz, n_col)
