@@ -84,7 +84,7 @@ class csc_array(_CompressedArray):
         # (sorted, duplicate-free columns transpose to sorted, duplicate-free rows)
         Ap, Aj, Ax = _c.csr_to_csc(N, M, self._indptr, self._indices, self._data)
         return csr_array._from_arrays(Ax, Aj, Ap, self._shape, True,
-                                  True if self._canonical else None)
+                                      True if self._canonical else None)
 
     def tocoo(self, copy: bool = False):
         """Return the array in COO format.

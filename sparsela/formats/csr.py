@@ -70,7 +70,7 @@ class csr_array(_CompressedArray):
         # (sorted, duplicate-free rows transpose to sorted, duplicate-free columns)
         Bp, Bi, Bx = _c.csr_to_csc(M, N, self._indptr, self._indices, self._data)
         return csc_array._from_arrays(Bx, Bi, Bp, self._shape, True,
-                                    True if self._canonical else None)
+                                      True if self._canonical else None)
 
     def tocoo(self, copy: bool = False):
         """Return the array in COO format.

@@ -556,7 +556,11 @@ def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
 def _first_appearance(mode, anz):
     """Whether a row is left in first-appearance (not hashed) order, made of
     at most a few sorted runs when it comes straight from B's rows: a
-    budgeted insertion sort is then tried first."""
+    budgeted insertion sort is then tried first.
+
+    The sort loops pass this (a bool computed from the row) rather than a
+    literal True/False: Numba compiles a callee once per literal argument
+    value, so literals would compile ``_sort_row`` three times."""
     return mode == _SPA or (mode == _DIRECT and anz <= 4)
 
 
