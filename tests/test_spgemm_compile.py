@@ -73,16 +73,16 @@ def _run():
 
 def test_first_products_compile_each_kernel_once():
     res = _run()
-    chunk = "_make_numeric.<locals>.chunk"
+    block = "_make_numeric.<locals>.block"
     # one-thread unsorted product of small matrices: flops, symbolic pass
-    # and allocation in one kernel (with the symbolic chunk kernel it calls)
-    # and the numeric chunk kernel, once each; no parallel region, no sort
+    # and allocation in one kernel (with the symbolic block kernel it calls)
+    # and the numeric block kernel, once each; no parallel region, no sort
     # code, no standalone copy of inlined helpers
-    assert res["unsorted"] == {"_small_count": 1, "_symbolic_chunk": 1, chunk: 1}
+    assert res["unsorted"] == {"_small_count": 1, "_symbolic_block": 1, block: 1}
     # the sorted one adds its own numeric kernel and the two sorts, one
     # signature each (_sort_row is called from three loops with the same
     # argument types; it once compiled three times, one per call site's types)
-    assert res["sorted"] == {chunk: 1, "_sort_row": 1, "_sort_keys": 1}
+    assert res["sorted"] == {block: 1, "_sort_row": 1, "_sort_keys": 1}
 
     S = sp.random_array((300, 300), density=0.02, format="csr", random_state=0)
     ref = (S @ S).tocsr()
@@ -130,10 +130,11 @@ def test_sort_kernel_variants_match(parallel):
 @pytest.mark.parametrize("sort", [False, True])
 def test_small_inputs_one_call_path(index_dtype, sort):
     """Small inputs run flops, symbolic pass and allocation in one kernel
-    call, then the numeric chunk; small inputs whose product is big (flops
-    + rows >= PARALLEL_MIN_WORK) hand their flops back to the chunked path. Both agree with SciPy, with int32
-    result indices whatever the input's index dtype (as spgemm_index_dtype
-    chooses for nnz and columns that fit)."""
+    call, then the numeric block; small inputs whose product is big (flops
+    + rows >= PARALLEL_MIN_WORK) hand their flops back to the chunked path.
+    Both agree with SciPy, with int32 result indices whatever the input's
+    index dtype (as spgemm_index_dtype chooses for nnz and columns that
+    fit)."""
     from sparsela.backends.cpu import _jit
 
     rng = np.random.default_rng(7)

@@ -5,12 +5,13 @@ The product runs in three passes over the rows of A, all parallel:
 1. *flops*: ``flops[i] = sum(nnz(B[k, :]) for k in A[i, :])`` (int64), the
    number of partial products of row ``i``. A prefix sum of ``flops + 1``
    splits the rows into ``CHUNKS_PER_THREAD * threads`` chunks of equal work,
-   so a few heavy rows do not leave one thread doing all of it.
-2. *symbolic*: each chunk counts the distinct columns of its rows with a
-   private accumulator, allocated once per chunk for its largest row: an
-   open-addressing hash table (next power of two >= 2 * flops slots,
-   Fibonacci hash, linear probing), or a column-indexed stamp array when the
-   row hits a large fraction of the columns or the columns are few. That
+   so a few heavy rows do not leave one thread doing all of it. Each thread
+   runs a block of consecutive chunks and allocates its scratch once.
+2. *symbolic*: each row's distinct columns are counted with the thread's
+   accumulator, sized for its largest row: an open-addressing hash table
+   (next power of two >= 2 * flops slots, Fibonacci hash, linear probing),
+   or a column-indexed stamp array when the row hits a large fraction of
+   the columns or its chunk has many products and few columns. That
    gives the exact nnz of every row, so C is allocated once, with int32
    indices while nnz(C) and n_col fit and int64 otherwise.
 3. *numeric*: per row, the cheapest accumulator that fits (see
@@ -27,13 +28,16 @@ from numba import prange
 
 from ..._sputils import INT32_MAX, get_index_dtype
 from . import _jit
-from ._jit import PARALLEL_MIN_WORK, jit, threads_or_serial
+from ._jit import jit, threads_or_serial
 
 __all__ = ["csr_spgemm", "spgemm_row_nnz", "spgemm_index_dtype"]
 
-#: Chunks per thread in the row partition: more chunks than threads evens out
-#: the error of the flop estimate (flops overcount rows with many repeated
-#: columns) and keeps each chunk's accumulator sized for fewer rows.
+#: Chunks per thread in the row partition. Numba's ``prange`` schedule is
+#: static (each thread runs one range of consecutive iterations), so a
+#: thread's chunks run as one block with one set of scratch arrays, and do
+#: not even out load beyond equal flops. They set the granularity of the
+#: accumulator choice: a chunk takes the column-indexed SPA only when it has
+#: >= n_col products, so a sparse stretch of rows keeps its hash tables.
 CHUNKS_PER_THREAD = 4
 
 #: A row counts as *dense* when ``DENSE_RATIO * flops >= n_col``: its hash
@@ -370,17 +374,9 @@ def _row_flops(Ap, Aj, Bp, flops):
 
 
 def _partition(flops: np.ndarray, nthreads: int) -> np.ndarray:
-    """Row bounds of chunks with equal ``flops + 1`` (int64, nondecreasing).
-
-    A product small enough to run on one thread is one chunk: on one thread
-    every chunk is a kernel call of its own (a few microseconds of argument
-    checks each, against a product of tens of microseconds), and the result
-    does not depend on the chunks.
-    """
+    """Row bounds of chunks with equal ``flops + 1`` (int64, nondecreasing)."""
     n_row = flops.shape[0]
     nchunks = max(1, min(n_row, CHUNKS_PER_THREAD * nthreads))
-    if nthreads == 1 and int(flops.sum()) + n_row < PARALLEL_MIN_WORK:
-        nchunks = 1
     bounds = np.empty(nchunks + 1, dtype=np.int64)
     bounds[0] = 0
     bounds[-1] = n_row
@@ -423,68 +419,77 @@ def _use_spa(r0, r1, n_col, flops, spa_max_cols):
 
 
 @jit
-def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
+def _symbolic_block(bounds, c0, c1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
                     spa_max_cols, row_nnz):
-    spa = _use_spa(r0, r1, n_col, flops, spa_max_cols)
-    # size the accumulators once for the chunk's largest row
+    """Symbolic pass over chunks ``c0..c1`` of ``bounds`` (one thread's
+    share), with its scratch allocated once, sized for the largest row."""
     max_hash = np.int64(0)
     any_stamp = False
-    for i in range(r0, r1):
-        f = flops[i]
-        if f == 0 or _is_copy_row(f, Ap[i + 1] - Ap[i], b_canonical):
-            continue
-        if spa or dense_ratio * f >= n_col:
-            any_stamp = True
-        else:
-            max_hash = max(max_hash, f)
+    spas = np.empty(c1 - c0, dtype=np.bool_)
+    for c in range(c0, c1):
+        spa = _use_spa(bounds[c], bounds[c + 1], n_col, flops, spa_max_cols)
+        spas[c - c0] = spa
+        for i in range(bounds[c], bounds[c + 1]):
+            f = flops[i]
+            if f == 0 or _is_copy_row(f, Ap[i + 1] - Ap[i], b_canonical):
+                continue
+            if spa or dense_ratio * f >= n_col:
+                any_stamp = True
+            else:
+                max_hash = max(max_hash, f)
     size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
     keys = _filled(np.empty(size, dtype=Bj.dtype), -1)
-    # stamp[j] == i: column j already counted in row i (no reset between rows)
+    # stamp[j] == i: column j already counted in row i (rows only grow along
+    # the block, so it is never reset)
     stamp = _filled(np.empty(n_col if any_stamp else 0, dtype=np.int64), -1)
 
-    for i in range(r0, r1):
-        f = flops[i]
-        if f == 0 or _is_copy_row(f, Ap[i + 1] - Ap[i], b_canonical):
-            row_nnz[i] = f
-            continue
-        cnt = np.int64(0)
-        if spa or dense_ratio * f >= n_col:
-            # branch-free: whether j is new is unpredictable, a branch on it
-            # would mispredict often
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    j = Bj[kk]
-                    cnt += stamp[_u(j)] != i
-                    stamp[_u(j)] = i
-        else:
-            bits = _table_bits(f)
-            mask = (np.int64(1) << bits) - 1
-            shift = 64 - bits
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    j = Bj[kk]
-                    h = _hash(j, shift)
-                    while True:
-                        t = keys[_u(h)]
-                        if t == j:
-                            break
-                        if t == -1:
-                            keys[_u(h)] = j
-                            cnt += 1
-                            break
-                        h = (h + 1) & mask
-            keys[: mask + 1] = -1
-        row_nnz[i] = cnt
+    for c in range(c0, c1):
+        spa = spas[c - c0]
+        for i in range(bounds[c], bounds[c + 1]):
+            f = flops[i]
+            if f == 0 or _is_copy_row(f, Ap[i + 1] - Ap[i], b_canonical):
+                row_nnz[i] = f
+                continue
+            cnt = np.int64(0)
+            if spa or dense_ratio * f >= n_col:
+                # branch-free: whether j is new is unpredictable, a branch on
+                # it would mispredict often
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        j = Bj[kk]
+                        cnt += stamp[_u(j)] != i
+                        stamp[_u(j)] = i
+            else:
+                bits = _table_bits(f)
+                mask = (np.int64(1) << bits) - 1
+                shift = 64 - bits
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        j = Bj[kk]
+                        h = _hash(j, shift)
+                        while True:
+                            t = keys[_u(h)]
+                            if t == j:
+                                break
+                            if t == -1:
+                                keys[_u(h)] = j
+                                cnt += 1
+                                break
+                            h = (h + 1) & mask
+                keys[: mask + 1] = -1
+            row_nnz[i] = cnt
 
 
 @jit(parallel=True)
-def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, spa_max_cols,
-              row_nnz):
-    for c in prange(bounds.shape[0] - 1):
-        _symbolic_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Bp, Bj, flops,
-                        b_canonical, dense_ratio, spa_max_cols, row_nnz)
+def _symbolic(bounds, nblocks, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
+              spa_max_cols, row_nnz):
+    nchunks = bounds.shape[0] - 1
+    for t in prange(nblocks):
+        _symbolic_block(bounds, t * nchunks // nblocks, (t + 1) * nchunks // nblocks, n_col,
+                        Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, spa_max_cols,
+                        row_nnz)
 
 
 @jit
@@ -494,35 +499,40 @@ def _small_count(n_col, Ap, Aj, Bp, Bj, Ax, b_canonical, dense_ratio, spa_max_co
 
     One kernel dispatch instead of two plus the NumPy steps between them
     (partition, prefix sum, index dtype, allocation), which were half the
-    time of a product of small matrices. The numeric chunk is not called
+    time of a product of small matrices. The numeric block is not called
     from here: a caller re-optimises the code of every kernel it calls when
-    it is compiled, and that one is the largest. Returns (flops, Cp, Cj, Cx),
-    with an empty Cp when the product is too big (the caller then goes on
-    with these flops). Indices are int32: nnz(C) <= flops < ``max_work``,
+    it is compiled, and that one is the largest. Returns (flops, bounds, Cp,
+    Cj, Cx), ``bounds`` of the one chunk, with an empty Cp when the product
+    is too big (the caller then goes on with these flops). Indices are int32: nnz(C) <= flops < ``max_work``,
     and the caller checks that ``n_col`` fits, as :func:`spgemm_index_dtype`
     would choose.
     """
     n_row = Ap.shape[0] - 1
     flops = np.empty(n_row, dtype=np.int64)
+    # one chunk: rows 0..n_row
+    bounds = np.empty(2, dtype=np.int64)
+    bounds[0] = 0
+    bounds[1] = n_row
     work = np.int64(n_row)
     for i in range(n_row):
         flops[i] = _flops_of_row(Ap, Aj, Bp, i)
         work += flops[i]
     if work >= max_work:
         none = np.empty(0, dtype=np.int32)
-        return flops, none, none, np.empty(0, dtype=Ax.dtype)
+        return flops, bounds, none, none, np.empty(0, dtype=Ax.dtype)
     row_nnz = np.empty(n_row, dtype=np.int64)
     # variables, not literals: a literal argument would compile another
-    # signature of the symbolic chunk kernel
-    r0 = np.int64(0)
-    r1 = np.int64(n_row)
-    _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
+    # signature of the symbolic block kernel
+    c0 = np.int64(0)
+    c1 = np.int64(1)
+    _symbolic_block(bounds, c0, c1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
                     spa_max_cols, row_nnz)
     Cp = np.empty(n_row + 1, dtype=np.int32)
     Cp[0] = 0
     for i in range(n_row):
         Cp[i + 1] = Cp[i] + row_nnz[i]
-    return flops, Cp, np.empty(Cp[n_row], dtype=np.int32), np.empty(Cp[n_row], dtype=Ax.dtype)
+    return (flops, bounds, Cp, np.empty(Cp[n_row], dtype=np.int32),
+            np.empty(Cp[n_row], dtype=Ax.dtype))
 
 
 # --------------------------------------------------------------------------
@@ -565,14 +575,15 @@ def _first_appearance(mode, anz):
 
 
 def _make_numeric(sort_indices):
-    """The numeric pass for one value of ``sort_indices``: (chunk, parallel).
+    """The numeric pass for one value of ``sort_indices``: (block, parallel).
 
     ``sort_indices`` is a closure constant, not an argument: Numba prunes the
     branches on it before typing, so the unsorted kernel compiles none of the
     sort code, and each variant is cached under its own key (Numba's cache
     key includes the closure's values).
 
-    A chunk labels each row with its accumulator (``_numeric_mode``), then
+    A block (one thread's chunks, see :func:`_blocks`) labels each row with
+    its accumulator (``_numeric_mode``), allocates each accumulator once, then
     runs one loop over its rows per label present. In a single loop with a
     branch per row, the arrays of every accumulator stayed live through each
     inner loop and LLVM spilled the data pointers: the hash probe reloaded
@@ -583,33 +594,36 @@ def _make_numeric(sort_indices):
     """
 
     @jit
-    def chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical,
+    def block(bounds, c0, c1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical,
               dense_ratio, spa_max_cols):
-        spa = _use_spa(r0, r1, n_col, flops, spa_max_cols)
-        # label the rows and size the accumulators (and sort scratch) once
-        # for the chunk's largest row
+        r0 = bounds[c0]
+        r1 = bounds[c1]
+        # label the rows (the SPA is chosen per chunk) and size the
+        # accumulators and sort scratch once for the block's largest row
         modes = np.empty(r1 - r0, dtype=np.uint8)
         max_hash = np.int64(0)
         max_sort = np.int64(0)
         max_append = np.int64(-1)
         n_direct = 0
         n_spa = 0
-        for i in range(r0, r1):
-            f = flops[i]
-            nnz = np.int64(Cp[i + 1] - Cp[i])
-            mode = _numeric_mode(f, nnz, b_canonical and Ap[i + 1] - Ap[i] == 1, n_col,
-                                 dense_ratio, spa, sort_indices)
-            modes[i - r0] = mode
-            if mode == _DIRECT:
-                n_direct += 1
-            elif mode == _APPEND:
-                max_append = max(max_append, nnz)
-            elif mode == _SPA:
-                n_spa += 1
-            elif mode == _HASH:
-                max_hash = max(max_hash, f)
-            if mode == _DIRECT or mode == _HASH:
-                max_sort = max(max_sort, nnz)
+        for c in range(c0, c1):
+            spa = _use_spa(bounds[c], bounds[c + 1], n_col, flops, spa_max_cols)
+            for i in range(bounds[c], bounds[c + 1]):
+                f = flops[i]
+                nnz = np.int64(Cp[i + 1] - Cp[i])
+                mode = _numeric_mode(f, nnz, b_canonical and Ap[i + 1] - Ap[i] == 1, n_col,
+                                     dense_ratio, spa, sort_indices)
+                modes[i - r0] = mode
+                if mode == _DIRECT:
+                    n_direct += 1
+                elif mode == _APPEND:
+                    max_append = max(max_append, nnz)
+                elif mode == _SPA:
+                    n_spa += 1
+                elif mode == _HASH:
+                    max_hash = max(max_hash, f)
+                if mode == _DIRECT or mode == _HASH:
+                    max_sort = max(max_sort, nnz)
         ns = max_sort if (sort_indices and max_sort > INSERTION_MAX) else 0
         tk = np.empty(ns, dtype=Cj.dtype)
         tv = np.empty(ns, dtype=Cx.dtype)
@@ -774,19 +788,20 @@ def _make_numeric(sort_indices):
                           _first_appearance(mode, Ap[i + 1] - Ap[i]))
 
     @jit(parallel=True)
-    def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical,
-                 dense_ratio, spa_max_cols):
-        for c in prange(bounds.shape[0] - 1):
-            chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
-                  b_canonical, dense_ratio, spa_max_cols)
+    def parallel(bounds, nblocks, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
+                 b_canonical, dense_ratio, spa_max_cols):
+        nchunks = bounds.shape[0] - 1
+        for t in prange(nblocks):
+            block(bounds, t * nchunks // nblocks, (t + 1) * nchunks // nblocks, n_col, Ap, Aj,
+                  Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical, dense_ratio, spa_max_cols)
 
-    return chunk, parallel
+    return block, parallel
 
 
-#: The numeric kernels (chunk, parallel) by ``sort_indices``.
+#: The numeric kernels (block, parallel) by ``sort_indices``.
 _NUMERIC = {False: _make_numeric(False), True: _make_numeric(True)}
-_numeric_chunk, _numeric = _NUMERIC[False]
-_numeric_chunk_sorted, _numeric_sorted = _NUMERIC[True]
+_numeric_block, _numeric = _NUMERIC[False]
+_numeric_block_sorted, _numeric_sorted = _NUMERIC[True]
 
 
 # --------------------------------------------------------------------------
@@ -840,23 +855,25 @@ def spgemm_row_nnz(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Bp: n
     return row_nnz
 
 
-def _chunks(parallel, chunk, bounds, nt, *args):
-    """``parallel(bounds, *args)`` on ``nt`` threads, or with one thread the
-    same chunks in order by ``chunk(r0, r1, *args)``: the same results, and
-    no parallel region (its launch cost more than a small product, and its
-    first compile seconds more than the chunk's)."""
+def _blocks(parallel, block, bounds, nt, *args):
+    """Run the chunks of ``bounds`` as ``nt`` blocks of consecutive chunks,
+    one a thread, each allocating its scratch once: ``parallel(bounds, nt,
+    *args)``, or with one thread ``block(bounds, 0, nchunks, *args)`` without
+    a parallel region (its launch cost more than a small product, and its
+    first compile seconds more than the block's). The blocks are Numba's
+    static schedule of the chunks made explicit, so results do not depend
+    on ``nt``."""
     if nt > 1:
-        parallel(bounds, *args)
-        return
-    for c in range(bounds.shape[0] - 1):
-        chunk(bounds[c], bounds[c + 1], *args)
+        parallel(bounds, np.int64(nt), *args)
+    else:
+        block(bounds, np.int64(0), np.int64(bounds.shape[0] - 1), *args)
 
 
 def _count(n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio, nt):
     """Row partition and symbolic pass on ``nt`` threads: (bounds, row_nnz)."""
     bounds = _partition(flops, nt)
     row_nnz = np.empty(n_row, dtype=np.int64)
-    _chunks(_symbolic, _symbolic_chunk, bounds, nt, n_col, Ap, Aj, Bp, Bj, flops,
+    _blocks(_symbolic, _symbolic_block, bounds, nt, n_col, Ap, Aj, Bp, Bj, flops,
             b_canonical, np.int64(dense_ratio), np.int64(SPA_MAX_COLS), row_nnz)
     return bounds, row_nnz
 
@@ -904,14 +921,14 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
     if Aj.shape[0] + n_row < min_work and n_col <= INT32_MAX:
         # flops on one thread, as _row_flops_threaded would; the symbolic
         # pass and C's allocation in the same call when the product is small
-        flops, Cp, Cj, Cx = _small_count(n_col, Ap, Aj, Bp, Bj, Ax, b_canonical,
-                                         np.int64(dense_ratio), np.int64(SPA_MAX_COLS),
-                                         np.int64(min_work))
+        flops, bounds, Cp, Cj, Cx = _small_count(n_col, Ap, Aj, Bp, Bj, Ax, b_canonical,
+                                                 np.int64(dense_ratio),
+                                                 np.int64(SPA_MAX_COLS), np.int64(min_work))
         if Cp.shape[0]:
             if Cj.shape[0]:
                 _NUMERIC[bool(sort_indices)][0](
-                    0, n_row, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical,
-                    np.int64(dense_ratio), np.int64(SPA_MAX_COLS))
+                    bounds, np.int64(0), np.int64(1), n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp,
+                    Cj, Cx, b_canonical, np.int64(dense_ratio), np.int64(SPA_MAX_COLS))
             return Cp, Cj, Cx
     else:
         flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
@@ -929,7 +946,7 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
         Cj = np.empty(nnz, dtype=idx)
         Cx = np.empty(nnz, dtype=Ax.dtype)
         if nnz:
-            chunk, parallel = _NUMERIC[bool(sort_indices)]
-            _chunks(parallel, chunk, bounds, nt, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp,
+            block, parallel = _NUMERIC[bool(sort_indices)]
+            _blocks(parallel, block, bounds, nt, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp,
                     Cj, Cx, b_canonical, np.int64(dense_ratio), np.int64(SPA_MAX_COLS))
     return Cp, Cj, Cx
