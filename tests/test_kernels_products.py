@@ -424,6 +424,24 @@ def test_spgemm_same_result_for_1_and_2_threads(sort_indices):
         np.testing.assert_array_equal(a, b)
 
 
+@SETTINGS
+@given(st.lists(st.integers(0, 10**6) | st.just(0), max_size=200), st.integers(1, 8))
+def test_balanced_chunks_match_prefix_sum_search(cost, nthreads):
+    # the chunk-bound kernel against its NumPy definition: chunk c ends after
+    # the first row where the prefix sum of cost + 1 reaches c * total / nchunks
+    cost = np.asarray(cost, dtype=np.int64)
+    bounds = spgemm_mod.balanced_chunks(cost, nthreads)
+    nchunks = max(1, min(cost.size, spgemm_mod.CHUNKS_PER_THREAD * nthreads))
+    cum = np.cumsum(cost + 1)
+    ref = np.empty(nchunks + 1, dtype=np.int64)
+    ref[0], ref[-1] = 0, cost.size
+    if nchunks > 1:
+        targets = np.arange(1, nchunks) * int(cum[-1]) // nchunks
+        ref[1:-1] = np.minimum(np.searchsorted(cum, targets, side="left") + 1, cost.size)
+    assert bounds.dtype == np.int64
+    np.testing.assert_array_equal(bounds, ref)
+
+
 @pytest.mark.parametrize("nt", [1, pytest.param(2, marks=two_threads)])
 @pytest.mark.parametrize("sort_indices", [True, False])
 def test_spgemm_thread_block_mixes_accumulators(nt, sort_indices):
@@ -443,7 +461,7 @@ def test_spgemm_thread_block_mixes_accumulators(nt, sort_indices):
                         shape=(heavy + light, k))
     Ap, Aj, Ax = Aref.indptr.astype(np.int32), Aref.indices.astype(np.int32), Aref.data
     flops = spgemm_mod._row_flops_on(heavy + light, Ap, Aj, Bp, 1)
-    bounds = spgemm_mod._partition(flops, nt)
+    bounds = spgemm_mod.balanced_chunks(flops, nt)
     spa = [spgemm_mod._use_spa(bounds[c], bounds[c + 1], n_col, flops, spgemm_mod.SPA_MAX_COLS)
            for c in range(bounds.size - 1)]
     assert any(spa) and not all(spa)  # both accumulators in each thread's block

@@ -27,12 +27,11 @@ from ._jit import jit, threads
 from .semiring import (
     _sr_add,
     _sr_mul,
-    balanced_chunks,
     mask_table_clear,
     mask_table_fill,
     mask_table_find,
 )
-from .spgemm import _row_flops_on, _table_bits
+from .spgemm import _row_flops_on, _table_bits, balanced_chunks
 
 __all__ = [
     "DOT_COST",

@@ -14,7 +14,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit, threads
-from .semiring import balanced_chunks
+from .spgemm import balanced_chunks
 
 __all__ = ["csr_sddmm"]
 

@@ -34,6 +34,7 @@ from .spgemm import (
     _row_flops_on,
     _sort_row,
     _table_bits,
+    balanced_chunks,
     spgemm_index_dtype,
     spgemm_row_nnz,
 )
@@ -45,16 +46,11 @@ __all__ = [
     "OR",
     "PLUS",
     "TIMES",
-    "balanced_chunks",
     "csr_spgemm_semiring",
 ]
 
 #: Operator codes. ⊕ is one of PLUS, MIN, MAX, OR; ⊗ one of TIMES, PLUS, MIN, AND.
 PLUS, TIMES, MIN, MAX, OR, AND = 0, 1, 2, 3, 4, 5
-
-#: Chunks per thread of a cost-balanced row partition (as in ``spgemm.py``:
-#: more chunks than threads even out the error of the cost estimate).
-CHUNKS_PER_THREAD = 4
 
 #: Excluded (complemented-mask) columns are stamped in an int64 column array
 #: while n_col is at most this (8 MiB a chunk), hashed per row otherwise.
@@ -115,34 +111,6 @@ def _ov_sr_mul(op, x, y):
 # --------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------
-def balanced_chunks(cost: np.ndarray, nthreads: int) -> np.ndarray:
-    """Row bounds (int64) of ``CHUNKS_PER_THREAD * nthreads`` chunks of equal
-    ``cost + 1`` (a row costs something even when it has no work).
-
-    Parameters
-    ----------
-    cost : ndarray of int64, shape (n_row,)
-        Work estimate of every row.
-    nthreads : int
-        Threads that will run the chunks.
-
-    Returns
-    -------
-    ndarray of int64, shape (n_chunks + 1,)
-        Nondecreasing bounds, ``bounds[0] == 0``, ``bounds[-1] == n_row``.
-    """
-    n_row = cost.shape[0]
-    nchunks = max(1, min(n_row, CHUNKS_PER_THREAD * nthreads))
-    bounds = np.empty(nchunks + 1, dtype=np.int64)
-    bounds[0] = 0
-    bounds[-1] = n_row
-    if nchunks > 1:
-        cum = np.cumsum(cost + 1, dtype=np.int64)
-        targets = (np.arange(1, nchunks, dtype=np.int64) * int(cum[-1])) // nchunks
-        bounds[1:-1] = np.minimum(np.searchsorted(cum, targets, side="left") + 1, n_row)
-    return bounds
-
-
 @jit
 def mask_table_fill(Mp, Mj, i, keys, pos):
     """Insert the columns of mask row ``i`` into the open-addressing table

@@ -21,8 +21,8 @@ from numba import prange
 
 from ..._sputils import get_index_dtype
 from ._jit import jit, threads
-from .semiring import _sr_add, _sr_mul, balanced_chunks
-from .spgemm import _hash, _row_flops_on, _table_bits, spgemm_row_nnz
+from .semiring import _sr_add, _sr_mul
+from .spgemm import _hash, _row_flops_on, _table_bits, balanced_chunks, spgemm_row_nnz
 
 __all__ = ["csr_spgemm_topk"]
 
