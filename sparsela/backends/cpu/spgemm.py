@@ -779,7 +779,10 @@ def _make_numeric(sort_indices):
                           _first_appearance(mode, Ap[i + 1] - Ap[i]))
 
         # _HASH: open addressing; slot -> position of its column in C, where
-        # the values are summed in place
+        # the values are summed in place. Tables are sized by the row's flops,
+        # as in the symbolic pass, not by its nnz in C: sized for nnz (load
+        # <= 1/2) they probed more and were 5-16% slower (rows of 1000 flops
+        # and 370-740 columns over 2**22, 1 and 2 threads).
         size = (np.int64(1) << _table_bits(max_hash)) if max_hash > 0 else 0
         keys = _filled(np.empty(size, dtype=Bj.dtype), -1)
         tpos = np.empty(size, dtype=np.int64)
