@@ -447,32 +447,39 @@ def test_balanced_chunks_match_prefix_sum_search(cost, nthreads):
 def test_spgemm_thread_block_mixes_accumulators(nt, sort_indices):
     # A thread runs its chunks as one block with one set of scratch arrays:
     # the SPA's position marks and the stamp array are never reset between
-    # chunks, and hash chunks run between SPA chunks. Heavy rows first (their
-    # chunks take the SPA), then mostly empty rows (hash tables).
+    # chunks, and hash chunks run between SPA chunks. Each half of A starts
+    # with heavy rows (their chunks take the SPA), then mostly empty rows
+    # (hash tables), so every thread's block holds both kinds of chunk.
     rng = np.random.default_rng(11)
-    k, n_col, heavy, light = 2000, 20000, 100, 100_000
+    k, n_col, heavy, light = 2000, 20000, 50, 50_000
     (Bp, Bj, Bx), Bref, Bpat = random_csr(rng, (k, n_col), 11 / n_col, np.float64, np.int32,
                                           canonical=True)
-    counts = np.zeros(heavy + light, dtype=np.int64)
-    counts[:heavy] = 100
-    counts[heavy::100] = 2
-    rows = np.repeat(np.arange(heavy + light), counts)
+    half = heavy + light
+    n_row = 2 * half
+    counts = np.zeros(n_row, dtype=np.int64)
+    for h in (0, half):
+        counts[h:h + heavy] = 100
+        counts[h + heavy:h + half:100] = 2
+    rows = np.repeat(np.arange(n_row), counts)
     Aref = sp.csr_array((rng.standard_normal(rows.size), (rows, rng.integers(0, k, rows.size))),
-                        shape=(heavy + light, k))
+                        shape=(n_row, k))
     Ap, Aj, Ax = Aref.indptr.astype(np.int32), Aref.indices.astype(np.int32), Aref.data
-    flops = spgemm_mod._row_flops_on(heavy + light, Ap, Aj, Bp, 1)
+    flops = spgemm_mod._row_flops_on(n_row, Ap, Aj, Bp, 1)
     bounds = spgemm_mod.balanced_chunks(flops, nt)
     spa = [spgemm_mod._use_spa(bounds[c], bounds[c + 1], n_col, flops, spgemm_mod.SPA_MAX_COLS)
            for c in range(bounds.size - 1)]
-    assert any(spa) and not all(spa)  # both accumulators in each thread's block
+    per_block = len(spa) // nt
+    for t in range(nt):
+        block = spa[t * per_block:(t + 1) * per_block]
+        assert any(block) and not all(block)
     with config_context(num_threads=nt):
-        Cp, Cj, Cx = csr_spgemm(heavy + light, n_col, Ap, Aj, Ax, Bp, Bj, Bx,
-                                sort_indices=sort_indices, b_canonical=True)
-    check_csr_output(Cp, Cj, Cx, heavy + light, n_col, np.float64, sort_indices)
+        Cp, Cj, Cx = csr_spgemm(n_row, n_col, Ap, Aj, Ax, Bp, Bj, Bx, sort_indices=sort_indices,
+                                b_canonical=True)
+    check_csr_output(Cp, Cj, Cx, n_row, n_col, np.float64, sort_indices)
     # structure: B's explicit zeros count (SciPy drops what they produce)
     Apat = sp.csr_array((np.ones(Aj.size), Aj, Ap), shape=Aref.shape)
     np.testing.assert_array_equal(np.diff(Cp), np.diff((Apat @ Bpat).indptr))
-    got = sp.csr_array((Cx, Cj, Cp), shape=(heavy + light, n_col))
+    got = sp.csr_array((Cx, Cj, Cp), shape=(n_row, n_col))
     assert abs(got - Aref @ Bref).max() < 1e-12
 
 

@@ -5,8 +5,9 @@ The product runs in three passes over the rows of A, all parallel:
 1. *flops*: ``flops[i] = sum(nnz(B[k, :]) for k in A[i, :])`` (int64), the
    number of partial products of row ``i``. A prefix sum of ``flops + 1``
    splits the rows into ``CHUNKS_PER_THREAD * threads`` chunks of equal work,
-   so a few heavy rows do not leave one thread doing all of it. Each thread
-   runs a block of consecutive chunks and allocates its scratch once.
+   so rows of very different cost still give every thread the same share
+   (a row itself is never split). Each thread runs a block of consecutive
+   chunks and allocates its scratch once.
 2. *symbolic*: each row's distinct columns are counted with the thread's
    accumulator, sized for its largest row: an open-addressing hash table
    (next power of two >= 2 * flops slots, Fibonacci hash, linear probing),
@@ -536,9 +537,9 @@ def _small_count(n_col, Ap, Aj, Bp, Bj, Ax, b_canonical, dense_ratio, spa_max_co
     from here: a caller re-optimises the code of every kernel it calls when
     it is compiled, and that one is the largest. Returns (flops, bounds, Cp,
     Cj, Cx), ``bounds`` of the one chunk, with an empty Cp when the product
-    is too big (the caller then goes on with these flops). Indices are int32: nnz(C) <= flops < ``max_work``,
-    and the caller checks that ``n_col`` fits, as :func:`spgemm_index_dtype`
-    would choose.
+    is too big (the caller then goes on with these flops). Indices are
+    int32: nnz(C) <= flops < ``max_work``, and the caller checks that
+    ``n_col`` fits, as :func:`spgemm_index_dtype` would choose.
     """
     n_row = Ap.shape[0] - 1
     flops = np.empty(n_row, dtype=np.int64)
@@ -897,8 +898,9 @@ def _blocks(parallel, block, bounds, nt, *args):
     *args)``, or with one thread ``block(bounds, 0, nchunks, *args)`` without
     a parallel region (its launch cost more than a small product, and its
     first compile seconds more than the block's). The blocks are Numba's
-    static schedule of the chunks made explicit, so results do not depend
-    on ``nt``."""
+    static schedule of the chunks made explicit. Results do not depend on
+    ``nt``: the chunks only choose between accumulators that emit a row in
+    the same order."""
     if nt > 1:
         parallel(bounds, np.int64(nt), *args)
     else:
