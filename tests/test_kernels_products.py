@@ -483,6 +483,48 @@ def test_spgemm_thread_block_mixes_accumulators(nt, sort_indices):
     assert abs(got - Aref @ Bref).max() < 1e-12
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
+def test_spgemm_dense_rows_with_repeated_columns(dtype, monkeypatch):
+    # Dense rows whose products hit each column >= REPEAT_SPA times take the
+    # SPA in SPA chunks (unsorted), the branch-free append elsewhere: the
+    # same entries in the same order either way (so whatever the chunking),
+    # with SciPy's values.
+    rng = np.random.default_rng(4)
+    n_row, k, n_col, pool = 4000, 300, 500, 40
+    (Ap, Aj, Ax), _, _ = random_csr(rng, (n_row, k), 0.05, dtype, np.int32)
+    Ap, Aj, Ax = _with_dense_rows(Ap, Aj, Ax, k, rows=30)
+    cols = rng.choice(n_col, pool, replace=False)[rng.integers(0, pool, 20 * k)]
+    Bref = sp.csr_array((_values(rng, cols.size, dtype), (np.repeat(np.arange(k), 20), cols)),
+                        shape=(k, n_col))
+    Bref.sum_duplicates()
+    Bp, Bj, Bx = Bref.indptr.astype(np.int32), Bref.indices.astype(np.int32), Bref.data
+    flops = spgemm_mod._row_flops_on(n_row, Ap, Aj, Bp, 1)
+
+    def product(nt):
+        with config_context(num_threads=nt):
+            return csr_spgemm(n_row, n_col, Ap, Aj, Ax, Bp, Bj, Bx, sort_indices=False,
+                              b_canonical=True)
+
+    out = [product(1)]
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        out.append(product(2))
+    monkeypatch.setattr(spgemm_mod, "SPA_MAX_COLS", -1)  # no SPA chunk: append only
+    out.append(product(1))
+    Cp, Cj, Cx = out[0]
+    nnz = np.diff(Cp)
+    # the setup: dense rows that repeat their columns >= REPEAT_SPA times,
+    # not emitted by scan (n_col > 2 nnz)
+    assert np.all(spgemm_mod.REPEAT_SPA * nnz[:30] <= flops[:30])
+    assert np.all(n_col > 2 * nnz[:30])
+    for other in out[1:]:
+        for a, b in zip(out[0], other):
+            np.testing.assert_array_equal(a, b)
+    check_csr_output(Cp, Cj, Cx, n_row, n_col, dtype, False)
+    Aref = sp.csr_array((Ax, Aj, Ap), shape=(n_row, k))
+    assert_product_close(to_dense(Cp, Cj, Cx, (n_row, n_col)), (Aref @ Bref).toarray(),
+                         abs_dense(Aref) @ abs_dense(Bref), dtype)
+
+
 def _with_dense_rows(Ap, Aj, Ax, k, rows):
     """Make the first ``rows`` rows of a CSR matrix full (columns 0..k-1)."""
     counts = np.diff(Ap).astype(np.int64)

@@ -54,6 +54,13 @@ DENSE_RATIO = 4
 #: column) then replaces accumulate-then-sort (about 3 ns a product plus
 #: 10-20 ns a sorted entry), which pays for scanning more columns.
 DENSE_RATIO_SORTED = 8
+#: An unsorted dense row of an SPA chunk takes the SPA, not the branch-free
+#: append, when its products hit each of its columns REPEAT_SPA times or
+#: more on average (flops >= REPEAT_SPA * nnz): the SPA's branch on "new
+#: column" is then predictable, and it stores once a product where the append
+#: stores three times. dnn-n1024 A @ A (21 a column): 0.84-0.86x the time, 1
+#: and 2 threads; rows repeating 4-17 times (pushpull, bcsstk13): 0.96-1.00x.
+REPEAT_SPA = 16
 #: A chunk accumulates *every* row in a column-indexed array (SciPy's SPA:
 #: no hashing, direct addressing) when n_col <= SPA_MAX_COLS, i.e. the int64
 #: array takes at most 8 MiB a thread, and the chunk has >= n_col
@@ -588,6 +595,11 @@ def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
     # Column-indexed accumulator with branch-free append: for dense rows, and
     # for all rows when sorting (keys are then sorted without their values).
     if dense_ratio * f >= n_col or (spa and sort_indices):
+        # ... unless the row repeats its columns so much that the SPA's branch
+        # is predictable; not for rows _APPEND emits by scan, so the row
+        # comes in the same order (first appearance) in either accumulator
+        if spa and not sort_indices and REPEAT_SPA * nnz <= f and n_col > 2 * nnz:
+            return _SPA
         return _APPEND
     # Unsorted sparse rows: SPA with positions in C. Its branch on "new
     # column" is predictable on mesh-like rows, where it beat _APPEND.
