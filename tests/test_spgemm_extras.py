@@ -633,3 +633,30 @@ def test_real_matrices(real_data_dir, path):
     rows = np.repeat(np.arange(A.shape[0]), np.diff(Ac.indptr))
     np.testing.assert_array_equal(D.indices, Ac.indices)
     assert_close(D.data, np.einsum("ij,ij->i", X[rows], Y[Ac.indices]))
+
+
+@pytest.mark.parametrize("formats", [("csr", "csr"), ("csc", "csc"), ("csr", "csc"),
+                                     ("coo", "csr"), ("bsr", "csc")])
+@pytest.mark.parametrize("shapes", [((3, 4), (4, 5)), ((0, 4), (4, 5)), ((3, 0), (0, 5))])
+@pytest.mark.parametrize("empty", ["A", "B", "both"])
+def test_plain_product_with_an_empty_operand(formats, shapes, empty):
+    # no stored entry in an operand: the empty product comes straight back,
+    # as the kernels would give it (CSC for two CSC operands, int32 indices,
+    # NumPy's result dtype, canonical), and the operands are untouched
+    rng = np.random.default_rng(0)
+    dens = {"A": (0.0, 0.6), "B": (0.6, 0.0), "both": (0.0, 0.0)}[empty]
+    SA = sp.random_array(shapes[0], density=dens[0], format="csr", rng=rng, dtype=np.float32)
+    SB = sp.random_array(shapes[1], density=dens[1], format="csr", rng=rng,
+                         dtype=np.complex128)
+    A = getattr(sl.csr_array(SA), "to" + formats[0])()
+    B = getattr(sl.csr_array(SB), "to" + formats[1])()
+    before = [np.asarray(x).copy() for x in (B.data, A.data)]
+    C = sl.spgemm(A, B)
+    assert type(C) is (sl.csc_array if formats == ("csc", "csc") else sl.csr_array)
+    assert C.shape == (shapes[0][0], shapes[1][1]) and C.nnz == 0
+    assert C.indptr.dtype == C.indices.dtype == np.int32
+    assert C.dtype == np.complex128 and C.has_canonical_format
+    np.testing.assert_array_equal(C.toarray(), (SA @ SB).toarray())
+    for b, x in zip(before, (B.data, A.data)):
+        np.testing.assert_array_equal(b, np.asarray(x))
+    np.testing.assert_array_equal((A @ B).toarray(), C.toarray())

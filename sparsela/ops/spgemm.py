@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 
 from .._device import same_device
-from .._sputils import upcast
+from .._sputils import get_index_dtype, upcast
 from ..formats._base import SparseArray
 from ..formats.csc import csc_array
 from ..formats.csr import csr_array
@@ -175,6 +175,10 @@ def spgemm(A, B, *, sort_indices: bool = True, mask=None, complement: bool = Fal
 
 
 def _plain_product(A, B, out_dt, sort_indices):
+    if A.data.shape[0] == 0 or B.data.shape[0] == 0:
+        # no stored entry in an operand: C has none either, without
+        # converting the other operand (its length is known on any device)
+        return _empty_product(A, B, out_dt)
     A, B = A._bool_deduped(), B._bool_deduped()
     if isinstance(A, csc_array) and isinstance(B, csc_array):
         # C.T = B.T @ A.T, and the CSC arrays are the CSR arrays of the transposes
@@ -186,6 +190,20 @@ def _plain_product(A, B, out_dt, sort_indices):
         # on to the CSR copy by tocsr
         B.has_canonical_format  # noqa: B018 -- computes and caches the flag
     return _csr_product(A.tocsr(), B.tocsr(), out_dt, sort_indices)
+
+
+def _empty_product(A, B, out_dt) -> csr_array | csc_array:
+    """The structurally empty ``A @ B``: CSC when both operands are, as the
+    kernels' result would be; int32 indices unless the dimension needs int64."""
+    M, N = A.shape[0], B.shape[1]
+    xp = xp_of(A.data, B.data)
+    if isinstance(A, csc_array) and isinstance(B, csc_array):
+        cls, n_ptr, maxval = csc_array, N, M
+    else:
+        cls, n_ptr, maxval = csr_array, M, N
+    idx = get_index_dtype(maxval=maxval)
+    return cls._from_arrays(xp.empty(0, dtype=out_dt), xp.empty(0, dtype=idx),
+                            xp.zeros(n_ptr + 1, dtype=idx), (M, N), True, True)
 
 
 def _extra_product(A: csr_array, B: csr_array, out_dt, name: str, M: csr_array | None,
