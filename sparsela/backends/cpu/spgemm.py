@@ -60,6 +60,8 @@ DENSE_RATIO_SORTED = 8
 #: column" is then predictable, and it stores once a product where the append
 #: stores three times. dnn-n1024 A @ A (21 a column): 0.84-0.86x the time, 1
 #: and 2 threads; rows repeating 4-17 times (pushpull, bcsstk13): 0.96-1.00x.
+#: The symbolic pass stamps with a branch, for the same reason, while the
+#: previous stamped row repeated its columns that much (dnn: another 0.86x).
 REPEAT_SPA = 16
 #: A chunk accumulates *every* row in a column-indexed array (SciPy's SPA:
 #: no hashing, direct addressing) when n_col <= SPA_MAX_COLS, i.e. the int64
@@ -484,6 +486,7 @@ def _symbolic_block(bounds, c0, c1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, d
     # the block, so it is never reset)
     stamp = _filled(np.empty(n_col if any_stamp else 0, dtype=np.int64), -1)
 
+    repeats = False  # the last stamped row hit its columns REPEAT_SPA+ times
     for c in range(c0, c1):
         spa = spas[c - c0]
         for i in range(bounds[c], bounds[c + 1]):
@@ -493,14 +496,26 @@ def _symbolic_block(bounds, c0, c1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, d
                 continue
             cnt = np.int64(0)
             if spa or dense_ratio * f >= n_col:
-                # branch-free: whether j is new is unpredictable, a branch on
-                # it would mispredict often
-                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                    k = _u(Aj[jj])
-                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                        j = Bj[kk]
-                        cnt += stamp[_u(j)] != i
-                        stamp[_u(j)] = i
+                if repeats:
+                    # few new columns: the branch is predictable and saves
+                    # the store of every repeat
+                    for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                        k = _u(Aj[jj])
+                        for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                            j = Bj[kk]
+                            if stamp[_u(j)] != i:
+                                stamp[_u(j)] = i
+                                cnt += 1
+                else:
+                    # branch-free: whether j is new is unpredictable, a
+                    # branch on it would mispredict often
+                    for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                        k = _u(Aj[jj])
+                        for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                            j = Bj[kk]
+                            cnt += stamp[_u(j)] != i
+                            stamp[_u(j)] = i
+                repeats = REPEAT_SPA * cnt <= f
             else:
                 bits = _table_bits(f)
                 mask = (np.int64(1) << bits) - 1
