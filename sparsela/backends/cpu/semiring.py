@@ -30,10 +30,10 @@ from numba.extending import overload
 from ._jit import jit, threads
 from .spgemm import (
     INSERTION_MAX,
-    _hash,
     _row_flops_on,
     _sort_row,
     _table_bits,
+    _table_slot,
     balanced_chunks,
     spgemm_index_dtype,
     spgemm_row_nnz,
@@ -123,14 +123,9 @@ def mask_table_fill(Mp, Mj, i, keys, pos):
     shift = 64 - bits
     for q in range(_u(Mp[i]), _u(Mp[i + 1])):
         j = Mj[q]
-        h = _hash(j, shift)
-        while True:
-            t = keys[_u(h)]
-            if t == -1 or t == j:
-                keys[_u(h)] = j
-                pos[_u(h)] = q
-                break
-            h = (h + 1) & mask
+        h = _u(_table_slot(keys, j, shift, mask))
+        keys[h] = j
+        pos[h] = q
     return shift
 
 
@@ -139,14 +134,8 @@ def mask_table_find(keys, pos, j, shift):
     """Position in the mask of column ``j`` (-1 when absent) in a table
     filled by :func:`mask_table_fill`."""
     mask = (np.int64(1) << (64 - shift)) - 1
-    h = _hash(j, shift)
-    while True:
-        t = keys[_u(h)]
-        if t == j:
-            return np.int64(pos[_u(h)])
-        if t == -1:
-            return np.int64(-1)
-        h = (h + 1) & mask
+    h = _u(_table_slot(keys, j, shift, mask))
+    return np.int64(pos[h]) if keys[h] == j else np.int64(-1)
 
 
 @jit
@@ -222,16 +211,10 @@ def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, mark_max_cols,
                 j = Bj[kk]
                 if has_x and _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
                     continue
-                h = _hash(j, shift)
-                while True:
-                    t = keys[_u(h)]
-                    if t == j:
-                        break
-                    if t == -1:
-                        keys[_u(h)] = j
-                        cnt += 1
-                        break
-                    h = (h + 1) & mask
+                h = _u(_table_slot(keys, j, shift, mask))
+                if keys[h] == -1:
+                    keys[h] = j
+                    cnt += 1
         keys[: mask + 1] = -1
         if has_x and not xstamp:
             mask_table_clear(xkeys, xshift)
@@ -291,23 +274,18 @@ def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj,
                 if has_x and _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
                     continue
                 v = _sr_mul(mul_op, a, Bx[kk])
-                h = _hash(j, shift)
-                while True:
-                    t = keys[_u(h)]
-                    if t == j:
-                        q = _u(tpos[_u(h)])
-                        Cx[q] = _sr_add(add_op, Cx[q], v)
-                        break
-                    if t == -1:
-                        keys[_u(h)] = j
-                        tpos[_u(h)] = p
-                        Cj[_u(p)] = j
-                        Cx[_u(p)] = v
-                        kmin = min(kmin, np.int64(j))
-                        kmax = max(kmax, np.int64(j))
-                        p += 1
-                        break
-                    h = (h + 1) & mask
+                h = _u(_table_slot(keys, j, shift, mask))
+                if keys[h] == j:
+                    q = _u(tpos[h])
+                    Cx[q] = _sr_add(add_op, Cx[q], v)
+                else:
+                    keys[h] = j
+                    tpos[h] = p
+                    Cj[_u(p)] = j
+                    Cx[_u(p)] = v
+                    kmin = min(kmin, np.int64(j))
+                    kmax = max(kmax, np.int64(j))
+                    p += 1
         keys[: mask + 1] = -1
         if has_x and not xstamp:
             mask_table_clear(xkeys, xshift)

@@ -113,6 +113,19 @@ def _hash(j, shift):
 
 
 @jit(inline="always")
+def _table_slot(keys, j, shift, mask):
+    """Slot of key ``j`` in the open-addressing table ``keys`` (empty slots
+    -1, ``mask + 1`` slots, Fibonacci hash, linear probing): where it is, or
+    the empty slot where it goes (``keys[slot] == -1``)."""
+    h = _hash(j, shift)
+    while True:
+        t = keys[_u(h)]
+        if t == j or t == -1:
+            return h
+        h = (h + 1) & mask
+
+
+@jit(inline="always")
 def _insertion_sort_pairs(keys, vals, lo, hi):
     for i in range(lo + 1, hi):
         k = keys[i]
@@ -524,16 +537,10 @@ def _symbolic_block(bounds, c0, c1, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, d
                     k = _u(Aj[jj])
                     for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                         j = Bj[kk]
-                        h = _hash(j, shift)
-                        while True:
-                            t = keys[_u(h)]
-                            if t == j:
-                                break
-                            if t == -1:
-                                keys[_u(h)] = j
-                                cnt += 1
-                                break
-                            h = (h + 1) & mask
+                        h = _u(_table_slot(keys, j, shift, mask))
+                        if keys[h] == -1:
+                            keys[h] = j
+                            cnt += 1
                 keys[: mask + 1] = -1
             row_nnz[i] = cnt
 
@@ -830,22 +837,17 @@ def _make_numeric(sort_indices):
                 k = _u(Aj[jj])
                 for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
-                    h = _hash(j, shift)
-                    while True:
-                        t = keys[_u(h)]
-                        if t == j:
-                            Cx[_u(tpos[_u(h)])] += a * Bx[kk]
-                            break
-                        if t == -1:
-                            keys[_u(h)] = j
-                            tpos[_u(h)] = p
-                            Cj[_u(p)] = j
-                            Cx[_u(p)] = a * Bx[kk]
-                            kmin = min(kmin, np.int64(j))
-                            kmax = max(kmax, np.int64(j))
-                            p += 1
-                            break
-                        h = (h + 1) & mask
+                    h = _u(_table_slot(keys, j, shift, mask))
+                    if keys[h] == j:
+                        Cx[_u(tpos[h])] += a * Bx[kk]
+                    else:
+                        keys[h] = j
+                        tpos[h] = p
+                        Cj[_u(p)] = j
+                        Cx[_u(p)] = a * Bx[kk]
+                        kmin = min(kmin, np.int64(j))
+                        kmax = max(kmax, np.int64(j))
+                        p += 1
             keys[: mask + 1] = -1
             if sort_indices:
                 _sort_row(Cj, Cx, start, p, kmin, kmax, tk, tv, count,

@@ -22,7 +22,13 @@ from numba import prange
 from ..._sputils import get_index_dtype
 from ._jit import jit, threads
 from .semiring import _sr_add, _sr_mul
-from .spgemm import _hash, _row_flops_on, _table_bits, balanced_chunks, spgemm_row_nnz
+from .spgemm import (
+    _row_flops_on,
+    _table_bits,
+    _table_slot,
+    balanced_chunks,
+    spgemm_row_nnz,
+)
 
 __all__ = ["csr_spgemm_topk"]
 
@@ -126,21 +132,16 @@ def _topk_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sor
                 for kk in range(_u(Bp[kk0]), _u(Bp[kk0 + 1])):
                     j = Bj[kk]
                     v = _sr_mul(mul_op, a, Bx[kk])
-                    h = _hash(j, shift)
-                    while True:
-                        t = keys[_u(h)]
-                        if t == j:
-                            q = _u(tpos[_u(h)])
-                            rv[q] = _sr_add(add_op, rv[q], v)
-                            break
-                        if t == -1:
-                            keys[_u(h)] = j
-                            tpos[_u(h)] = r
-                            rj[_u(r)] = j
-                            rv[_u(r)] = v
-                            r += 1
-                            break
-                        h = (h + 1) & mask
+                    h = _u(_table_slot(keys, j, shift, mask))
+                    if keys[h] == j:
+                        q = _u(tpos[h])
+                        rv[q] = _sr_add(add_op, rv[q], v)
+                    else:
+                        keys[h] = j
+                        tpos[h] = r
+                        rj[_u(r)] = j
+                        rv[_u(r)] = v
+                        r += 1
             keys[: mask + 1] = -1
         # bounded heap of the best min(k, r) entries, worst at the root
         n = np.int64(0)
