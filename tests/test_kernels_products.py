@@ -18,7 +18,9 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sparsela.backends.cpu import _prefetch as prefetch_mod
 from sparsela.backends.cpu import spgemm as spgemm_mod
+from sparsela.backends.cpu._prefetch import scattered_reads, worth_prefetching
 from sparsela.backends.cpu.spgemm import csr_spgemm, spgemm_index_dtype, spgemm_row_nnz
 from sparsela.backends.cpu.spmm import bsr_spmm, csr_spmm, csr_spmm_t
 from sparsela.backends.cpu.spmv import bsr_spmv, csr_spmv, csr_spmv_t
@@ -529,6 +531,67 @@ def test_spgemm_dense_rows_with_repeated_columns(dtype, monkeypatch):
                          abs_dense(Aref) @ abs_dense(Bref), dtype)
 
 
+@pytest.mark.parametrize("nt", [1, pytest.param(2, marks=two_threads)])
+@pytest.mark.parametrize("sort_indices", [True, False])
+@pytest.mark.parametrize("dtype,index_dtype", [(np.float64, np.int32), (np.complex64, np.int64)])
+def test_spgemm_prefetching_kernels_match(nt, sort_indices, dtype, index_dtype, monkeypatch):
+    # The passes that prefetch the rows of B (chosen for large B read in
+    # scattered order) are separate compiled kernels: forced on here for a
+    # product that is not large, they give the same arrays, bit for bit, as
+    # the kernels that do not prefetch, and SciPy's values. A has unsorted
+    # and repeated columns, dense rows (column-indexed accumulators) and
+    # sparse ones (hash tables), and B empty rows (prefetches at the end of B).
+    rng = np.random.default_rng(12)
+    n_row, k, n_col = 3000, 2000, 40000
+    (Ap, Aj, Ax), Aref, _ = random_csr(rng, (n_row, k), 0.006, dtype, index_dtype)
+    Ap, Aj, Ax = _with_dense_rows(Ap, Aj, Ax, k, rows=5)
+    Aref = sp.csr_array((Ax, Aj, Ap), shape=(n_row, k))
+    _, Bref, _ = random_csr(rng, (k, n_col), 0.0004, dtype, index_dtype, canonical=True)
+    Bref = sp.csr_array(sp.vstack([Bref[:k - 50], sp.csr_array((50, n_col), dtype=dtype)]))
+    Bref.sort_indices()
+    Bp, Bj, Bx = (Bref.indptr.astype(index_dtype), Bref.indices.astype(index_dtype),
+                  Bref.data.astype(dtype))
+    assert np.all(np.diff(Bp)[-50:] == 0)
+    b_bytes = Bj.nbytes + Bx.nbytes
+
+    def product():
+        with config_context(num_threads=nt):
+            return csr_spgemm(n_row, n_col, Ap, Aj, Ax, Bp, Bj, Bx, sort_indices=sort_indices,
+                              b_canonical=True)
+
+    assert not worth_prefetching(Ap, Aj, k, b_bytes)  # B is small
+    plain = product()
+    monkeypatch.setattr(prefetch_mod, "MIN_BYTES", 0)
+    assert worth_prefetching(Ap, Aj, k, b_bytes)  # random A: scattered reads
+    fetched = product()
+    for a, b in zip(plain, fetched):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    Cp, Cj, Cx = fetched
+    check_csr_output(Cp, Cj, Cx, n_row, n_col, dtype, sort_indices)
+    got = sp.csr_array((Cx, Cj, Cp), shape=(n_row, n_col))
+    assert abs(got - Aref @ Bref).max() < 100 * tolerance(dtype)
+    # the symbolic pass alone (spgemm_row_nnz) prefetches too
+    with config_context(num_threads=nt):
+        row_nnz = spgemm_row_nnz(n_row, n_col, Ap, Aj, Bp, Bj, b_canonical=True)
+    np.testing.assert_array_equal(row_nnz, np.diff(Cp))
+
+
+def test_scattered_reads_tells_meshes_from_random_graphs():
+    from sparsela.generators import erdos_renyi, poisson2d
+
+    mesh = poisson2d(200)  # rows read their neighbours' rows: in order
+    assert not scattered_reads(mesh.indptr, mesh.indices, 60.0)
+    graph = erdos_renyi(4096, 16, rng=0)
+    assert scattered_reads(graph.indptr, graph.indices, 200.0)
+    # ... unless the rows read are tiny: 4096 rows of one byte fit in a page
+    assert not scattered_reads(graph.indptr, graph.indices, 1.0 / 4096)
+    for Ap, Aj in [(np.zeros(1, np.int32), np.zeros(0, np.int32)),  # no rows
+                   (np.zeros(6, np.int64), np.zeros(0, np.int64)),  # empty rows
+                   (np.array([0, 3], np.int32), np.array([5, 1, 9], np.int32))]:  # one row
+        assert scattered_reads(Ap, Aj, 1e6) is False
+
+
 def _with_dense_rows(Ap, Aj, Ax, k, rows):
     """Make the first ``rows`` rows of a CSR matrix full (columns 0..k-1)."""
     counts = np.diff(Ap).astype(np.int64)
@@ -587,6 +650,37 @@ def test_spmv_spmm_random(c):
     csr_spmm_t(Ap, Aj, Ax, Xt, Y)
     assert_product_close(Y, ref.T @ Xt, absA.T @ abs(Xt), dt)
     assert_unchanged(before, (Ap, Aj, Ax, x, xt, X, Xt))
+
+
+@pytest.mark.parametrize("nt", [1, pytest.param(2, marks=two_threads)])
+@pytest.mark.parametrize("m,order", [(3, "C"), (16, "C"), (40, "C"), (70, "F")])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex64])
+def test_spmm_prefetching_kernel_matches(nt, m, order, dtype, monkeypatch):
+    # The row kernel that prefetches rows of X (chosen for a large X read in
+    # scattered order) is a separate compiled kernel: forced on here for a
+    # small product, it gives the same bits as the one that does not, through
+    # the C-order path, the F-order panels (70 columns: a panel of 64 and
+    # one of 6) and the four-entries-a-pass loop with its remainders.
+    rng = np.random.default_rng(5)
+    n, k = 700, 900
+    (Ap, Aj, Ax), ref, _ = random_csr(rng, (n, k), 0.02, dtype, np.int32)
+    X = dense_operand(rng, (k, m), dtype, order)
+    before = snapshot(Ap, Aj, Ax, X)
+
+    def product():
+        Y = garbage_like((n, m), dtype)
+        with config_context(num_threads=nt):
+            csr_spmm(Ap, Aj, Ax, X, Y)
+        return Y
+
+    assert not worth_prefetching(Ap, Aj, k, X.nbytes)  # X is small
+    plain = product()
+    monkeypatch.setattr(prefetch_mod, "MIN_BYTES", 0)
+    assert worth_prefetching(Ap, Aj, k, X.nbytes)
+    fetched = product()
+    np.testing.assert_array_equal(fetched, plain)
+    assert_product_close(fetched, ref @ X, abs_dense(ref) @ abs(X), dtype)
+    assert_unchanged(before, (Ap, Aj, Ax, X))
 
 
 @st.composite

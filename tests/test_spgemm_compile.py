@@ -78,7 +78,7 @@ def test_first_products_compile_each_kernel_once():
     # and allocation in one kernel (with the symbolic block kernel it calls)
     # and the numeric block kernel, once each; no parallel region, no sort
     # code, no standalone copy of inlined helpers
-    assert res["unsorted"] == {"_small_count": 1, "_symbolic_block": 1, block: 1}
+    assert res["unsorted"] == {"_small_count": 1, "_make_symbolic.<locals>.block": 1, block: 1}
     # the sorted one adds its own numeric kernel and the two sorts, one
     # signature each (_sort_row is called from three loops with the same
     # argument types; it once compiled three times, one per call site's types)

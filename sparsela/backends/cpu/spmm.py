@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import jit, threads
 from . import spmv as _spmv
+from ._jit import jit, threads
+from ._prefetch import prefetch2, worth_prefetching
 from .spmv import _t_blocks
 
-__all__ = ["csr_spmm", "csr_spmm_t", "bsr_spmm"]
+__all__ = ["bsr_spmm", "csr_spmm", "csr_spmm_t"]
 
 # Index through unsigned values: Numba must otherwise treat every signed index
 # as possibly negative (wraparound), which made these loops 2x slower than
@@ -31,48 +32,85 @@ def _f_only(X: np.ndarray) -> bool:
 # --------------------------------------------------------------------------
 # Y = A @ X
 # --------------------------------------------------------------------------
-@jit
-def _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero, r0, r1, c0, c1, yo):
-    # Y[r0:r1, yo+c0:yo+c1] = A[r0:r1] @ X[:, c0:c1] (rows of X contiguous).
-    # Four nonzeros per pass over the Y row: a quarter of the loads and stores
-    # of Y and of the loop set-up (runtime alias checks) per nonzero, and four
-    # independent rows of X in flight. The parenthesised sum keeps SciPy's
-    # sequential order, so results are the same bits as one-at-a-time.
-    # Measured 1.2-1.5x faster than one nonzero per pass; 8 per pass no better.
-    four = _u(4)
-    yo = _u(yo)
-    for i in range(_u(r0), _u(r1)):
-        p1 = _u(Ap[i + 1])
-        jj = _u(Ap[i])
-        for c in range(_u(c0), _u(c1)):
-            Y[i, yo + c] = zero
-        while jj + four <= p1:
-            a0 = Ax[jj]
-            a1 = Ax[jj + _u(1)]
-            a2 = Ax[jj + _u(2)]
-            a3 = Ax[jj + _u(3)]
-            k0 = _u(Aj[jj])
-            k1 = _u(Aj[jj + _u(1)])
-            k2 = _u(Aj[jj + _u(2)])
-            k3 = _u(Aj[jj + _u(3)])
+def _make_spmm_rows(prefetch_x):
+    """The row kernel and its parallel driver, with or without prefetching
+    the rows of X that the entries ``dist`` ahead read (see
+    ``_prefetch.worth_prefetching``). ``prefetch_x`` is a closure constant:
+    the kernel that does not prefetch compiles none of that code (the
+    prefetch, even never run, slowed SpGEMM's passes on meshes).
+    See :func:`_prefetch_dist` for the gains."""
+
+    @jit
+    def rows(Ap, Aj, Ax, X, Y, zero, r0, r1, c0, c1, yo, dist):
+        # Y[r0:r1, yo+c0:yo+c1] = A[r0:r1] @ X[:, c0:c1] (rows of X contiguous).
+        # Four nonzeros per pass over the Y row: a quarter of the loads and
+        # stores of Y and of the loop set-up (runtime alias checks) per
+        # nonzero, and four independent rows of X in flight. The parenthesised
+        # sum keeps SciPy's sequential order, so results are the same bits as
+        # one-at-a-time. Measured 1.2-1.5x faster than one nonzero per pass;
+        # 8 per pass no better.
+        four = _u(4)
+        yo = _u(yo)
+        if prefetch_x:  # (set only here: even unused, they cost 6% at k = 256)
+            # prefetch the first two cache lines of a row of X (the hardware
+            # streams the rest of a long one); never past the rows' entries
+            line = _u(max(1, 64 // X.itemsize))
+            pf_end = _u(Ap[r1])
+        for i in range(_u(r0), _u(r1)):
+            p1 = _u(Ap[i + 1])
+            jj = _u(Ap[i])
             for c in range(_u(c0), _u(c1)):
-                Y[i, yo + c] = (((Y[i, yo + c] + a0 * X[k0, c]) + a1 * X[k1, c])
-                           + a2 * X[k2, c]) + a3 * X[k3, c]
-            jj += four
-        while jj < p1:
-            a = Ax[jj]
-            k = _u(Aj[jj])
-            for c in range(_u(c0), _u(c1)):
-                Y[i, yo + c] += a * X[k, c]
-            jj += _u(1)
+                Y[i, yo + c] = zero
+            while jj + four <= p1:
+                if prefetch_x and jj + dist + four <= pf_end:
+                    for d in range(four):
+                        kd = _u(Aj[jj + dist + d])
+                        prefetch2(X, kd, _u(c0))
+                        prefetch2(X, kd, _u(c0) + line)
+                a0 = Ax[jj]
+                a1 = Ax[jj + _u(1)]
+                a2 = Ax[jj + _u(2)]
+                a3 = Ax[jj + _u(3)]
+                k0 = _u(Aj[jj])
+                k1 = _u(Aj[jj + _u(1)])
+                k2 = _u(Aj[jj + _u(2)])
+                k3 = _u(Aj[jj + _u(3)])
+                for c in range(_u(c0), _u(c1)):
+                    Y[i, yo + c] = (((Y[i, yo + c] + a0 * X[k0, c]) + a1 * X[k1, c])
+                                    + a2 * X[k2, c]) + a3 * X[k3, c]
+                jj += four
+            while jj < p1:
+                if prefetch_x and jj + dist < pf_end:
+                    kd = _u(Aj[jj + dist])
+                    prefetch2(X, kd, _u(c0))
+                    prefetch2(X, kd, _u(c0) + line)
+                a = Ax[jj]
+                k = _u(Aj[jj])
+                for c in range(_u(c0), _u(c1)):
+                    Y[i, yo + c] += a * X[k, c]
+                jj += _u(1)
+
+    @jit(parallel=True)
+    def parts(Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo, dist):
+        # one chunk of rows (balanced by nnz + rows) per thread; whole rows of
+        # Y per thread, so the result does not depend on the split
+        for t in prange(rb.shape[0] - 1):
+            rows(Ap, Aj, Ax, X, Y, zero, rb[t], rb[t + 1], c0, c1, yo, dist)
+
+    return rows, parts
 
 
-@jit(parallel=True)
-def _csr_spmm_parts(Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo):
-    # one chunk of rows (balanced by nnz + rows) per thread; whole rows of Y
-    # per thread, so the result does not depend on the split
-    for t in prange(rb.shape[0] - 1):
-        _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero, rb[t], rb[t + 1], c0, c1, yo)
+#: The row kernels (rows, parts) by ``prefetch_x``.
+_SPMM_ROWS = {False: _make_spmm_rows(False), True: _make_spmm_rows(True)}
+_csr_spmm_rows, _csr_spmm_parts = _SPMM_ROWS[False]
+
+
+def _prefetch_dist(width):
+    """Entries ahead to prefetch for rows of ``width`` values of X: about one
+    miss's latency of work. Best of 2/4/8/16 on Erdos-Renyi 2**16 and R-MAT
+    16, one thread: 16 at k = 16 (0.69-0.78x no prefetch), 8 at k = 32-64
+    (0.58-0.82x), 4 at k = 256 (0.89-0.92x; 8 and more filled L1 too early)."""
+    return _u(16 if width <= 16 else 8 if width <= 64 else 4)
 
 
 @jit(parallel=True)
@@ -111,11 +149,13 @@ def _csr_spmm_cols(Ap, Aj, Ax, X, Y, zero, rb):
                 Y[i, c] = s
 
 
-def _rows(nt, Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo):
+def _rows(nt, Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo, pf):
+    rows, parts = _SPMM_ROWS[pf]
+    dist = _prefetch_dist(c1 - c0)
     if nt == 1:  # no parallel-region launch for one thread
-        _csr_spmm_rows(Ap, Aj, Ax, X, Y, zero, 0, Y.shape[0], c0, c1, yo)
+        rows(Ap, Aj, Ax, X, Y, zero, 0, Y.shape[0], c0, c1, yo, dist)
     else:
-        _csr_spmm_parts(Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo)
+        parts(Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo, dist)
 
 
 def csr_spmm(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: np.ndarray,
@@ -149,16 +189,18 @@ def csr_spmm(Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, X: np.ndarray,
     with threads(work=Aj.shape[0] * m) as nt:
         rb = _spmv.row_parts(Ap, nt)
         if X.strides[1] == X.itemsize or X.shape[0] == 0 or m == 0 or n == 0:
-            _rows(nt, Ap, Aj, Ax, X, Y, zero, rb, 0, m, 0)
+            pf = worth_prefetching(Ap, Aj, X.shape[0], X.shape[0] * m * X.itemsize)
+            _rows(nt, Ap, Aj, Ax, X, Y, zero, rb, 0, m, 0, pf)
         elif _f_only(X) and m <= F_COLS_MAX:
             _csr_spmm_cols(Ap, Aj, Ax, X, Y, zero, rb)
         else:
             w = min(F_PANEL, m)
             buf = np.empty((X.shape[0], w), dtype=X.dtype)
+            pf = worth_prefetching(Ap, Aj, X.shape[0], buf.nbytes)
             for c0 in range(0, m, w):
                 c1 = min(c0 + w, m)
                 _copy_panel(X, c0, c1, buf)
-                _rows(nt, Ap, Aj, Ax, buf, Y, zero, rb, 0, c1 - c0, c0)
+                _rows(nt, Ap, Aj, Ax, buf, Y, zero, rb, 0, c1 - c0, c0, pf)
 
 
 # --------------------------------------------------------------------------
