@@ -123,6 +123,8 @@ def to_device(a, device: str):
 
 def same_device(name_a: str, a, name_b: str, b) -> str:
     """The device of ``a`` and ``b``; TypeError when they differ (no implicit moves)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:  # the common case, first
+        return "cpu"
     da, db = device_of(a), device_of(b)
     if da != db:
         raise mismatch(name_a, da, name_b, db)

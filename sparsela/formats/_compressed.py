@@ -117,7 +117,8 @@ class _CompressedArray(SparseArray):
         self._data = data
         self._indices = indices
         self._indptr = indptr
-        self._shape = tuple(int(s) for s in shape)
+        M, N = shape  # 2-D; two int() calls, not a generator (every product's result)
+        self._shape = (int(M), int(N))
         self._sorted = sorted_
         self._canonical = canonical
 

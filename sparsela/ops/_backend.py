@@ -18,7 +18,10 @@ _modules: dict[str, object] = {}
 
 def on_gpu(*arrays) -> bool:
     """True when any of ``arrays`` lives on the GPU."""
-    return any(is_gpu_array(a) for a in arrays)
+    for a in arrays:  # a loop, not any(generator): called several times a product
+        if type(a) is not np.ndarray and is_gpu_array(a):
+            return True
+    return False
 
 
 def kernels(name: str, *arrays):

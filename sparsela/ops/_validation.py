@@ -1,6 +1,8 @@
 """The one place public operations validate and normalise their operands."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._device import device_of, mismatch
@@ -45,6 +47,7 @@ def as_dense(x, name: str, device: str = "cpu"):
     return arr
 
 
+@functools.lru_cache(maxsize=64)
 def kernel_dtype(dt: np.dtype) -> np.dtype:
     """The dtype the product kernels compute in for result dtype ``dt``.
 
