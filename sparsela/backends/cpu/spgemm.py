@@ -19,6 +19,10 @@ The product runs in three passes over the rows of A, all parallel:
    ``_numeric_mode``) sums the partial products straight into C; each row is
    sorted only when ``sort_indices`` asks.
 
+When B is large and A names its rows in scattered order (random and
+power-law graphs), both passes prefetch the rows of B a few entries of A
+ahead (``PREFETCH_DIST``), in their own compiled variants.
+
 Entries that cancel to zero numerically are kept (GraphBLAS/MKL semantics):
 the structure of C depends only on the structures of A and B.
 """
