@@ -102,7 +102,6 @@ def _make_spmm_rows(prefetch_x):
 
 #: The row kernels (rows, parts) by ``prefetch_x``.
 _SPMM_ROWS = {False: _make_spmm_rows(False), True: _make_spmm_rows(True)}
-_csr_spmm_rows, _csr_spmm_parts = _SPMM_ROWS[False]
 
 
 def _prefetch_dist(width):
