@@ -169,6 +169,31 @@ def test_semiring_threads_agree(case):
     np.testing.assert_array_equal(C1.data, C2.data)
 
 
+@pytest.mark.parametrize("name,complement", [("min_plus", False), ("max_min", False),
+                                             ("min_plus", True), ("plus_times", True)])
+def test_semiring_prefetching_kernel_matches(name, complement, monkeypatch):
+    # The semiring numeric kernel that prefetches B's rows (chosen for a large
+    # B read in scattered order) is a separate compiled variant: forced on for
+    # small random operands it gives the same bits as the one that does not,
+    # with and without an excluded pattern (a complemented mask).
+    from sparsela.backends.cpu import _prefetch
+
+    rng = np.random.default_rng(9)
+    a = sp.random_array((300, 200), density=0.05, format="csr", rng=rng)
+    b = sp.random_array((200, 400), density=0.05, format="csr", rng=rng)
+    m = sp.random_array((300, 400), density=0.1, format="csr", rng=rng)
+    A, B, M = (sl.csr_array(x) for x in (a, b, m))
+    kw = {"mask": M, "complement": True} if complement else {}
+    plain = sl.spgemm(A, B, semiring=name, **kw)
+    monkeypatch.setattr(_prefetch, "MIN_BYTES", 0)
+    monkeypatch.setattr(_prefetch, "FAR_BYTES", 0)
+    assert _prefetch.worth_prefetching(a.indptr, a.indices, 200, b.indices.nbytes)
+    fetched = sl.spgemm(A, B, semiring=name, **kw)
+    for x, y in ((plain.indptr, fetched.indptr), (plain.indices, fetched.indices),
+                 (plain.data, fetched.data)):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_semiring_structure_not_zeros():
     """Absent entries take no part; stored zeros do (min_plus shortest paths)."""
     # A = [[0 (stored), absent], [absent, 5]], B = [[1, absent], [2, 3]]

@@ -28,7 +28,10 @@ from numba import prange, types
 from numba.extending import overload
 
 from ._jit import jit, threads
+from ._prefetch import prefetch, worth_prefetching
 from .spgemm import (
+    _PF1,
+    _PF2,
     INSERTION_MAX,
     _row_flops_on,
     _sort_row,
@@ -231,74 +234,91 @@ def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, mark_max_cols, row_n
 # --------------------------------------------------------------------------
 # numeric
 # --------------------------------------------------------------------------
-@jit
-def _numeric_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
-                   add_op, mul_op, sort_indices, mark_max_cols):
-    max_f = np.int64(0)
-    max_nnz = np.int64(0)
-    work = np.int64(0)
-    for i in range(r0, r1):
-        max_f = max(max_f, flops[i])
-        max_nnz = max(max_nnz, np.int64(Cp[i + 1]) - np.int64(Cp[i]))
-        work += flops[i]
-    size = (np.int64(1) << _table_bits(max_f)) if max_f else 0
-    keys = np.full(size, -1, dtype=Bj.dtype)
-    tpos = np.empty(size, dtype=np.int64)  # slot -> position of its column in C
-    xstamp, xmark, xkeys, xpos = _exclusion_scratch(r0, r1, n_col, Xp, Bj, work, mark_max_cols)
-    ns = max_nnz if (sort_indices and max_nnz > INSERTION_MAX) else 0
-    tk = np.empty(ns, dtype=Cj.dtype)
-    tv = np.empty(ns, dtype=Cx.dtype)
-    count = np.empty(max(256, 4 * ns), dtype=np.int64)
+def _make_numeric(prefetch_b):
+    """The numeric pass (chunk, parallel), with or without prefetching the
+    rows of B, as in :mod:`.spgemm` (a closure constant: the kernel that does
+    not prefetch compiles none of it)."""
 
-    for i in range(r0, r1):
-        f = flops[i]
-        start = np.int64(Cp[i])
-        end = np.int64(Cp[i + 1])
-        if end == start:
-            continue
-        has_x = Xp[i + 1] > Xp[i]
-        xshift = _exclusion_fill(i, Xp, Xj, xstamp, xmark, xkeys, xpos) if has_x else 0
-        bits = _table_bits(f)
-        mask = (np.int64(1) << bits) - 1
-        shift = 64 - bits
-        kmin = np.int64(n_col)
-        kmax = np.int64(-1)
-        p = start
-        # A's columns in stored order: for canonical A that is ascending k,
-        # the order every path of the extra products folds ⊕ in
-        for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-            a = Ax[jj]
-            k = _u(Aj[jj])
-            for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                j = Bj[kk]
-                if has_x and _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
-                    continue
-                v = _sr_mul(mul_op, a, Bx[kk])
-                h = _u(_table_slot(keys, j, shift, mask))
-                if keys[h] == j:
-                    q = _u(tpos[h])
-                    Cx[q] = _sr_add(add_op, Cx[q], v)
-                else:
-                    keys[h] = j
-                    tpos[h] = p
-                    Cj[_u(p)] = j
-                    Cx[_u(p)] = v
-                    kmin = min(kmin, np.int64(j))
-                    kmax = max(kmax, np.int64(j))
-                    p += 1
-        keys[: mask + 1] = -1
-        if has_x and not xstamp:
-            mask_table_clear(xkeys, xshift)
-        if sort_indices:
-            _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, False)
+    @jit
+    def chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
+              add_op, mul_op, sort_indices, mark_max_cols):
+        if prefetch_b:
+            pf_end = _u(Ap[r1])  # prefetch no further than the chunk's entries
+        max_f = np.int64(0)
+        max_nnz = np.int64(0)
+        work = np.int64(0)
+        for i in range(r0, r1):
+            max_f = max(max_f, flops[i])
+            max_nnz = max(max_nnz, np.int64(Cp[i + 1]) - np.int64(Cp[i]))
+            work += flops[i]
+        size = (np.int64(1) << _table_bits(max_f)) if max_f else 0
+        keys = np.full(size, -1, dtype=Bj.dtype)
+        tpos = np.empty(size, dtype=np.int64)  # slot -> position of its column in C
+        xstamp, xmark, xkeys, xpos = _exclusion_scratch(r0, r1, n_col, Xp, Bj, work, mark_max_cols)
+        ns = max_nnz if (sort_indices and max_nnz > INSERTION_MAX) else 0
+        tk = np.empty(ns, dtype=Cj.dtype)
+        tv = np.empty(ns, dtype=Cx.dtype)
+        count = np.empty(max(256, 4 * ns), dtype=np.int64)
+
+        for i in range(r0, r1):
+            f = flops[i]
+            start = np.int64(Cp[i])
+            end = np.int64(Cp[i + 1])
+            if end == start:
+                continue
+            has_x = Xp[i + 1] > Xp[i]
+            xshift = _exclusion_fill(i, Xp, Xj, xstamp, xmark, xkeys, xpos) if has_x else 0
+            bits = _table_bits(f)
+            mask = (np.int64(1) << bits) - 1
+            shift = 64 - bits
+            kmin = np.int64(n_col)
+            kmax = np.int64(-1)
+            p = start
+            # A's columns in stored order: for canonical A that is ascending k,
+            # the order every path of the extra products folds ⊕ in
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                if prefetch_b and jj + _PF2 < pf_end:
+                    prefetch(Bp, Aj[jj + _PF2])
+                    prefetch(Bj, Bp[_u(Aj[jj + _PF1])])
+                    prefetch(Bx, Bp[_u(Aj[jj + _PF1])])
+                a = Ax[jj]
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                    j = Bj[kk]
+                    if has_x and _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
+                        continue
+                    v = _sr_mul(mul_op, a, Bx[kk])
+                    h = _u(_table_slot(keys, j, shift, mask))
+                    if keys[h] == j:
+                        q = _u(tpos[h])
+                        Cx[q] = _sr_add(add_op, Cx[q], v)
+                    else:
+                        keys[h] = j
+                        tpos[h] = p
+                        Cj[_u(p)] = j
+                        Cx[_u(p)] = v
+                        kmin = min(kmin, np.int64(j))
+                        kmax = max(kmax, np.int64(j))
+                        p += 1
+            keys[: mask + 1] = -1
+            if has_x and not xstamp:
+                mask_table_clear(xkeys, xshift)
+            if sort_indices:
+                _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, False)
 
 
-@jit(parallel=True)
-def _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx, add_op, mul_op,
-             sort_indices, mark_max_cols):
-    for c in prange(bounds.shape[0] - 1):
-        _numeric_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops,
-                       Cp, Cj, Cx, add_op, mul_op, sort_indices, mark_max_cols)
+    @jit(parallel=True)
+    def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx, add_op, mul_op,
+                 sort_indices, mark_max_cols):
+        for c in prange(bounds.shape[0] - 1):
+            chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj,
+                  Cx, add_op, mul_op, sort_indices, mark_max_cols)
+
+    return chunk, parallel
+
+
+#: The numeric kernels (chunk, parallel) by ``prefetch_b``.
+_NUMERIC = {False: _make_numeric(False), True: _make_numeric(True)}
 
 
 # --------------------------------------------------------------------------
@@ -369,7 +389,8 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
         Cj = np.empty(nnz, dtype=cidx)
         Cx = np.empty(nnz, dtype=Ax.dtype)
         if nnz:
-            _numeric(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
-                     np.int64(add_op), np.int64(mul_op), bool(sort_indices),
-                     np.int64(MARK_MAX_COLS))
+            pf = worth_prefetching(Ap, Aj, Bp.shape[0] - 1, Bj.nbytes + Bx.nbytes)
+            _NUMERIC[pf][1](bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
+                            np.int64(add_op), np.int64(mul_op), bool(sort_indices),
+                            np.int64(MARK_MAX_COLS))
     return Cp, Cj, Cx
