@@ -34,15 +34,19 @@ SAMPLE_ROWS = 256
 FAR_BYTES = 4096
 
 
-def _emit_prefetch(context, builder, aryty, ary, idx):
-    # read prefetch (rw = 0) into every cache level (locality 3), data cache (1);
-    # declared with an i8* argument: the canonical name on typed-pointer LLVM,
-    # which newer (opaque-pointer) LLVM upgrades to its own when it loads the IR
+def _codegen(context, builder, sig, args):
+    # read prefetch (rw = 0) into every cache level (locality 3), data cache (1)
+    # of arr[idx...]; declared with an i8* argument: the canonical name on
+    # typed-pointer LLVM, which newer (opaque-pointer) LLVM upgrades to its own
+    # when it loads the IR
+    aryty = sig.args[0]
+    ary = context.make_array(aryty)(context, builder, args[0])
+    idx = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:])]
     ptr = cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)
     i8p = ir.IntType(8).as_pointer()
     i32 = ir.IntType(32)
     fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
     builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
                       ir.Constant(i32, 1)])
     return context.get_dummy_value()
@@ -54,13 +58,7 @@ def prefetch(typingctx, arr, i):
     bounds check (a prefetch never faults) and no effect on any value."""
     if not (isinstance(arr, types.Array) and arr.ndim == 1 and isinstance(i, types.Integer)):
         return None
-
-    def codegen(context, builder, sig, args):
-        ary = context.make_array(sig.args[0])(context, builder, args[0])
-        idx = [context.cast(builder, args[1], sig.args[1], types.intp)]
-        return _emit_prefetch(context, builder, sig.args[0], ary, idx)
-
-    return types.void(arr, i), codegen
+    return types.void(arr, i), _codegen
 
 
 @intrinsic
@@ -69,14 +67,7 @@ def prefetch2(typingctx, arr, i, j):
     if not (isinstance(arr, types.Array) and arr.ndim == 2 and isinstance(i, types.Integer)
             and isinstance(j, types.Integer)):
         return None
-
-    def codegen(context, builder, sig, args):
-        ary = context.make_array(sig.args[0])(context, builder, args[0])
-        idx = [context.cast(builder, args[1], sig.args[1], types.intp),
-               context.cast(builder, args[2], sig.args[2], types.intp)]
-        return _emit_prefetch(context, builder, sig.args[0], ary, idx)
-
-    return types.void(arr, i, j), codegen
+    return types.void(arr, i, j), _codegen
 
 
 @jit
