@@ -26,9 +26,14 @@ How it measures
   types (not timed); one call on a tiny matrix of the same dtypes compiles
   or loads the Numba kernels (for sparsela, a second with its size
   thresholds at zero loads the parallel and prefetching ones too); one untimed call on the real input measures
-  memory and gives the result that is checked; then ``runs`` timed calls
-  (``time.perf_counter``), the result of each freed before the next. The
-  table shows the median.
+  memory and gives the result that is checked; then ``runs`` timed runs
+  (``time.perf_counter``). A run is one call, its result freed outside the
+  timing, when a call takes ``SAMPLE_S`` (10 ms) or more; a faster call is
+  repeated until the run lasts about that long (at most 1000 calls, each
+  result freed by the next call, as in ``timeit``) and the run gives the
+  mean call: microsecond products timed once were mostly timer and
+  scheduler noise. The table shows the median of the runs; the JSON has
+  every run and ``calls_per_run``.
 * **Memory:** peak resident memory of the worker during that untimed call,
   minus its resident memory just before (Linux: the high-water mark is reset
   through ``/proc/self/clear_refs``, so every allocator counts: NumPy, Numba,
@@ -145,6 +150,12 @@ RMAT_EDGE_FACTOR = 16
 SEED = 0
 DEFAULT_RUNS = 5
 QUICK_RUNS = 3
+#: A timed run of a cell repeats the call until it lasts about this long and
+#: reports the mean call (timeit's autorange, asv's ``sample_time``): a
+#: 20-microsecond product timed once is mostly timer and scheduler noise.
+SAMPLE_S = 0.01
+#: ... at most this many calls a run.
+MAX_CALLS_PER_RUN = 1000
 #: relative tolerance of the checksum comparison
 CHECK_RTOL = 1e-9
 #: glibc: serve allocations >= 128 KiB by mmap, returned to the system on free
@@ -926,17 +937,38 @@ def run_cell(adapter, cell: dict, operands: _Operands, runs: int, warmed: set) -
         gc_was = gc.isenabled()
         gc.disable()
         try:
+            number = 1 if t_first >= SAMPLE_S else calls_per_run(fn, A, B)
             for _ in range(runs):
-                t0 = time.perf_counter()
-                C = fn(A, B)
-                t1 = time.perf_counter()
-                del C
-                times.append(t1 - t0)
+                if number == 1:  # the result is freed outside the timing
+                    t0 = time.perf_counter()
+                    C = fn(A, B)
+                    t1 = time.perf_counter()
+                    del C
+                else:  # each result freed by the next call, as in timeit
+                    t0 = time.perf_counter()
+                    for _ in range(number):
+                        C = fn(A, B)
+                    t1 = time.perf_counter()
+                    del C
+                times.append((t1 - t0) / number)
         finally:
             if gc_was:
                 gc.enable()
     return {**out, "times_s": times, "median_s": statistics.median(times),
-            "input_bytes": int(inputs), "peak_extra_bytes": int(extra), "mem_method": method}
+            "calls_per_run": number, "input_bytes": int(inputs), "peak_extra_bytes": int(extra),
+            "mem_method": method}
+
+
+def calls_per_run(fn, A, B) -> int:
+    """Calls a timed run makes: enough to last ``SAMPLE_S`` by one untimed
+    call (1 for calls that long), at most ``MAX_CALLS_PER_RUN``."""
+    t0 = time.perf_counter()
+    C = fn(A, B)
+    t = time.perf_counter() - t0
+    del C
+    if t >= SAMPLE_S:
+        return 1
+    return int(min(MAX_CALLS_PER_RUN, -(-SAMPLE_S // max(t, 1e-9))))
 
 
 def spgemm_flops(S, op: str = "spgemm") -> int:

@@ -292,6 +292,7 @@ def test_worker_protocol_subprocess():
     for e in cells:
         assert e["type"] == "cell" and "error" not in e
         assert len(e["times_s"]) == 2 and e["median_s"] >= 0
+        assert 1 <= e["calls_per_run"] <= bench.MAX_CALLS_PER_RUN
         assert e["shape"] == [25, 25] and e["nnz_A"] == 105
         assert e["input_bytes"] > 0 and e["output_bytes"] > 0 and e["peak_extra_bytes"] >= 0
         assert e["mem_method"] in ("rss", "tracemalloc")
@@ -494,3 +495,17 @@ def test_python_m_sparsela_bench_bad_flag():
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("sparsela: error: ")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("call_s,expect", [(0.02, 1), (bench.SAMPLE_S, 1), (0.001, 10),
+                                           (0.003, 4), (0.0, bench.MAX_CALLS_PER_RUN)])
+def test_calls_per_run_fill_the_sample_time(call_s, expect, monkeypatch):
+    # a fake clock that a call advances by call_s: no timing is measured
+    clock = [0.0]
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
+
+    def fn(A, B):
+        clock[0] += call_s
+        return A
+
+    assert bench.calls_per_run(fn, 1, 2) == expect

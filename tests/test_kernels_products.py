@@ -860,3 +860,162 @@ def test_real_matrices(name):
     csr_spmv_t(*args, Xt[:, 0].copy(), yt)
     assert_product_close(yt, A.T @ Xt[:, 0], absA.T @ abs(Xt[:, 0]), dt)
     assert_unchanged(before, args)
+
+
+# --------------------------------------------------------------------------- #
+# SpGEMM: heavy rows split across threads (spgemm_heavy.py)
+# --------------------------------------------------------------------------- #
+def test_heavy_rows_criterion():
+    from sparsela.backends.cpu import spgemm_heavy as heavy_mod
+
+    flops = np.array([0, 10, 5000, 70000, 300000, 200000], dtype=np.int64)
+    total = int(flops.sum()) + flops.size
+    # more than a chunk's share (total / (chunks * nparts)), >= HEAVY_MIN_FLOPS and >= n_col
+    assert heavy_mod.heavy_rows(flops, total, 100, 2, 4).tolist() == [4, 5]
+    assert total // 8 < 200000 and total // 16 < 70000
+    assert heavy_mod.heavy_rows(flops, total, 100, 4, 4).tolist() == [3, 4, 5]
+    # fewer products than columns
+    assert heavy_mod.heavy_rows(flops, total, 250000, 4, 4).tolist() == [4]
+    assert heavy_mod.heavy_rows(flops, total, 100, 1, 4).size == 0  # one part: no split
+    assert heavy_mod.heavy_rows(np.zeros(0, np.int64), 0, 100, 4, 4).size == 0
+    assert heavy_mod.heavy_rows(flops, total, 100, 2, 4).dtype == np.int64
+    # the parts: at most the pool and HEAVY_MAX_PARTS; fewer for wide rows (memory)
+    parts = heavy_mod.heavy_parts(1000, 8)
+    assert 1 <= parts <= min(numba.config.NUMBA_NUM_THREADS, heavy_mod.HEAVY_MAX_PARTS)
+    assert heavy_mod.heavy_parts(heavy_mod.HEAVY_MAX_BYTES // 9, 8) == 1
+    assert heavy_mod.heavy_parts(heavy_mod.HEAVY_MAX_BYTES, 16) == 0
+
+
+def _heavy_case(rng, dtype, index_dtype, n_row, k, n_col, heavy_rows, b_canonical):
+    """A with dense rows (unsorted, repeated columns, explicit zeros) at
+    ``heavy_rows`` and sparse ones elsewhere; B with empty rows at its end."""
+    (Ap, Aj, Ax), _, _ = random_csr(rng, (n_row, k), 0.003, dtype, index_dtype)
+    rows = [np.arange(Ap[i], Ap[i + 1]) for i in range(n_row)]
+    cols = [Aj[r] for r in rows]
+    vals = [Ax[r] for r in rows]
+    for i in heavy_rows:
+        c = np.concatenate([rng.permutation(k)[: k - 3], rng.integers(0, k, 40)])
+        cols[i] = c.astype(index_dtype)
+        vals[i] = _values(rng, c.size, dtype)
+    Ap = np.zeros(n_row + 1, dtype=index_dtype)
+    np.cumsum([c.size for c in cols], out=Ap[1:])
+    Aj, Ax = np.concatenate(cols).astype(index_dtype), np.concatenate(vals).astype(dtype)
+    (Bp, Bj, Bx), _, _ = random_csr(rng, (k, n_col), 0.05, dtype, index_dtype,
+                                       canonical=b_canonical)
+    Bp = Bp.copy()
+    Bp[k - 20:] = Bp[k - 20]  # the last 20 rows of B empty
+    Bj, Bx = Bj[: Bp[-1]], Bx[: Bp[-1]]
+    return (Ap, Aj, Ax), (Bp, Bj, Bx)
+
+
+@pytest.mark.parametrize("nparts", [2, 3])
+@pytest.mark.parametrize("sort_indices", [True, False])
+@pytest.mark.parametrize("dtype,index_dtype,b_canonical", [
+    (np.float64, np.int32, True), (np.complex128, np.int64, False),
+    (np.float32, np.int32, False), (np.int64, np.int64, True)])
+def test_spgemm_heavy_rows_split(nparts, sort_indices, dtype, index_dtype, b_canonical,
+                                 monkeypatch):
+    # Rows with a large share of the products are cut into parts (by A's
+    # entries) accumulated apart and gathered by column ranges. Forced here
+    # on a small product (any number of parts, also more than threads): the
+    # result is SciPy's, heavy rows come out sorted even unsorted, inputs
+    # are unchanged, and 1 and 2 threads give the same bits.
+    from sparsela.backends.cpu import _jit
+    from sparsela.backends.cpu import spgemm_heavy as heavy_mod
+
+    rng = np.random.default_rng(21)
+    n_row, k, n_col = 300, 400, 500
+    heavy = [0, 7, 8, 150, 299]
+    (Ap, Aj, Ax), (Bp, Bj, Bx) = _heavy_case(rng, dtype, index_dtype, n_row, k, n_col, heavy,
+                                             b_canonical)
+    monkeypatch.setattr(heavy_mod, "HEAVY_MIN_FLOPS", 1)
+    monkeypatch.setattr(spgemm_mod, "heavy_parts", lambda n_col, itemsize: nparts)
+    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)  # not the one-call small path
+    flops = spgemm_mod._row_flops_on(n_row, Ap, Aj, Bp, 1)
+    total = int(flops.sum()) + n_row
+    assert heavy_mod.heavy_rows(flops, total, n_col, nparts,
+                                spgemm_mod.CHUNKS_PER_THREAD).tolist() == heavy
+    before = snapshot(Ap, Aj, Ax, Bp, Bj, Bx)
+    out = []
+    for nt in [1, 2] if numba.config.NUMBA_NUM_THREADS >= 2 else [1]:
+        with config_context(num_threads=nt):
+            out.append(csr_spgemm(n_row, n_col, Ap, Aj, Ax, Bp, Bj, Bx,
+                                  sort_indices=sort_indices, b_canonical=b_canonical))
+    assert_unchanged(before, [Ap, Aj, Ax, Bp, Bj, Bx])
+    Cp, Cj, Cx = out[0]
+    for a, b in zip(out[0], out[-1]):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    check_csr_output(Cp, Cj, Cx, n_row, n_col, dtype, sort_indices)
+    for i in heavy:
+        assert np.all(np.diff(Cj[Cp[i]:Cp[i + 1]].astype(np.int64)) > 0)
+    Aref = sp.csr_array((Ax, Aj, Ap), shape=(n_row, k))
+    Bref = sp.csr_array((Bx, Bj, Bp), shape=(k, n_col))
+    expect = (Aref @ Bref).toarray()
+    bound = (abs(Aref) @ abs(Bref)).toarray()
+    assert_product_close(to_dense(Cp, Cj, Cx, (n_row, n_col)), expect, bound, dtype)
+    # the structure: every column some product reaches, explicit zeros kept
+    pattern = (sp.csr_array((np.ones(Aj.size), Aj, Ap), shape=(n_row, k))
+               @ sp.csr_array((np.ones(Bj.size), Bj, Bp), shape=(k, n_col)))
+    np.testing.assert_array_equal(np.diff(Cp), np.diff(pattern.indptr))
+    # the same as the product with no row split
+    monkeypatch.setattr(spgemm_mod, "heavy_parts", lambda n_col, itemsize: 1)
+    whole = csr_spgemm(n_row, n_col, Ap, Aj, Ax, Bp, Bj, Bx, sort_indices=True,
+                       b_canonical=b_canonical)
+    np.testing.assert_array_equal(whole[0], Cp)
+    if sort_indices:
+        np.testing.assert_array_equal(whole[1], Cj)
+
+
+@pytest.mark.parametrize("n_col", [1, 2, 5])
+def test_spgemm_heavy_rows_narrower_than_parts(n_col, monkeypatch):
+    # fewer columns than parts: some column ranges are empty
+    from sparsela.backends.cpu import _jit
+    from sparsela.backends.cpu import spgemm_heavy as heavy_mod
+
+    rng = np.random.default_rng(22)
+    (Ap, Aj, Ax), (Bp, Bj, Bx) = _heavy_case(rng, np.float64, np.int32, 40, 300, n_col, [3],
+                                             True)
+    Bx = Bx.copy()
+    Bx[::3] = 0.0  # explicit zeros in B too
+    monkeypatch.setattr(heavy_mod, "HEAVY_MIN_FLOPS", 1)
+    monkeypatch.setattr(spgemm_mod, "heavy_parts", lambda n_col, itemsize: 4)
+    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)
+    for sort_indices in (True, False):
+        Cp, Cj, Cx = csr_spgemm(40, n_col, Ap, Aj, Ax, Bp, Bj, Bx, sort_indices=sort_indices,
+                                b_canonical=True)
+        check_csr_output(Cp, Cj, Cx, 40, n_col, np.float64, sort_indices)
+        Aref = sp.csr_array((Ax, Aj, Ap), shape=(40, 300))
+        Bref = sp.csr_array((Bx, Bj, Bp), shape=(300, n_col))
+        np.testing.assert_allclose(to_dense(Cp, Cj, Cx, (40, n_col)), (Aref @ Bref).toarray(),
+                                   rtol=1e-12, atol=1e-12)
+
+
+@two_threads
+def test_spgemm_vector_times_matrix_splits_by_default():
+    # one row of A (a sparse vector times a matrix) is all of the product:
+    # without the split it would run on one thread. Default thresholds.
+    import sparsela as sl
+    from sparsela.backends.cpu import spgemm_heavy as heavy_mod
+
+    rng = np.random.default_rng(23)
+    n = 4096
+    _, Bref, _ = random_csr(rng, (n, n), 32 / n, np.float64, np.int32,
+                            canonical=True)
+    m = 3 * n // 4
+    a = sp.csr_array((rng.standard_normal(m), (np.zeros(m, int), rng.choice(n, m, replace=False))),
+                     shape=(1, n))
+    flops = spgemm_mod._row_flops_on(1, a.indptr, a.indices, Bref.indptr, 1)
+    assert heavy_mod.heavy_rows(flops, int(flops[0]) + 1, n, 2,
+                                spgemm_mod.CHUNKS_PER_THREAD).tolist() == [0]
+    A, B = sl.csr_array(a), sl.csr_array(Bref)
+    res = []
+    for nt in (1, 2):
+        with config_context(num_threads=nt):
+            res.append([sl.spgemm(A, B, sort_indices=s) for s in (True, False)])
+    for C1, C2 in zip(*res):
+        np.testing.assert_array_equal(C1.indices, C2.indices)
+        np.testing.assert_array_equal(C1.data, C2.data)
+    ref = (a @ Bref).toarray()
+    np.testing.assert_allclose(res[0][0].toarray(), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(res[0][0].indices, res[0][1].indices)  # sorted either way

@@ -5,9 +5,11 @@ The product runs in three passes over the rows of A, all parallel:
 1. *flops*: ``flops[i] = sum(nnz(B[k, :]) for k in A[i, :])`` (int64), the
    number of partial products of row ``i``. A prefix sum of ``flops + 1``
    splits the rows into ``CHUNKS_PER_THREAD * threads`` chunks of equal work,
-   so rows of very different cost still give every thread the same share
-   (a row itself is never split). Each thread runs a block of consecutive
-   chunks and allocates its scratch once.
+   so rows of very different cost still give every thread the same share.
+   Each thread runs a block of consecutive chunks and allocates its scratch
+   once. A row with more products than a chunk (and at least as many as C
+   has columns) is taken out of the partition and split across threads by
+   ``spgemm_heavy.py``: the passes here see it as empty.
 2. *symbolic*: each row's distinct columns are counted with the thread's
    accumulator, sized for its largest row: an open-addressing hash table
    (next power of two >= 2 * flops slots, Fibonacci hash, linear probing),
@@ -33,8 +35,9 @@ from numba import prange
 
 from ..._sputils import INT32_MAX, get_index_dtype
 from . import _jit
-from ._jit import jit, threads_or_serial
+from ._jit import jit, threads, threads_or_serial
 from ._prefetch import prefetch, worth_prefetching
+from .spgemm_heavy import heavy_count, heavy_numeric, heavy_parts, heavy_rows
 
 __all__ = ["balanced_chunks", "csr_spgemm", "spgemm_index_dtype", "spgemm_row_nnz"]
 
@@ -1024,8 +1027,8 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
     sort_indices : bool
         Sort the columns of every row of C (SciPy's canonical order). Without
         it the order within a row is unspecified (first occurrence among the
-        products, or ascending for rows that hit many columns), but the same
-        for any thread count.
+        products, or ascending for rows that hit many columns or are split
+        across threads), but the same for any thread count.
     b_canonical : bool
         B's rows are sorted and duplicate-free (enables the single-nonzero
         row shortcut: that row of C is a scaled copy of a row of B).
@@ -1060,12 +1063,25 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
             return Cp, Cj, Cx
     else:
         flops = _row_flops_threaded(n_row, Ap, Aj, Bp)
+    # rows with a large share of the products, split across threads
+    # (spgemm_heavy.py); the passes below see them as empty
+    work = int(flops.sum()) + n_row
+    nparts = heavy_parts(n_col, Ax.dtype.itemsize)
+    heavy = heavy_rows(flops, work, n_col, nparts, CHUNKS_PER_THREAD)
+    if heavy.shape[0]:
+        hflops = flops[heavy]
+        flops[heavy] = 0
     # tiny products run on one thread, without a parallel region: waking the
-    # pool costs more than the work
-    with threads_or_serial(work=int(flops.sum()) + n_row) as nt:
+    # pool costs more than the work (split rows need it set, even to one)
+    with (threads if heavy.shape[0] else threads_or_serial)(work=work) as nt:
         prefetch_b = worth_prefetching(Ap, Aj, Bp.shape[0] - 1, Bj.nbytes + Bx.nbytes)
         bounds, row_nnz = _count(n_row, n_col, Ap, Aj, Bp, Bj, flops, b_canonical,
                                  dense_ratio, prefetch_b, nt)
+        if heavy.shape[0]:
+            seen = np.zeros((nparts, n_col), dtype=np.uint8)
+            hcnt = np.empty((heavy.shape[0], nparts), dtype=np.int64)
+            heavy_count(heavy, hflops, n_col, Ap, Aj, Bp, Bj, seen, hcnt)
+            row_nnz[heavy] = hcnt.sum(axis=1)
         idx = spgemm_index_dtype(row_nnz, n_col)
         Cp = np.empty(n_row + 1, dtype=idx)
         Cp[0] = 0
@@ -1078,4 +1094,8 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
             block, parallel = _NUMERIC[bool(sort_indices), prefetch_b]
             _blocks(parallel, block, bounds, nt, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp,
                     Cj, Cx, b_canonical, np.int64(dense_ratio), np.int64(SPA_MAX_COLS))
+        if heavy.shape[0]:
+            acc = np.zeros((nparts, n_col), dtype=Cx.dtype)
+            heavy_numeric(heavy, hflops, n_col, Ap, Aj, Ax, Bp, Bj, Bx, hcnt, Cp, Cj, Cx, acc,
+                          seen)
     return Cp, Cj, Cx
