@@ -194,6 +194,50 @@ def test_semiring_prefetching_kernel_matches(name, complement, monkeypatch):
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.parametrize("kind", ["masked_row", "masked_table", "topk", "topk_table"])
+def test_masked_and_topk_prefetching_kernels_match(kind, monkeypatch):
+    # The masked (row-wise path) and top-k kernels that prefetch B's rows are
+    # separate compiled variants too: forced on, the same bits as without,
+    # on 1 and 2 threads, with the column stamp and (n_col past the stamp's
+    # limit) with hash tables. A has rows long enough to reach the prefetch.
+    from sparsela.backends.cpu import _jit, _prefetch
+    from sparsela.backends.cpu import masked as masked_mod
+    from sparsela.backends.cpu import topk as topk_mod
+
+    rng = np.random.default_rng(10)
+    a = sp.random_array((300, 200), density=0.15, format="csr", rng=rng)
+    b = sp.random_array((200, 400), density=0.05, format="csr", rng=rng)
+    m = sp.random_array((300, 400), density=0.1, format="csr", rng=rng)
+    A, B, M = (sl.csr_array(x) for x in (a, b, m))
+    if kind.endswith("table"):
+        monkeypatch.setattr(masked_mod, "MARK_MAX_COLS", 10)
+        monkeypatch.setattr(topk_mod, "MARK_MAX_COLS", 10)
+    if kind.startswith("masked"):
+        def run():
+            return sl.spgemm(A, B, mask=M)
+    else:
+        def run():
+            return sl.spgemm_topk(A, B, 5)
+    monkeypatch.setattr(_jit, "PARALLEL_MIN_WORK", 0)  # chunks on both threads
+    out = {}
+    for pf in (False, True):
+        if pf:
+            monkeypatch.setattr(_prefetch, "MIN_BYTES", 0)
+            monkeypatch.setattr(_prefetch, "FAR_BYTES", 0)
+        assert _prefetch.worth_prefetching(a.indptr, a.indices, 200, b.indices.nbytes) is pf
+        for nt in (1, 2):
+            with sl.config_context(num_threads=nt):
+                out[pf, nt] = run()
+    ref = (a @ b).toarray()
+    if kind.startswith("masked"):
+        np.testing.assert_allclose(out[True, 2].toarray(), ref * (m.toarray() != 0),
+                                   rtol=1e-12, atol=1e-12)
+    for key, C in out.items():
+        for x, y in ((out[False, 1].indptr, C.indptr), (out[False, 1].indices, C.indices),
+                     (out[False, 1].data, C.data)):
+            np.testing.assert_array_equal(x, y, err_msg=str(key))
+
+
 def test_semiring_structure_not_zeros():
     """Absent entries take no part; stored zeros do (min_plus shortest paths)."""
     # A = [[0 (stored), absent], [absent, 5]], B = [[1, absent], [2, 3]]

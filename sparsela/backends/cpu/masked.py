@@ -15,7 +15,9 @@ cost nothing. Two ways fill a row's slots, chosen per row by cost:
   B[:, j] look their k up. Cost ~ nnz(A[i, :]) + sum_{j in M[i, :]} nnz(B[:, j]).
 
 Both fold ⊕ over k in ascending order (A canonical, B's columns sorted), so
-which path ran never changes a result, not even its rounding.
+which path ran never changes a result, not even its rounding. For a large B
+read in scattered order the row-wise path prefetches B's rows, as spgemm's
+passes do.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from numba import prange
 
 from ..._sputils import get_index_dtype
 from ._jit import jit, threads
+from ._prefetch import prefetch, worth_prefetching
 from .semiring import (
     _sr_add,
     _sr_mul,
@@ -31,7 +34,7 @@ from .semiring import (
     mask_table_fill,
     mask_table_find,
 )
-from .spgemm import _row_flops_on, _table_bits, balanced_chunks
+from .spgemm import _PF1, _PF2, _row_flops_on, _table_bits, balanced_chunks
 
 __all__ = [
     "DOT_COST",
@@ -127,75 +130,96 @@ def _fill(q, v, val, hit, add_op):
         hit[q] = 1
 
 
-@jit
-def _masked_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot,
-                  row_cost, n_inner, add_op, mul_op, mark_max_cols, val, hit):
-    # size the scratch once for the chunk: a column stamp (or, for very many
-    # columns or little work, a table for the largest mask row) for the
-    # row-wise rows, a k-stamp only if some row takes the dot path
-    max_m = np.int64(0)
-    work = np.int64(0)
-    any_dot = False
-    for i in range(r0, r1):
-        if use_dot[i]:
-            any_dot = True
-        else:
-            max_m = max(max_m, np.int64(Mp[i + 1]) - np.int64(Mp[i]))
-            work += row_cost[i]
-    # mark[j] = slot of column j in the mask row; valid when >= Mp[i] (slots
-    # only grow from row to row, so it is never reset). One load a product
-    # instead of hashing: 3-5x faster per product. Worth its O(n_col) fill
-    # when the chunk has at least n_col / 4 products.
-    stamp = n_col <= mark_max_cols and 4 * work >= n_col
-    mark = np.full(n_col if stamp else 0, -1, dtype=np.int64)
-    size = (np.int64(1) << _table_bits(max_m)) if (max_m and not stamp) else 0
-    keys = np.full(size, -1, dtype=Mj.dtype)
-    pos = np.empty(size, dtype=np.int64)
-    # apos[k] = position of A[i, k] in Aj; valid when >= Ap[i], as above
-    apos = np.full(n_inner if any_dot else 0, -1, dtype=np.int64)
-    for i in range(r0, r1):
-        if Mp[i + 1] == Mp[i] or Ap[i + 1] == Ap[i]:
-            continue
-        if use_dot[i]:
-            a0 = np.int64(Ap[i])
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                apos[_u(Aj[jj])] = jj
-            for q in range(_u(Mp[i]), _u(Mp[i + 1])):
-                j = _u(Mj[q])
-                for t in range(_u(BTp[j]), _u(BTp[j + 1])):
-                    pa = apos[_u(BTi[t])]
-                    if pa >= a0:
-                        _fill(q, _sr_mul(mul_op, Ax[_u(pa)], BTx[t]), val, hit, add_op)
-        elif stamp:
-            m0 = np.int64(Mp[i])
-            for q in range(_u(Mp[i]), _u(Mp[i + 1])):
-                mark[_u(Mj[q])] = q
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    q = mark[_u(Bj[kk])]
-                    if q >= m0:
-                        _fill(_u(q), _sr_mul(mul_op, a, Bx[kk]), val, hit, add_op)
-        else:
-            shift = mask_table_fill(Mp, Mj, i, keys, pos)
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                k = _u(Aj[jj])
-                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    q = mask_table_find(keys, pos, Bj[kk], shift)
-                    if q >= 0:
-                        _fill(_u(q), _sr_mul(mul_op, a, Bx[kk]), val, hit, add_op)
-            mask_table_clear(keys, shift)
+def _make_masked(prefetch_b):
+    """The masked kernels (chunk, parallel), with or without prefetching the
+    rows of B in the row-wise path: ``prefetch_b`` is a closure constant, as
+    in ``spgemm._make_symbolic``, so the kernel that does not prefetch
+    compiles none of it (see ``spgemm.PREFETCH_DIST``)."""
+
+    @jit
+    def chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, row_cost,
+              n_inner, add_op, mul_op, mark_max_cols, val, hit):
+        # size the scratch once for the chunk: a column stamp (or, for very many
+        # columns or little work, a table for the largest mask row) for the
+        # row-wise rows, a k-stamp only if some row takes the dot path
+        if prefetch_b:
+            pf_end = _u(Ap[r1])  # prefetch no further than the chunk's entries
+        max_m = np.int64(0)
+        work = np.int64(0)
+        any_dot = False
+        for i in range(r0, r1):
+            if use_dot[i]:
+                any_dot = True
+            else:
+                max_m = max(max_m, np.int64(Mp[i + 1]) - np.int64(Mp[i]))
+                work += row_cost[i]
+        # mark[j] = slot of column j in the mask row; valid when >= Mp[i] (slots
+        # only grow from row to row, so it is never reset). One load a product
+        # instead of hashing: 3-5x faster per product. Worth its O(n_col) fill
+        # when the chunk has at least n_col / 4 products.
+        stamp = n_col <= mark_max_cols and 4 * work >= n_col
+        mark = np.full(n_col if stamp else 0, -1, dtype=np.int64)
+        size = (np.int64(1) << _table_bits(max_m)) if (max_m and not stamp) else 0
+        keys = np.full(size, -1, dtype=Mj.dtype)
+        pos = np.empty(size, dtype=np.int64)
+        # apos[k] = position of A[i, k] in Aj; valid when >= Ap[i], as above
+        apos = np.full(n_inner if any_dot else 0, -1, dtype=np.int64)
+        for i in range(r0, r1):
+            if Mp[i + 1] == Mp[i] or Ap[i + 1] == Ap[i]:
+                continue
+            if use_dot[i]:
+                a0 = np.int64(Ap[i])
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    apos[_u(Aj[jj])] = jj
+                for q in range(_u(Mp[i]), _u(Mp[i + 1])):
+                    j = _u(Mj[q])
+                    for t in range(_u(BTp[j]), _u(BTp[j + 1])):
+                        pa = apos[_u(BTi[t])]
+                        if pa >= a0:
+                            _fill(q, _sr_mul(mul_op, Ax[_u(pa)], BTx[t]), val, hit, add_op)
+            elif stamp:
+                m0 = np.int64(Mp[i])
+                for q in range(_u(Mp[i]), _u(Mp[i + 1])):
+                    mark[_u(Mj[q])] = q
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    if prefetch_b and jj + _PF2 < pf_end:
+                        prefetch(Bp, Aj[jj + _PF2])
+                        prefetch(Bj, Bp[_u(Aj[jj + _PF1])])
+                        prefetch(Bx, Bp[_u(Aj[jj + _PF1])])
+                    a = Ax[jj]
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        q = mark[_u(Bj[kk])]
+                        if q >= m0:
+                            _fill(_u(q), _sr_mul(mul_op, a, Bx[kk]), val, hit, add_op)
+            else:
+                shift = mask_table_fill(Mp, Mj, i, keys, pos)
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    if prefetch_b and jj + _PF2 < pf_end:
+                        prefetch(Bp, Aj[jj + _PF2])
+                        prefetch(Bj, Bp[_u(Aj[jj + _PF1])])
+                        prefetch(Bx, Bp[_u(Aj[jj + _PF1])])
+                    a = Ax[jj]
+                    k = _u(Aj[jj])
+                    for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                        q = mask_table_find(keys, pos, Bj[kk], shift)
+                        if q >= 0:
+                            _fill(_u(q), _sr_mul(mul_op, a, Bx[kk]), val, hit, add_op)
+                mask_table_clear(keys, shift)
 
 
-@jit(parallel=True)
-def _masked(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, row_cost,
-            n_inner, add_op, mul_op, mark_max_cols, val, hit):
-    for c in prange(bounds.shape[0] - 1):
-        _masked_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx,
-                      Mp, Mj, use_dot, row_cost, n_inner, add_op, mul_op, mark_max_cols, val,
-                      hit)
+    @jit(parallel=True)
+    def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, row_cost,
+                 n_inner, add_op, mul_op, mark_max_cols, val, hit):
+        for c in prange(bounds.shape[0] - 1):
+            chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj,
+                  use_dot, row_cost, n_inner, add_op, mul_op, mark_max_cols, val, hit)
+
+    return chunk, parallel
+
+
+#: The masked kernels (chunk, parallel) by ``prefetch_b``.
+_MASKED = {False: _make_masked(False), True: _make_masked(True)}
 
 
 @jit(parallel=True)
@@ -281,8 +305,10 @@ def csr_spgemm_masked(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax
     counts = np.empty(n_row, dtype=np.int64)
     with threads(work=int(cost.sum())) as nt:
         bounds = balanced_chunks(cost, nt)
-        _masked(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, row_cost,
-                n_inner, np.int64(add_op), np.int64(mul_op), np.int64(MARK_MAX_COLS), val, hit)
+        prefetch_b = worth_prefetching(Ap, Aj, n_inner, Bj.nbytes + Bx.nbytes)
+        _MASKED[prefetch_b][1](bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj,
+                               use_dot, row_cost, n_inner, np.int64(add_op), np.int64(mul_op),
+                               np.int64(MARK_MAX_COLS), val, hit)
         _count_hits(bounds, Mp, hit, counts)
         nnz = int(counts.sum())
         cidx = get_index_dtype(maxval=max(nnz, n_col))

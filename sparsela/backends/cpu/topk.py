@@ -3,9 +3,11 @@ sparse_dot_topn use case: all-pairs cosine similarity keeping the best k).
 
 C is never materialised. Each chunk accumulates one row at a time in a
 thread-private column stamp (a hash table past 2^20 columns; the row's
-distinct columns and values in O(row flops) scratch), then selects the k best with a bounded heap built directly
-in the row's output slots: O(r log k) for a row of r entries, no sort of the
-whole row. Every row gets ``min(k, flops(i))`` slots (``min(k, nnz(C[i, :]))``
+distinct columns and values in O(row flops) scratch), then selects the k
+best with a bounded heap built directly in the row's output slots:
+O(r log k) for a row of r entries, no sort of the whole row. For a large B
+read in scattered order the accumulation prefetches B's rows, as spgemm's
+passes do. Every row gets ``min(k, flops(i))`` slots (``min(k, nnz(C[i, :]))``
 after a symbolic pass when that bound is large), so peak memory stays near
 the output size; a final compaction drops the slots a row did not fill
 (fewer than k entries, or entries not above ``lower_bound``).
@@ -21,8 +23,11 @@ from numba import prange
 
 from ..._sputils import get_index_dtype
 from ._jit import jit, threads
+from ._prefetch import prefetch, worth_prefetching
 from .semiring import _sr_add, _sr_mul
 from .spgemm import (
+    _PF1,
+    _PF2,
     _row_flops_on,
     _table_bits,
     _table_slot,
@@ -78,106 +83,128 @@ def _sift_up(Tj, Tx, base, pos):
     Tx[_u(base + pos)] = cv
 
 
-@jit
-def _topk_chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op,
-                mul_op, mark_max_cols, Tp, Tj, Tx, counts):
-    max_f = np.int64(0)
-    work = np.int64(0)
-    for i in range(r0, r1):
-        max_f = max(max_f, flops[i])
-        work += flops[i]
-    # Column stamp instead of hashing when the columns are few enough and the
-    # chunk has the products to pay for filling it (about 1.5x faster on
-    # 20000 columns): mark[j] - g0 = slot of column j in the row's scratch,
-    # valid when >= 0; g0 grows by each row's length, so it is never reset.
-    stamp = n_col <= mark_max_cols and 4 * work >= n_col
-    mark = np.full(n_col if stamp else 0, -1, dtype=np.int64)
-    g0 = np.int64(0)
-    size = (np.int64(1) << _table_bits(max_f)) if (max_f and not stamp) else 0
-    keys = np.full(size, -1, dtype=Bj.dtype)
-    tpos = np.empty(size, dtype=np.int64)
-    # the row's distinct columns and their values, in first-appearance order
-    rj = np.empty(max_f, dtype=Bj.dtype)
-    rv = np.empty(max_f, dtype=Tx.dtype)
-    for i in range(r0, r1):
-        f = flops[i]
-        base = np.int64(Tp[i])
-        if f == 0 or Tp[i + 1] == Tp[i]:
-            counts[i] = 0
-            continue
-        r = np.int64(0)
-        if stamp:
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                kk0 = _u(Aj[jj])
-                for kk in range(_u(Bp[kk0]), _u(Bp[kk0 + 1])):
-                    j = Bj[kk]
-                    v = _sr_mul(mul_op, a, Bx[kk])
-                    q = mark[_u(j)] - g0
-                    if q >= 0:
-                        rv[_u(q)] = _sr_add(add_op, rv[_u(q)], v)
-                    else:
-                        mark[_u(j)] = g0 + r
-                        rj[_u(r)] = j
-                        rv[_u(r)] = v
-                        r += 1
-            g0 += r
-        else:
-            bits = _table_bits(f)
-            mask = (np.int64(1) << bits) - 1
-            shift = 64 - bits
-            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
-                a = Ax[jj]
-                kk0 = _u(Aj[jj])
-                for kk in range(_u(Bp[kk0]), _u(Bp[kk0 + 1])):
-                    j = Bj[kk]
-                    v = _sr_mul(mul_op, a, Bx[kk])
-                    h = _u(_table_slot(keys, j, shift, mask))
-                    if keys[h] == j:
-                        q = _u(tpos[h])
-                        rv[q] = _sr_add(add_op, rv[q], v)
-                    else:
-                        keys[h] = j
-                        tpos[h] = r
-                        rj[_u(r)] = j
-                        rv[_u(r)] = v
-                        r += 1
-            keys[: mask + 1] = -1
-        # bounded heap of the best min(k, r) entries, worst at the root
-        n = np.int64(0)
-        for e in range(r):
-            v = rv[e]
-            if v != v or (has_lb and not v > lb):  # noqa: PLR0124 (NaN test, any dtype)
+def _make_topk(prefetch_b):
+    """The top-k kernels (chunk, parallel), with or without prefetching the
+    rows of B a few entries of A ahead: ``prefetch_b`` is a closure
+    constant, as in ``spgemm._make_symbolic``, so the kernel that does not
+    prefetch compiles none of it (see ``spgemm.PREFETCH_DIST``)."""
+
+    @jit
+    def chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op,
+              mul_op, mark_max_cols, Tp, Tj, Tx, counts):
+        if prefetch_b:
+            pf_end = _u(Ap[r1])  # prefetch no further than the chunk's entries
+        max_f = np.int64(0)
+        work = np.int64(0)
+        for i in range(r0, r1):
+            max_f = max(max_f, flops[i])
+            work += flops[i]
+        # Column stamp instead of hashing when the columns are few enough and the
+        # chunk has the products to pay for filling it (about 1.5x faster on
+        # 20000 columns): mark[j] - g0 = slot of column j in the row's scratch,
+        # valid when >= 0; g0 grows by each row's length, so it is never reset.
+        stamp = n_col <= mark_max_cols and 4 * work >= n_col
+        mark = np.full(n_col if stamp else 0, -1, dtype=np.int64)
+        g0 = np.int64(0)
+        size = (np.int64(1) << _table_bits(max_f)) if (max_f and not stamp) else 0
+        keys = np.full(size, -1, dtype=Bj.dtype)
+        tpos = np.empty(size, dtype=np.int64)
+        # the row's distinct columns and their values, in first-appearance order
+        rj = np.empty(max_f, dtype=Bj.dtype)
+        rv = np.empty(max_f, dtype=Tx.dtype)
+        for i in range(r0, r1):
+            f = flops[i]
+            base = np.int64(Tp[i])
+            if f == 0 or Tp[i + 1] == Tp[i]:
+                counts[i] = 0
                 continue
-            c = rj[e]
-            if n < k:
-                Tj[_u(base + n)] = c
-                Tx[_u(base + n)] = v
-                _sift_up(Tj, Tx, base, n)
-                n += 1
-            elif _worse(Tx[_u(base)], Tj[_u(base)], v, c):
-                Tj[_u(base)] = c
-                Tx[_u(base)] = v
-                _sift_down(Tj, Tx, base, n, 0)
-        counts[i] = n
-        if sort:
-            # heapsort: moving the worst to the back leaves the best first
-            for m in range(n - 1, 0, -1):
-                cj = Tj[_u(base + m)]
-                cv = Tx[_u(base + m)]
-                Tj[_u(base + m)] = Tj[_u(base)]
-                Tx[_u(base + m)] = Tx[_u(base)]
-                Tj[_u(base)] = cj
-                Tx[_u(base)] = cv
-                _sift_down(Tj, Tx, base, m, 0)
+            r = np.int64(0)
+            if stamp:
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    if prefetch_b and jj + _PF2 < pf_end:
+                        prefetch(Bp, Aj[jj + _PF2])
+                        prefetch(Bj, Bp[_u(Aj[jj + _PF1])])
+                        prefetch(Bx, Bp[_u(Aj[jj + _PF1])])
+                    a = Ax[jj]
+                    kk0 = _u(Aj[jj])
+                    for kk in range(_u(Bp[kk0]), _u(Bp[kk0 + 1])):
+                        j = Bj[kk]
+                        v = _sr_mul(mul_op, a, Bx[kk])
+                        q = mark[_u(j)] - g0
+                        if q >= 0:
+                            rv[_u(q)] = _sr_add(add_op, rv[_u(q)], v)
+                        else:
+                            mark[_u(j)] = g0 + r
+                            rj[_u(r)] = j
+                            rv[_u(r)] = v
+                            r += 1
+                g0 += r
+            else:
+                bits = _table_bits(f)
+                mask = (np.int64(1) << bits) - 1
+                shift = 64 - bits
+                for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                    if prefetch_b and jj + _PF2 < pf_end:
+                        prefetch(Bp, Aj[jj + _PF2])
+                        prefetch(Bj, Bp[_u(Aj[jj + _PF1])])
+                        prefetch(Bx, Bp[_u(Aj[jj + _PF1])])
+                    a = Ax[jj]
+                    kk0 = _u(Aj[jj])
+                    for kk in range(_u(Bp[kk0]), _u(Bp[kk0 + 1])):
+                        j = Bj[kk]
+                        v = _sr_mul(mul_op, a, Bx[kk])
+                        h = _u(_table_slot(keys, j, shift, mask))
+                        if keys[h] == j:
+                            q = _u(tpos[h])
+                            rv[q] = _sr_add(add_op, rv[q], v)
+                        else:
+                            keys[h] = j
+                            tpos[h] = r
+                            rj[_u(r)] = j
+                            rv[_u(r)] = v
+                            r += 1
+                keys[: mask + 1] = -1
+            # bounded heap of the best min(k, r) entries, worst at the root
+            n = np.int64(0)
+            for e in range(r):
+                v = rv[e]
+                if v != v or (has_lb and not v > lb):  # noqa: PLR0124 (NaN test, any dtype)
+                    continue
+                c = rj[e]
+                if n < k:
+                    Tj[_u(base + n)] = c
+                    Tx[_u(base + n)] = v
+                    _sift_up(Tj, Tx, base, n)
+                    n += 1
+                elif _worse(Tx[_u(base)], Tj[_u(base)], v, c):
+                    Tj[_u(base)] = c
+                    Tx[_u(base)] = v
+                    _sift_down(Tj, Tx, base, n, 0)
+            counts[i] = n
+            if sort:
+                # heapsort: moving the worst to the back leaves the best first
+                for m in range(n - 1, 0, -1):
+                    cj = Tj[_u(base + m)]
+                    cv = Tx[_u(base + m)]
+                    Tj[_u(base + m)] = Tj[_u(base)]
+                    Tx[_u(base + m)] = Tx[_u(base)]
+                    Tj[_u(base)] = cj
+                    Tx[_u(base)] = cv
+                    _sift_down(Tj, Tx, base, m, 0)
 
 
-@jit(parallel=True)
-def _topk(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op, mul_op,
-          mark_max_cols, Tp, Tj, Tx, counts):
-    for c in prange(bounds.shape[0] - 1):
-        _topk_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb,
-                    has_lb, sort, add_op, mul_op, mark_max_cols, Tp, Tj, Tx, counts)
+    @jit(parallel=True)
+    def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op,
+                 mul_op, mark_max_cols, Tp, Tj, Tx, counts):
+        for c in prange(bounds.shape[0] - 1):
+            chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb,
+                  sort, add_op, mul_op, mark_max_cols, Tp, Tj, Tx, counts)
+
+    return chunk, parallel
+
+
+#: The top-k kernels (chunk, parallel) by ``prefetch_b``.
+_TOPK = {False: _make_topk(False), True: _make_topk(True)}
 
 
 @jit(parallel=True)
@@ -247,9 +274,10 @@ def csr_spgemm_topk(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: 
     with threads(work=int(flops.sum())) as nt:
         bounds = balanced_chunks(flops, nt)
         if total:
-            _topk(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, np.int64(k), lb, has_lb,
-                  bool(sort), np.int64(add_op), np.int64(mul_op), np.int64(MARK_MAX_COLS), Tp,
-                  Tj, Tx, counts)
+            prefetch_b = worth_prefetching(Ap, Aj, Bp.shape[0] - 1, Bj.nbytes + Bx.nbytes)
+            _TOPK[prefetch_b][1](bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, np.int64(k), lb,
+                                 has_lb, bool(sort), np.int64(add_op), np.int64(mul_op),
+                                 np.int64(MARK_MAX_COLS), Tp, Tj, Tx, counts)
         else:
             counts[:] = 0
         nnz = int(counts.sum())
