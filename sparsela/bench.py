@@ -24,8 +24,9 @@ How it measures
   Workers run one after the other, never at the same time.
 * **Per cell:** the operands are built and converted to the library's own
   types (not timed); one call on a tiny matrix of the same dtypes compiles
-  or loads the Numba kernels (for sparsela, a second with its size
-  thresholds at zero loads the parallel and prefetching ones too); one untimed call on the real input measures
+  or loads the Numba kernels (for sparsela, two more with its size
+  thresholds at zero load the parallel kernels, with and without
+  prefetching); one untimed call on the real input measures
   memory and gives the result that is checked; then ``runs`` timed runs
   (``time.perf_counter``). A run is one call, its result freed outside the
   timing, when a call takes ``SAMPLE_S`` (10 ms) or more; a faster call is
@@ -357,17 +358,21 @@ class _SparselaAdapter(_SciPyLike):
         return self.sl.csr_array(S)  # shares SciPy's buffers
 
     def warm_up(self, fn, A, B):
-        """The tiny call, then again with the size thresholds at zero: the
-        kernels a large input takes (parallel regions, prefetching variants)
-        are compiled or loaded here too, not in the call whose memory is
-        measured (loading them there added 20-40 MiB to Erdos-Renyi A @ A)."""
+        """The tiny call, then again on the parallel path with and without
+        prefetching (size thresholds at zero, the prefetch test forced each
+        way): the kernels a large input takes are compiled or loaded here,
+        not in the call whose memory is measured (loading them there added
+        20-40 MiB to Erdos-Renyi A @ A, and 19 MiB to cryg2500 A @ A when
+        only the prefetching ones had been loaded)."""
         from .backends.cpu import _jit, _prefetch
 
         fn(A, B)
         saved = _jit.PARALLEL_MIN_WORK, _prefetch.MIN_BYTES, _prefetch.FAR_BYTES
-        _jit.PARALLEL_MIN_WORK, _prefetch.MIN_BYTES, _prefetch.FAR_BYTES = 0, 0, 0
         try:
-            fn(A, B)
+            for min_bytes in (1 << 62, 0):  # prefetch off, then on
+                _jit.PARALLEL_MIN_WORK, _prefetch.MIN_BYTES, _prefetch.FAR_BYTES = (
+                    0, min_bytes, 0)
+                fn(A, B)
         finally:
             _jit.PARALLEL_MIN_WORK, _prefetch.MIN_BYTES, _prefetch.FAR_BYTES = saved
 
