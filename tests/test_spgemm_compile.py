@@ -160,3 +160,64 @@ def test_small_inputs_one_call_path(index_dtype, sort):
         if sort:
             assert got.has_canonical_format
         np.testing.assert_allclose(got.toarray(), ref.toarray(), rtol=1e-12, atol=1e-15)
+
+
+_SECOND_PROCESS = textwrap.dedent("""
+    import json
+    from collections import Counter
+
+    import numpy as np
+    import scipy.sparse as sp
+    from numba.core import event
+
+    import sparsela as sl
+    from sparsela.backends.cpu import _jit, _prefetch
+
+    rng = np.random.default_rng(0)
+    A = sl.csr_array(sp.random_array((200, 200), density=0.05, format="csr", rng=rng))
+    M = sl.csr_array(sp.random_array((200, 200), density=0.05, format="csr", rng=rng))
+    X = rng.standard_normal((200, 8))
+    A.has_canonical_format
+    log = Counter()
+
+    class Compiles(event.Listener):
+        def on_start(self, ev):
+            f = ev.data["dispatcher"].py_func
+            if f.__module__.startswith("sparsela."):
+                log[f.__module__ + "." + f.__qualname__] += 1
+
+        def on_end(self, ev):
+            pass
+
+    _jit.PARALLEL_MIN_WORK = 0  # the parallel kernels, however small the input
+    _prefetch.FAR_BYTES = 0
+    with sl.config_context(num_threads=2), event.install_listener("numba:compile", Compiles()):
+        for min_bytes in (1 << 62, 0):  # prefetching off, then on
+            _prefetch.MIN_BYTES = min_bytes
+            for sort in (False, True):
+                sl.spgemm(A, A, sort_indices=sort)
+            sl.spgemm(A, A, semiring="min_plus")
+            sl.spgemm(A, A, mask=M)
+            sl.spgemm(A, A, mask=M, complement=True)
+            sl.spgemm_topk(A, A, 3)
+            sl.spmm(A, X)
+    print(json.dumps(dict(log)))
+""")
+
+
+def test_second_process_compiles_nothing():
+    # The parallel kernels made by factories (spgemm's passes, semiring,
+    # masked, top-k, SpMM rows: one variant each per closure constant) call
+    # the factory's serial kernel. As a closure over it they were compiled
+    # anew in every process: Numba keys its cache on the pickled closure,
+    # whose dispatcher carries an id drawn per process (numba#6264). With the
+    # on-disk cache on, a second process must load all of them.
+    env = dict(os.environ, SPARSELA_NUMBA_CACHE="1")
+    env.pop("NUMBA_DISABLE_JIT", None)
+    runs = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", _SECOND_PROCESS], env=env,
+                             capture_output=True, text=True, timeout=900, check=False)
+        assert out.returncode == 0, out.stderr[-3000:]
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert runs[1] == {}, f"compiled again in a second process: {runs[1]}"

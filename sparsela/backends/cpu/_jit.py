@@ -70,6 +70,31 @@ def jit(func=None, *, parallel: bool = False, inline: str = "never"):
     return numba.njit(**opts)(func)
 
 
+def bind_globals(func, variant: str, **callees):
+    """A copy of ``func``, a kernel made by a factory, that reaches the
+    factory's other kernels ``callees`` as globals, named after ``variant``.
+
+    A closure over them would not do: Numba keys its cache on the pickled
+    closure, and pickles a dispatcher with an id drawn anew in every process
+    (numba#6264), so every process compiled such a kernel again (12 s of
+    first calls per process for SpGEMM, semirings, masks, top-k and SpMM).
+    As globals the callees are resolved when the kernel compiles and are not
+    part of the key; the variant's name gives each variant cache files of
+    its own, as their code is the same. ``func`` must name the callees as
+    globals (names not bound in the factory).
+    """
+    import types
+
+    names = dict(func.__globals__)
+    names.update(callees)
+    copy = types.FunctionType(func.__code__, names, func.__name__, func.__defaults__,
+                              func.__closure__)
+    copy.__qualname__ = f"{func.__qualname__}_{variant}"
+    copy.__module__ = func.__module__
+    copy.__doc__ = func.__doc__
+    return copy
+
+
 #: Below this many nonzeros (or flops) a kernel runs on one thread: waking
 #: the pool costs more than the work, and far more when the cores are busy.
 PARALLEL_MIN_WORK = 1 << 15

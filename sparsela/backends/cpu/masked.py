@@ -25,7 +25,7 @@ import numpy as np
 from numba import prange
 
 from ..._sputils import get_index_dtype
-from ._jit import jit, threads
+from ._jit import bind_globals, jit, threads
 from ._prefetch import prefetch, worth_prefetching
 from .semiring import (
     _sr_add,
@@ -208,14 +208,15 @@ def _make_masked(prefetch_b):
                 mask_table_clear(keys, shift)
 
 
-    @jit(parallel=True)
     def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj, use_dot, row_cost,
                  n_inner, add_op, mul_op, mark_max_cols, val, hit):
         for c in prange(bounds.shape[0] - 1):
-            chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj,
-                  use_dot, row_cost, n_inner, add_op, mul_op, mark_max_cols, val, hit)
+            _chunk(  # noqa: F821 -- a global, bound by bind_globals
+                bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, BTp, BTi, BTx, Mp, Mj,
+                use_dot, row_cost, n_inner, add_op, mul_op, mark_max_cols, val, hit)
 
-    return chunk, parallel
+    return chunk, jit(bind_globals(parallel, f"pf{int(prefetch_b)}", _chunk=chunk),
+                      parallel=True)
 
 
 #: The masked kernels (chunk, parallel) by ``prefetch_b``.

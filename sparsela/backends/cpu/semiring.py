@@ -27,7 +27,7 @@ import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
-from ._jit import jit, threads
+from ._jit import bind_globals, jit, threads
 from ._prefetch import prefetch, worth_prefetching
 from .spgemm import (
     _PF1,
@@ -306,15 +306,15 @@ def _make_numeric(prefetch_b):
             if sort_indices:
                 _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, False)
 
-
-    @jit(parallel=True)
     def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx, add_op, mul_op,
                  sort_indices, mark_max_cols):
         for c in prange(bounds.shape[0] - 1):
-            chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj,
-                  Cx, add_op, mul_op, sort_indices, mark_max_cols)
+            _chunk(  # noqa: F821 -- a global, bound by bind_globals
+                bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
+                add_op, mul_op, sort_indices, mark_max_cols)
 
-    return chunk, parallel
+    return chunk, jit(bind_globals(parallel, f"pf{int(prefetch_b)}", _chunk=chunk),
+                      parallel=True)
 
 
 #: The numeric kernels (chunk, parallel) by ``prefetch_b``.

@@ -35,7 +35,7 @@ from numba import prange
 
 from ..._sputils import INT32_MAX, get_index_dtype
 from . import _jit
-from ._jit import jit, threads, threads_or_serial
+from ._jit import bind_globals, jit, threads, threads_or_serial
 from ._prefetch import prefetch, worth_prefetching
 from .spgemm_heavy import heavy_count, heavy_numeric, heavy_parts, heavy_rows
 
@@ -581,15 +581,16 @@ def _make_symbolic(prefetch_b):
                     keys[: mask + 1] = -1
                 row_nnz[i] = cnt
 
-    @jit(parallel=True)
     def parallel(bounds, nblocks, n_col, Ap, Aj, Bp, Bj, flops, b_canonical, dense_ratio,
                  spa_max_cols, row_nnz):
         nchunks = bounds.shape[0] - 1
         for t in prange(nblocks):
-            block(bounds, t * nchunks // nblocks, (t + 1) * nchunks // nblocks, n_col, Ap, Aj,
-                  Bp, Bj, flops, b_canonical, dense_ratio, spa_max_cols, row_nnz)
+            _block(  # noqa: F821 -- a global, bound by bind_globals
+                bounds, t * nchunks // nblocks, (t + 1) * nchunks // nblocks, n_col, Ap, Aj, Bp, Bj,
+                flops, b_canonical, dense_ratio, spa_max_cols, row_nnz)
 
-    return block, parallel
+    return block, jit(bind_globals(parallel, f"pf{int(prefetch_b)}", _block=block),
+                      parallel=True)
 
 
 #: The symbolic kernels (block, parallel) by ``prefetch_b``.
@@ -918,15 +919,16 @@ def _make_numeric(sort_indices, prefetch_b):
                 _sort_row(Cj, Cx, start, p, kmin, kmax, tk, tv, count,
                           _first_appearance(mode, Ap[i + 1] - Ap[i]))
 
-    @jit(parallel=True)
     def parallel(bounds, nblocks, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
                  b_canonical, dense_ratio, spa_max_cols):
         nchunks = bounds.shape[0] - 1
         for t in prange(nblocks):
-            block(bounds, t * nchunks // nblocks, (t + 1) * nchunks // nblocks, n_col, Ap, Aj,
-                  Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx, b_canonical, dense_ratio, spa_max_cols)
+            _block(  # noqa: F821 -- a global, bound by bind_globals
+                bounds, t * nchunks // nblocks, (t + 1) * nchunks // nblocks, n_col, Ap, Aj, Ax, Bp,
+                Bj, Bx, flops, Cp, Cj, Cx, b_canonical, dense_ratio, spa_max_cols)
 
-    return block, parallel
+    variant = f"sort{int(sort_indices)}_pf{int(prefetch_b)}"
+    return block, jit(bind_globals(parallel, variant, _block=block), parallel=True)
 
 
 #: The numeric kernels (block, parallel) by ``(sort_indices, prefetch_b)``.

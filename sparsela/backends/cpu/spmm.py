@@ -12,7 +12,7 @@ import numpy as np
 from numba import prange
 
 from . import spmv as _spmv
-from ._jit import jit, threads
+from ._jit import bind_globals, jit, threads
 from ._prefetch import prefetch2, worth_prefetching
 from .spmv import _t_blocks
 
@@ -90,14 +90,15 @@ def _make_spmm_rows(prefetch_x):
                     Y[i, yo + c] += a * X[k, c]
                 jj += _u(1)
 
-    @jit(parallel=True)
     def parts(Ap, Aj, Ax, X, Y, zero, rb, c0, c1, yo, dist):
         # one chunk of rows (balanced by nnz + rows) per thread; whole rows of
         # Y per thread, so the result does not depend on the split
         for t in prange(rb.shape[0] - 1):
-            rows(Ap, Aj, Ax, X, Y, zero, rb[t], rb[t + 1], c0, c1, yo, dist)
+            _row_kernel(  # noqa: F821 -- a global, bound by bind_globals
+                Ap, Aj, Ax, X, Y, zero, rb[t], rb[t + 1], c0, c1, yo, dist)
 
-    return rows, parts
+    return rows, jit(bind_globals(parts, f"pf{int(prefetch_x)}", _row_kernel=rows),
+                     parallel=True)
 
 
 #: The row kernels (rows, parts) by ``prefetch_x``.

@@ -22,7 +22,7 @@ import numpy as np
 from numba import prange
 
 from ..._sputils import get_index_dtype
-from ._jit import jit, threads
+from ._jit import bind_globals, jit, threads
 from ._prefetch import prefetch, worth_prefetching
 from .semiring import _sr_add, _sr_mul
 from .spgemm import (
@@ -193,14 +193,15 @@ def _make_topk(prefetch_b):
                     _sift_down(Tj, Tx, base, m, 0)
 
 
-    @jit(parallel=True)
     def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort, add_op,
                  mul_op, mark_max_cols, Tp, Tj, Tx, counts):
         for c in prange(bounds.shape[0] - 1):
-            chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb,
-                  sort, add_op, mul_op, mark_max_cols, Tp, Tj, Tx, counts)
+            _chunk(  # noqa: F821 -- a global, bound by bind_globals
+                bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, k, lb, has_lb, sort,
+                add_op, mul_op, mark_max_cols, Tp, Tj, Tx, counts)
 
-    return chunk, parallel
+    return chunk, jit(bind_globals(parallel, f"pf{int(prefetch_b)}", _chunk=chunk),
+                      parallel=True)
 
 
 #: The top-k kernels (chunk, parallel) by ``prefetch_b``.
