@@ -57,9 +57,10 @@ def heavy_rows(flops: np.ndarray, total: int, n_col: int, nparts: int,
 
     A row is heavy when it has more products than one of the row partition's
     chunks would (``total / (chunks * nparts)``, the imbalance it could
-    otherwise cause), at least ``HEAVY_MIN_FLOPS``, and at least
-    ``nparts * n_col``: each part's arrays are scanned over every column,
-    which its products then pay for. None when ``nparts < 2``.
+    otherwise cause), at least ``HEAVY_MIN_FLOPS``, and at least ``n_col``:
+    the gather scans every part's arrays over all the columns (``n_col``
+    entries a thread), which its products then pay for. None when
+    ``nparts < 2``.
 
     Parameters
     ----------
