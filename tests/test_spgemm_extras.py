@@ -194,6 +194,99 @@ def test_semiring_prefetching_kernel_matches(name, complement, monkeypatch):
         np.testing.assert_array_equal(x, y)
 
 
+# plus_times without a mask runs the tuned kernel (its own heavy-row tests)
+_HEAVY_SEMIRING_CASES = [
+    (name, dtype, complement)
+    for name, dtype in [("min_plus", np.float64), ("max_plus", np.int64),
+                        ("max_min", np.float32), ("or_and", np.bool_),
+                        ("plus_times", np.float64), ("plus_times", np.complex128)]
+    for complement in (False, True) if complement or name != "plus_times"]
+
+
+@pytest.mark.parametrize("nparts", [2, 3])
+@pytest.mark.parametrize("name,dtype,complement", _HEAVY_SEMIRING_CASES)
+def test_semiring_heavy_rows_split(nparts, name, dtype, complement, monkeypatch):
+    # Rows with a large share of the products are split across threads as in
+    # the plain product (spgemm_heavy.py), here over a semiring and with a
+    # complemented mask: forced on a small product, the result is the dense
+    # reference, split rows come out sorted whether asked or not, 1 and 2
+    # threads give the same bits, and min/max/or give the same bits as the
+    # unsplit rows (the parts fold in A's stored order).
+    from sparsela.backends.cpu import spgemm_heavy
+
+    rng = np.random.default_rng(31)
+    n_row, k, n_col = 60, 300, 200
+    heavy = [0, 17, 59]
+    a = sp.random_array((n_row, k), density=0.02, format="lil", rng=rng)
+    for i in heavy:
+        a[i, rng.permutation(k)[: k - 10]] = 1.0
+    a = a.tocsr()
+    b = sp.random_array((k, n_col), density=0.05, format="csr", rng=rng)
+    m = sp.random_array((n_row, n_col), density=0.3, format="csr", rng=rng)
+    def values(x):
+        x = x.copy()
+        if dtype == np.bool_:
+            x.data = rng.random(x.nnz) < 0.7  # explicit False values too
+        elif np.dtype(dtype).kind == "c":
+            x.data = rng.standard_normal(x.nnz) + 1j * rng.standard_normal(x.nnz)
+        else:
+            x.data = np.round(rng.standard_normal(x.nnz) * 8).astype(dtype)
+        return x.astype(dtype)
+    a, b = values(a), values(b)
+    A, B, M = sl.csr_array(a), sl.csr_array(b), sl.csr_array(m)
+    kw = {"mask": M, "complement": True} if complement else {}
+    monkeypatch.setattr(spgemm_heavy, "HEAVY_MIN_FLOPS", 1)
+    monkeypatch.setattr(semiring_kernels, "heavy_parts", lambda n_col, itemsize: nparts)
+    flops = np.diff(a.indptr) * 0
+    for i in range(n_row):
+        flops[i] = np.diff(b.indptr)[a.indices[a.indptr[i]:a.indptr[i + 1]]].sum()
+    assert spgemm_heavy.heavy_rows(flops.astype(np.int64), int(flops.sum()) + n_row, n_col,
+                                   nparts, 4).tolist() == heavy
+    sa, sb = raw_arrays(A), raw_arrays(B)
+    out = []
+    with force_parallel():
+        for nt, sort in ((1, True), (2, True), (2, False)):
+            with sl.config_context(num_threads=nt):
+                out.append(sl.spgemm(A, B, semiring=name, sort_indices=sort, **kw))
+    assert_unchanged(A, sa, "A")
+    assert_unchanged(B, sb, "B")
+    C = out[0]
+    for D in out[1:2]:
+        np.testing.assert_array_equal(C.indptr, D.indptr)
+        np.testing.assert_array_equal(C.indices, D.indices)
+        np.testing.assert_array_equal(C.data, D.data)
+    vals, pat = semiring_reference(a.toarray(), pattern_of(a), b.toarray(), pattern_of(b), name)
+    if complement:
+        keep = ~pattern_of(m)
+        vals, pat = np.where(keep, vals, 0).astype(vals.dtype), pat & keep
+    check_result(C, vals, pat, a.dtype, b.dtype)
+    U = out[2]  # unsorted: the split rows are sorted all the same
+    np.testing.assert_array_equal(U.indptr, C.indptr)
+    for i in heavy:
+        row = U.indices[U.indptr[i]:U.indptr[i + 1]]
+        np.testing.assert_array_equal(row, C.indices[C.indptr[i]:C.indptr[i + 1]])
+    # the same as without the split: bit for bit where ⊕ is exact, also
+    # with NaN products (min/max ignore them: the parts' fold must too)
+    if np.dtype(dtype).kind == "f":
+        a.data[::7] = np.nan
+        A = sl.csr_array(a)
+    with force_parallel(), sl.config_context(num_threads=2):
+        split = sl.spgemm(A, B, semiring=name, **kw)
+        monkeypatch.setattr(semiring_kernels, "heavy_parts", lambda n_col, itemsize: 1)
+        whole = sl.spgemm(A, B, semiring=name, **kw)
+    np.testing.assert_array_equal(whole.indptr, split.indptr)
+    np.testing.assert_array_equal(whole.indices, split.indices)
+    if name != "plus_times":
+        np.testing.assert_array_equal(whole.data, split.data)
+
+
+def pattern_of(x) -> np.ndarray:
+    """Stored positions of a SciPy CSR array (explicit zeros included)."""
+    pat = np.zeros(x.shape, dtype=bool)
+    pat[np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)), x.indices] = True
+    return pat
+
+
 @pytest.mark.parametrize("kind", ["masked_row", "masked_table", "topk", "topk_table"])
 def test_masked_and_topk_prefetching_kernels_match(kind, monkeypatch):
     # The masked (row-wise path) and top-k kernels that prefetch B's rows are

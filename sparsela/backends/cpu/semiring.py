@@ -32,14 +32,24 @@ from ._prefetch import prefetch, worth_prefetching
 from .spgemm import (
     _PF1,
     _PF2,
+    CHUNKS_PER_THREAD,
+    DENSE_RATIO,
     INSERTION_MAX,
+    _count,
     _row_flops_on,
     _sort_row,
     _table_bits,
     _table_slot,
     balanced_chunks,
     spgemm_index_dtype,
-    spgemm_row_nnz,
+)
+from .spgemm_heavy import (
+    _cut_entries,
+    _flag_excluded,
+    heavy_count,
+    heavy_parts,
+    heavy_rows,
+    no_exclusion,
 )
 
 __all__ = [
@@ -264,7 +274,7 @@ def _make_numeric(prefetch_b):
             f = flops[i]
             start = np.int64(Cp[i])
             end = np.int64(Cp[i + 1])
-            if end == start:
+            if f == 0 or end == start:  # f == 0 also: a heavy row, split apart
                 continue
             has_x = Xp[i + 1] > Xp[i]
             xshift = _exclusion_fill(i, Xp, Xj, xstamp, xmark, xkeys, xpos) if has_x else 0
@@ -321,6 +331,70 @@ def _make_numeric(prefetch_b):
 _NUMERIC = {False: _make_numeric(False), True: _make_numeric(True)}
 
 
+@jit(parallel=True)
+def _heavy_numeric(rows, flops, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, xflag, cnt, Cp, Cj, Cx,
+                   acc, seen, add_op, mul_op):
+    """Numeric pass of the heavy rows, each sorted, as ``spgemm_heavy.heavy_numeric``
+    over a semiring: each part folds ⊕ over its run of A's entries in stored
+    order (its first product of a column initialises it), and the gather
+    folds the parts in part order, so ⊕ runs in A's stored order as in the
+    unsplit row. Excluded columns (``xflag``, see ``heavy_count``) are
+    accumulated like any other and dropped by the gather.
+
+    ``acc`` (C's value dtype) and ``seen`` (uint8): shape ``(nparts, n_col)``,
+    ``seen`` all zero (left so).
+    """
+    nparts = seen.shape[0]
+    has_x = xflag.shape[0] > 0
+    cuts = np.empty(nparts + 1, dtype=np.int64)
+    for h in range(rows.shape[0]):
+        i = rows[h]
+        _cut_entries(Ap, Aj, Bp, i, flops[h], cuts)
+        _flag_excluded(Xp, Xj, i, xflag, 1)
+        for t in prange(nparts):
+            vals = acc[t]
+            mark = seen[t]
+            for jj in range(_u(cuts[t]), _u(cuts[t + 1])):
+                a = Ax[jj]
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                    j = _u(Bj[kk])
+                    v = _sr_mul(mul_op, a, Bx[kk])
+                    vals[j] = _sr_add(add_op, vals[j], v) if mark[j] else v
+                    mark[j] = 1
+        for r in prange(nparts):
+            p = np.int64(Cp[i])
+            for q in range(r):
+                p += cnt[h, q]
+            end = p + cnt[h, r]
+            j = np.int64(r * n_col // nparts)
+            # branch-free emission as in heavy_numeric: every column is
+            # written at p, which advances past the columns C holds
+            while p < end:
+                s = acc[0, _u(j)]
+                hit = seen[0, _u(j)]
+                seen[0, _u(j)] = 0
+                for t in range(1, nparts):
+                    x = acc[t, _u(j)]
+                    st = seen[t, _u(j)]
+                    if st:
+                        s = _sr_add(add_op, s, x) if hit else x
+                    hit |= st
+                    seen[t, _u(j)] = 0
+                if has_x:
+                    hit &= xflag[_u(j)] ^ 1
+                Cj[_u(p)] = j
+                Cx[_u(p)] = s
+                p += np.int64(hit)
+                j += 1
+            if has_x:
+                # excluded columns after the range's last one were seen too
+                for jr in range(_u(j), _u((r + 1) * n_col // nparts)):
+                    for t in range(nparts):
+                        seen[t, jr] = 0
+        _flag_excluded(Xp, Xj, i, xflag, 0)
+
+
 # --------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------
@@ -373,14 +447,33 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
         excluded = bool(Xj.shape[0])
     with threads(work=int(Ap[-1]) + int(Bp[-1]) + int(Xp[-1])) as nt:
         flops = _row_flops_on(n_row, Ap, Aj, Bp, nt)
-    with threads(work=int(flops.sum())) as nt:
-        bounds = balanced_chunks(flops, nt)
+    # rows with a large share of the products, split across threads as in
+    # csr_spgemm (spgemm_heavy.py); the passes below see them as empty
+    work = int(flops.sum()) + n_row
+    nparts = heavy_parts(n_col, Ax.dtype.itemsize)
+    heavy = heavy_rows(flops, work, n_col, nparts, CHUNKS_PER_THREAD)
+    if heavy.shape[0]:
+        hflops = flops[heavy]
+        flops[heavy] = 0
         if excluded:
+            xs = (Xp, Xj, np.zeros(n_col, dtype=np.uint8))
+        else:
+            xs = no_exclusion(idx)
+    with threads(work=work) as nt:
+        if excluded:
+            bounds = balanced_chunks(flops, nt)
             row_nnz = np.empty(n_row, dtype=np.int64)
             _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, np.int64(MARK_MAX_COLS),
                       row_nnz)
         else:
-            row_nnz = spgemm_row_nnz(n_row, n_col, Ap, Aj, Bp, Bj, b_canonical=b_canonical)
+            bounds, row_nnz = _count(
+                n_row, n_col, Ap, Aj, Bp, Bj, flops, bool(b_canonical), DENSE_RATIO,
+                worth_prefetching(Ap, Aj, Bp.shape[0] - 1, Bj.nbytes), nt)
+        if heavy.shape[0]:
+            seen = np.zeros((nparts, n_col), dtype=np.uint8)
+            hcnt = np.empty((heavy.shape[0], nparts), dtype=np.int64)
+            heavy_count(heavy, hflops, n_col, Ap, Aj, Bp, Bj, *xs, seen, hcnt)
+            row_nnz[heavy] = hcnt.sum(axis=1)
         cidx = spgemm_index_dtype(row_nnz, n_col)
         Cp = np.empty(n_row + 1, dtype=cidx)
         Cp[0] = 0
@@ -393,4 +486,8 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
             _NUMERIC[pf][1](bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
                             np.int64(add_op), np.int64(mul_op), bool(sort_indices),
                             np.int64(MARK_MAX_COLS))
+        if heavy.shape[0]:
+            acc = np.zeros((nparts, n_col), dtype=Cx.dtype)
+            _heavy_numeric(heavy, hflops, n_col, Ap, Aj, Ax, Bp, Bj, Bx, *xs, hcnt, Cp, Cj, Cx,
+                           acc, seen, np.int64(add_op), np.int64(mul_op))
     return Cp, Cj, Cx

@@ -37,7 +37,13 @@ from ..._sputils import INT32_MAX, get_index_dtype
 from . import _jit
 from ._jit import bind_globals, jit, threads, threads_or_serial
 from ._prefetch import prefetch, worth_prefetching
-from .spgemm_heavy import heavy_count, heavy_numeric, heavy_parts, heavy_rows
+from .spgemm_heavy import (
+    heavy_count,
+    heavy_numeric,
+    heavy_parts,
+    heavy_rows,
+    no_exclusion,
+)
 
 __all__ = ["balanced_chunks", "csr_spgemm", "spgemm_index_dtype", "spgemm_row_nnz"]
 
@@ -1082,7 +1088,8 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
         if heavy.shape[0]:
             seen = np.zeros((nparts, n_col), dtype=np.uint8)
             hcnt = np.empty((heavy.shape[0], nparts), dtype=np.int64)
-            heavy_count(heavy, hflops, n_col, Ap, Aj, Bp, Bj, seen, hcnt)
+            heavy_count(heavy, hflops, n_col, Ap, Aj, Bp, Bj, *no_exclusion(Aj.dtype), seen,
+                        hcnt)
             row_nnz[heavy] = hcnt.sum(axis=1)
         idx = spgemm_index_dtype(row_nnz, n_col)
         Cp = np.empty(n_row + 1, dtype=idx)

@@ -27,7 +27,7 @@ from numba import prange
 
 from ._jit import jit
 
-__all__ = ["heavy_count", "heavy_numeric", "heavy_parts", "heavy_rows"]
+__all__ = ["heavy_count", "heavy_numeric", "heavy_parts", "heavy_rows", "no_exclusion"]
 
 #: At most this many parts a row (one a thread of the pool).
 HEAVY_MAX_PARTS = 8
@@ -49,6 +49,12 @@ def heavy_parts(n_col: int, itemsize: int) -> int:
 
     fit = HEAVY_MAX_BYTES // max(1, n_col * (itemsize + 1))
     return int(min(numba.config.NUMBA_NUM_THREADS, HEAVY_MAX_PARTS, fit))
+
+
+def no_exclusion(index_dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(Xp, Xj, xflag)`` for :func:`heavy_count` without an excluded pattern."""
+    empty = np.empty(0, dtype=index_dtype)
+    return empty, empty, np.empty(0, dtype=np.uint8)
 
 
 def heavy_rows(flops: np.ndarray, total: int, n_col: int, nparts: int,
@@ -101,25 +107,42 @@ def _cut_entries(Ap, Aj, Bp, i, f, cuts):
     cuts[nparts] = end
 
 
+@jit(inline="always")
+def _flag_excluded(Xp, Xj, i, xflag, value):
+    """Set ``xflag`` at the columns of row ``i`` of the excluded pattern X
+    (complemented mask) to ``value``; nothing when ``xflag`` is empty (no X)."""
+    if xflag.shape[0]:
+        for q in range(_u(Xp[i]), _u(Xp[i + 1])):
+            xflag[_u(Xj[q])] = value
+
+
 @jit(parallel=True)
-def heavy_count(rows, flops, n_col, Ap, Aj, Bp, Bj, seen, cnt):
+def heavy_count(rows, flops, n_col, Ap, Aj, Bp, Bj, Xp, Xj, xflag, seen, cnt):
     """Symbolic pass of the heavy rows: ``cnt[h, r]`` = nnz of row ``rows[h]``
     of C in column range ``r``.
 
     ``seen``: uint8, shape ``(nparts, n_col)``, all zero (left so);
-    ``flops[h]``: the products of row ``rows[h]``.
+    ``flops[h]``: the products of row ``rows[h]``. ``Xp, Xj``: CSR structure
+    of a pattern left out of C (semiring.py's complemented mask), used with
+    ``xflag`` (uint8, ``n_col``, all zero, left so); an empty ``xflag``
+    means no pattern (``Xp``, ``Xj`` are then not read).
     """
     nparts = seen.shape[0]
+    has_x = xflag.shape[0] > 0
     cuts = np.empty(nparts + 1, dtype=np.int64)
     for h in range(rows.shape[0]):
         i = rows[h]
         _cut_entries(Ap, Aj, Bp, i, flops[h], cuts)
+        _flag_excluded(Xp, Xj, i, xflag, 1)
         for t in prange(nparts):
             mark = seen[t]
             for jj in range(_u(cuts[t]), _u(cuts[t + 1])):
                 k = _u(Aj[jj])
                 for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
-                    mark[_u(Bj[kk])] = 1
+                    j = _u(Bj[kk])
+                    # a stamp, not a skip: excluded columns are cleared in
+                    # the count below (no branch per product)
+                    mark[j] = 1
         for r in prange(nparts):
             n = np.int64(0)
             for j in range(_u(r * n_col // nparts), _u((r + 1) * n_col // nparts)):
@@ -127,8 +150,11 @@ def heavy_count(rows, flops, n_col, Ap, Aj, Bp, Bj, seen, cnt):
                 for t in range(nparts):
                     hit |= seen[t, j]
                     seen[t, j] = 0
+                if has_x:
+                    hit &= xflag[j] ^ 1
                 n += np.int64(hit)
             cnt[h, r] = n
+        _flag_excluded(Xp, Xj, i, xflag, 0)
 
 
 @jit(parallel=True)
