@@ -194,6 +194,58 @@ def test_semiring_prefetching_kernel_matches(name, complement, monkeypatch):
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.parametrize("name,dtype", [("min_plus", np.float64), ("max_min", np.float32),
+                                        ("max_plus", np.int32), ("or_and", np.bool_),
+                                        ("plus_times", np.complex128)])
+@pytest.mark.parametrize("sort", [True, False])
+def test_semiring_dense_and_hashed_rows_agree(name, dtype, sort, monkeypatch):
+    # Rows with many products per column of C accumulate in column-indexed
+    # arrays, the others in hash tables. Forced all one way, then all the
+    # other: the same bits in the same order (both emit first-appearance
+    # order and fold ⊕ in A's stored order), NaN products included, with and
+    # without a complemented mask, on 1 and 2 threads; and the dense reference.
+    rng = np.random.default_rng(33)
+    a = sp.random_array((80, 120), density=0.08, format="csr", rng=rng)
+    b = sp.random_array((120, 150), density=0.08, format="csr", rng=rng)
+    m = sp.random_array((80, 150), density=0.2, format="csr", rng=rng)
+    for x in (a, b):
+        if dtype == np.bool_:
+            x.data = rng.random(x.nnz) < 0.7
+        elif np.dtype(dtype).kind == "c":
+            x.data = rng.standard_normal(x.nnz) + 1j * rng.standard_normal(x.nnz)
+        else:
+            x.data = np.round(rng.standard_normal(x.nnz) * 8)
+    a, b = a.astype(dtype), b.astype(dtype)
+    A, B, M = sl.csr_array(a), sl.csr_array(b), sl.csr_array(m)
+    if np.dtype(dtype).kind == "f":
+        An = a.copy()
+        An.data[::5] = np.nan
+        An = sl.csr_array(An)
+    for kw in ({}, {"mask": M, "complement": True}):
+        if name == "plus_times" and not kw:
+            continue  # the tuned kernel
+        results = []
+        for ratio in (0, 1 << 40):  # every row hashed, then every row dense
+            monkeypatch.setattr(semiring_kernels, "DENSE_RATIO", ratio)
+            with force_parallel():
+                for nt in (1, 2):
+                    with sl.config_context(num_threads=nt):
+                        results.append([sl.spgemm(X, B, semiring=name, sort_indices=sort, **kw)
+                                        for X in ((A, An) if np.dtype(dtype).kind == "f"
+                                                  else (A,))])
+        for res in results[1:]:
+            for C, D in zip(results[0], res):
+                np.testing.assert_array_equal(C.indptr, D.indptr)
+                np.testing.assert_array_equal(C.indices, D.indices)
+                np.testing.assert_array_equal(C.data, D.data)
+        vals, pat = semiring_reference(a.toarray(), pattern_of(a), b.toarray(), pattern_of(b),
+                                       name)
+        if kw:
+            keep = ~pattern_of(m)
+            vals, pat = np.where(keep, vals, 0).astype(vals.dtype), pat & keep
+        check_result(results[0][0], vals, pat, a.dtype, b.dtype, sorted_rows=sort)
+
+
 # plus_times without a mask runs the tuned kernel (its own heavy-row tests)
 _HEAVY_SEMIRING_CASES = [
     (name, dtype, complement)

@@ -35,8 +35,12 @@ from .spgemm import (
     CHUNKS_PER_THREAD,
     DENSE_RATIO,
     INSERTION_MAX,
+    SCAN_RATIO,
     _count,
+    _filled,
     _row_flops_on,
+    _scan_emit,
+    _sort_keys,
     _sort_row,
     _table_bits,
     _table_slot,
@@ -251,30 +255,93 @@ def _make_numeric(prefetch_b):
 
     @jit
     def chunk(r0, r1, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
-              add_op, mul_op, sort_indices, mark_max_cols):
+              add_op, mul_op, sort_indices, dense_ratio, mark_max_cols):
         if prefetch_b:
             pf_end = _u(Ap[r1])  # prefetch no further than the chunk's entries
-        max_f = np.int64(0)
+        # rows with dense_ratio * flops >= n_col take column-indexed arrays
+        # (as spgemm's _APPEND rows): a hash table of 2 * flops slots would
+        # pass n_col / 2 and every probe would miss the caches
+        max_f = np.int64(0)  # of the hashed rows
         max_nnz = np.int64(0)
+        max_dense = np.int64(-1)  # largest dense row's nnz; -1: none
         work = np.int64(0)
         for i in range(r0, r1):
-            max_f = max(max_f, flops[i])
-            max_nnz = max(max_nnz, np.int64(Cp[i + 1]) - np.int64(Cp[i]))
-            work += flops[i]
-        size = (np.int64(1) << _table_bits(max_f)) if max_f else 0
-        keys = np.full(size, -1, dtype=Bj.dtype)
-        tpos = np.empty(size, dtype=np.int64)  # slot -> position of its column in C
+            f = flops[i]
+            nnz = np.int64(Cp[i + 1]) - np.int64(Cp[i])
+            if dense_ratio * f >= n_col and f > 0:
+                max_dense = max(max_dense, nnz)
+            else:
+                max_f = max(max_f, f)
+                max_nnz = max(max_nnz, nnz)
+            work += f
         xstamp, xmark, xkeys, xpos = _exclusion_scratch(r0, r1, n_col, Xp, Bj, work, mark_max_cols)
         ns = max_nnz if (sort_indices and max_nnz > INSERTION_MAX) else 0
         tk = np.empty(ns, dtype=Cj.dtype)
         tv = np.empty(ns, dtype=Cx.dtype)
-        count = np.empty(max(256, 4 * ns), dtype=np.int64)
+        count = np.empty(max(2048, 4 * ns) if sort_indices else 0, dtype=np.int64)
 
+        # dense rows: values and flags by column, new columns appended
+        # branch-free (the slot is always written, the count advances by
+        # "new"), so a row comes out in first-appearance order as from the
+        # table below, with ⊕ folded in the same order
+        nd = n_col if max_dense >= 0 else 0
+        seen = _filled(np.empty(nd, dtype=np.uint8), 0)
+        acc = np.empty(nd, dtype=Cx.dtype)  # read only where seen
+        lst = np.empty(max_dense + 1, dtype=Cj.dtype)
+        ltmp = np.empty(max_dense + 1 if sort_indices else 0, dtype=Cj.dtype)
+        for i in range(r0 if max_dense >= 0 else r1, r1):
+            f = flops[i]
+            if not (dense_ratio * f >= n_col and f > 0):
+                continue
+            start = np.int64(Cp[i])
+            has_x = Xp[i + 1] > Xp[i]
+            xshift = _exclusion_fill(i, Xp, Xj, xstamp, xmark, xkeys, xpos) if has_x else 0
+            n = np.int64(0)
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                if prefetch_b and jj + _PF2 < pf_end:
+                    prefetch(Bp, Aj[jj + _PF2])
+                    prefetch(Bj, Bp[_u(Aj[jj + _PF1])])
+                    prefetch(Bx, Bp[_u(Aj[jj + _PF1])])
+                a = Ax[jj]
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                    j = Bj[kk]
+                    if has_x and _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
+                        continue
+                    v = _sr_mul(mul_op, a, Bx[kk])
+                    hit = seen[_u(j)]
+                    acc[_u(j)] = _sr_add(add_op, acc[_u(j)], v) if hit else v
+                    lst[_u(n)] = j
+                    n += np.int64(hit ^ 1)
+                    seen[_u(j)] = 1
+            if has_x and not xstamp:
+                mask_table_clear(xkeys, xshift)
+            if sort_indices:
+                kmin = np.int64(n_col)
+                kmax = np.int64(-1)
+                for q in range(_u(n)):
+                    kmin = min(kmin, np.int64(lst[q]))
+                    kmax = max(kmax, np.int64(lst[q]))
+                if kmax - kmin < SCAN_RATIO * n:
+                    _scan_emit(acc, seen, kmin, start, start + n, Cj, Cx)
+                    continue
+                _sort_keys(lst, n, kmin, kmax - kmin, ltmp, count)
+            for q in range(_u(n)):
+                j = lst[q]
+                Cj[_u(start + q)] = j
+                Cx[_u(start + q)] = acc[_u(j)]
+                seen[_u(j)] = 0
+
+        # other rows: open addressing; slot -> position of its column in C
+        size = (np.int64(1) << _table_bits(max_f)) if max_f else 0
+        keys = _filled(np.empty(size, dtype=Bj.dtype), -1)
+        tpos = np.empty(size, dtype=np.int64)
         for i in range(r0, r1):
             f = flops[i]
             start = np.int64(Cp[i])
             end = np.int64(Cp[i + 1])
-            if f == 0 or end == start:  # f == 0 also: a heavy row, split apart
+            # f == 0 also: a heavy row, split apart
+            if f == 0 or end == start or dense_ratio * f >= n_col:
                 continue
             has_x = Xp[i + 1] > Xp[i]
             xshift = _exclusion_fill(i, Xp, Xj, xstamp, xmark, xkeys, xpos) if has_x else 0
@@ -317,11 +384,11 @@ def _make_numeric(prefetch_b):
                 _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, False)
 
     def parallel(bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx, add_op, mul_op,
-                 sort_indices, mark_max_cols):
+                 sort_indices, dense_ratio, mark_max_cols):
         for c in prange(bounds.shape[0] - 1):
             _chunk(  # noqa: F821 -- a global, bound by bind_globals
                 bounds[c], bounds[c + 1], n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
-                add_op, mul_op, sort_indices, mark_max_cols)
+                add_op, mul_op, sort_indices, dense_ratio, mark_max_cols)
 
     return chunk, jit(bind_globals(parallel, f"pf{int(prefetch_b)}", _chunk=chunk),
                       parallel=True)
@@ -485,7 +552,7 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
             pf = worth_prefetching(Ap, Aj, Bp.shape[0] - 1, Bj.nbytes + Bx.nbytes)
             _NUMERIC[pf][1](bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
                             np.int64(add_op), np.int64(mul_op), bool(sort_indices),
-                            np.int64(MARK_MAX_COLS))
+                            np.int64(DENSE_RATIO), np.int64(MARK_MAX_COLS))
         if heavy.shape[0]:
             acc = np.zeros((nparts, n_col), dtype=Cx.dtype)
             _heavy_numeric(heavy, hflops, n_col, Ap, Aj, Ax, Bp, Bj, Bx, *xs, hcnt, Cp, Cj, Cx,
