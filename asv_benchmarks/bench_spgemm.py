@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+import scipy.sparse as sp
+
 from .common import (
     MATRICES,
     SDDMM_COLUMNS,
@@ -189,6 +192,70 @@ def _gb_min_plus():
     import graphblas as gb
 
     return gb.semiring.min_plus
+
+
+_VXM_OPERANDS: dict = {}
+
+
+def _frontier(S: sp.csr_array, stride: int, offset: int) -> sp.csr_array:
+    """A 1 x n sparse row holding every ``stride``-th column from ``offset``
+    (values 1, 2, ...), float64 and int32 indices like the inputs."""
+    n = S.shape[1]
+    cols = np.arange(offset, n, stride, dtype=np.int32)
+    return sp.csr_array((np.arange(1, cols.size + 1, dtype=np.float64), cols,
+                         np.array([0, cols.size], dtype=np.int32)), shape=(1, n))
+
+
+class SemiringVxM(LibraryBenchmark):
+    """One sparse row times the matrix over a semiring: a step of
+    Bellman-Ford (``min_plus``) and of a BFS (``or_and``, the visited set as
+    complemented mask). The whole product is one row of C: sparsela splits
+    it across threads (``spgemm_heavy.py``).
+
+    The frontier holds every 8th column, the visited set every 4th from 1.
+    sparsela ``spgemm(x, A, semiring=...)`` (``mask=visited, complement=True``
+    for the BFS); GraphBLAS ``x.mxm(A, min_plus).new()`` and
+    ``x.mxm(A, lor_land).new(mask=~visited.S)``, x a 1 x n Matrix. The BFS
+    operands are bool for both libraries.
+    """
+
+    functions = {
+        "min_plus": {
+            "sparsela": lambda x, A, xb, Ab, v: sl.spgemm(x, A, semiring="min_plus",
+                                                         sort_indices=False),
+            "graphblas": lambda x, A, xb, Ab, v: x.mxm(A, _gb_min_plus()).new(),
+        },
+        "bfs": {
+            "sparsela": lambda x, A, xb, Ab, v: sl.spgemm(xb, Ab, semiring="or_and", mask=v,
+                                                         complement=True, sort_indices=False),
+            "graphblas": lambda x, A, xb, Ab, v: xb.mxm(Ab, _gb_lor_land()).new(mask=~v.S),
+        },
+    }
+
+    def skip_if(self, library, threads, matrix, *extra):
+        if not _has_spgemm_option("semiring"):
+            skip("this sparsela's spgemm has no semiring")
+
+    def operands(self, library, S, *extra):
+        # the derived inputs are kept alive here: convert caches by id()
+        key = (library, id(S))
+        if key not in _VXM_OPERANDS:
+            x, v = _frontier(S, 8, 0), _frontier(S, 4, 1)
+            inputs = (x, S, x.astype(bool), S.astype(bool), v)
+            _VXM_OPERANDS[key] = (inputs, tuple(convert(library, M) for M in inputs))
+        return _VXM_OPERANDS[key][1]
+
+    def time_vxm_min_plus(self, library, threads, matrix):
+        self.call("min_plus")
+
+    def time_bfs_step(self, library, threads, matrix):
+        self.call("bfs")
+
+
+def _gb_lor_land():
+    import graphblas as gb
+
+    return gb.semiring.lor_land
 
 
 TOPK = 10

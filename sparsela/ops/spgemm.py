@@ -223,7 +223,8 @@ def _extra_product(A: csr_array, B: csr_array, out_dt, name: str, M: csr_array |
     # relies on). Canonical inputs pass through without a copy.
     A, B = _canonical_csr(A), _canonical_csr(B)
     if name == "or_and":
-        Ax, Bx = A.data != 0, B.data != 0
+        # bool operands as they are (a BFS step reuses its matrix every call)
+        Ax, Bx = (X.data if X.data.dtype == np.bool_ else X.data != 0 for X in (A, B))
     else:
         Ax, Bx = to_kernel(A.data, kdt), to_kernel(B.data, kdt)
     n_row, n_col = A.shape[0], B.shape[1]

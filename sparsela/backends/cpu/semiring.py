@@ -203,14 +203,24 @@ def _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
 # symbolic (only with an excluded pattern: without one, spgemm_row_nnz)
 # --------------------------------------------------------------------------
 @jit
-def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, mark_max_cols, row_nnz):
-    max_f = np.int64(0)
+def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, dense_ratio, mark_max_cols,
+                    row_nnz):
+    max_f = np.int64(0)  # of the hashed rows
+    dense = False
     work = np.int64(0)
     for i in range(r0, r1):
-        max_f = max(max_f, flops[i])
-        work += flops[i]
+        if dense_ratio * flops[i] >= n_col and flops[i] > 0:
+            dense = True
+        else:
+            max_f = max(max_f, flops[i])
+            work += flops[i]
     keys = np.full((np.int64(1) << _table_bits(max_f)) if max_f else 0, -1, dtype=Bj.dtype)
     xstamp, xmark, xkeys, xpos = _exclusion_scratch(r0, r1, n_col, Xp, Bj, work, mark_max_cols)
+    # dense rows (as in the numeric pass): a flag a column, counted
+    # branch-free; the excluded columns seen are taken off afterwards (no
+    # unpredictable branch a product), and the flags cleared whole (n_col
+    # bytes, at most 4x fewer than the row's products)
+    seen = _filled(np.empty(n_col if dense else 0, dtype=np.uint8), 0)
     for i in range(r0, r1):
         f = flops[i]
         cnt = np.int64(0)
@@ -218,6 +228,20 @@ def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, mark_max_cols,
             row_nnz[i] = 0
             continue
         has_x = Xp[i + 1] > Xp[i]
+        if dense_ratio * f >= n_col:
+            for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
+                k = _u(Aj[jj])
+                for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
+                    j = _u(Bj[kk])
+                    cnt += np.int64(seen[j] ^ 1)
+                    seen[j] = 1
+            for q in range(_u(Xp[i]), _u(Xp[i + 1])):
+                j = _u(Xj[q])
+                cnt -= np.int64(seen[j])
+                seen[j] = 0  # a column repeated in X is taken off once
+            seen[:] = 0
+            row_nnz[i] = cnt
+            continue
         xshift = _exclusion_fill(i, Xp, Xj, xstamp, xmark, xkeys, xpos) if has_x else 0
         bits = _table_bits(f)
         mask = (np.int64(1) << bits) - 1
@@ -239,10 +263,10 @@ def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, mark_max_cols,
 
 
 @jit(parallel=True)
-def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, mark_max_cols, row_nnz):
+def _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, dense_ratio, mark_max_cols, row_nnz):
     for c in prange(bounds.shape[0] - 1):
         _symbolic_chunk(bounds[c], bounds[c + 1], n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops,
-                        mark_max_cols, row_nnz)
+                        dense_ratio, mark_max_cols, row_nnz)
 
 
 # --------------------------------------------------------------------------
@@ -263,17 +287,17 @@ def _make_numeric(prefetch_b):
         # pass n_col / 2 and every probe would miss the caches
         max_f = np.int64(0)  # of the hashed rows
         max_nnz = np.int64(0)
-        max_dense = np.int64(-1)  # largest dense row's nnz; -1: none
-        work = np.int64(0)
+        dense = False  # any dense row
+        work = np.int64(0)  # of the hashed rows
         for i in range(r0, r1):
             f = flops[i]
             nnz = np.int64(Cp[i + 1]) - np.int64(Cp[i])
             if dense_ratio * f >= n_col and f > 0:
-                max_dense = max(max_dense, nnz)
+                dense = True
             else:
                 max_f = max(max_f, f)
                 max_nnz = max(max_nnz, nnz)
-            work += f
+                work += f  # what the exclusion stamp must pay for
         xstamp, xmark, xkeys, xpos = _exclusion_scratch(r0, r1, n_col, Xp, Bj, work, mark_max_cols)
         ns = max_nnz if (sort_indices and max_nnz > INSERTION_MAX) else 0
         tk = np.empty(ns, dtype=Cj.dtype)
@@ -283,19 +307,21 @@ def _make_numeric(prefetch_b):
         # dense rows: values and flags by column, new columns appended
         # branch-free (the slot is always written, the count advances by
         # "new"), so a row comes out in first-appearance order as from the
-        # table below, with ⊕ folded in the same order
-        nd = n_col if max_dense >= 0 else 0
+        # table below, with ⊕ folded in the same order. Excluded columns are
+        # accumulated too and their flags cleared before the emission, which
+        # skips them: a branch a column of C, not an unpredictable one a
+        # product (a BFS step excludes the visited set)
+        nd = n_col if dense else 0
         seen = _filled(np.empty(nd, dtype=np.uint8), 0)
         acc = np.empty(nd, dtype=Cx.dtype)  # read only where seen
-        lst = np.empty(max_dense + 1, dtype=Cj.dtype)
-        ltmp = np.empty(max_dense + 1 if sort_indices else 0, dtype=Cj.dtype)
-        for i in range(r0 if max_dense >= 0 else r1, r1):
+        lst = np.empty(nd + 1 if nd else 0, dtype=Cj.dtype)  # excluded columns too
+        ltmp = np.empty(nd + 1 if (nd and sort_indices) else 0, dtype=Cj.dtype)
+        for i in range(r0 if dense else r1, r1):
             f = flops[i]
             if not (dense_ratio * f >= n_col and f > 0):
                 continue
             start = np.int64(Cp[i])
-            has_x = Xp[i + 1] > Xp[i]
-            xshift = _exclusion_fill(i, Xp, Xj, xstamp, xmark, xkeys, xpos) if has_x else 0
+            end = np.int64(Cp[i + 1])
             n = np.int64(0)
             for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 if prefetch_b and jj + _PF2 < pf_end:
@@ -306,31 +332,33 @@ def _make_numeric(prefetch_b):
                 k = _u(Aj[jj])
                 for kk in range(_u(Bp[k]), _u(Bp[k + 1])):
                     j = Bj[kk]
-                    if has_x and _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
-                        continue
                     v = _sr_mul(mul_op, a, Bx[kk])
                     hit = seen[_u(j)]
                     acc[_u(j)] = _sr_add(add_op, acc[_u(j)], v) if hit else v
                     lst[_u(n)] = j
                     n += np.int64(hit ^ 1)
                     seen[_u(j)] = 1
-            if has_x and not xstamp:
-                mask_table_clear(xkeys, xshift)
+            for q in range(_u(Xp[i]), _u(Xp[i + 1])):
+                seen[_u(Xj[q])] = 0
             if sort_indices:
                 kmin = np.int64(n_col)
                 kmax = np.int64(-1)
                 for q in range(_u(n)):
                     kmin = min(kmin, np.int64(lst[q]))
                     kmax = max(kmax, np.int64(lst[q]))
-                if kmax - kmin < SCAN_RATIO * n:
-                    _scan_emit(acc, seen, kmin, start, start + n, Cj, Cx)
+                if kmax - kmin < SCAN_RATIO * (end - start):
+                    # stops after the last column held: none is flagged past it
+                    _scan_emit(acc, seen, kmin, start, end, Cj, Cx)
                     continue
                 _sort_keys(lst, n, kmin, kmax - kmin, ltmp, count)
+            p = start
             for q in range(_u(n)):
                 j = lst[q]
-                Cj[_u(start + q)] = j
-                Cx[_u(start + q)] = acc[_u(j)]
-                seen[_u(j)] = 0
+                if seen[_u(j)]:
+                    Cj[_u(p)] = j
+                    Cx[_u(p)] = acc[_u(j)]
+                    seen[_u(j)] = 0
+                    p += 1
 
         # other rows: open addressing; slot -> position of its column in C
         size = (np.int64(1) << _table_bits(max_f)) if max_f else 0
@@ -530,8 +558,8 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
         if excluded:
             bounds = balanced_chunks(flops, nt)
             row_nnz = np.empty(n_row, dtype=np.int64)
-            _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, np.int64(MARK_MAX_COLS),
-                      row_nnz)
+            _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, np.int64(DENSE_RATIO),
+                      np.int64(MARK_MAX_COLS), row_nnz)
         else:
             bounds, row_nnz = _count(
                 n_row, n_col, Ap, Aj, Bp, Bj, flops, bool(b_canonical), DENSE_RATIO,
