@@ -200,10 +200,11 @@ def test_semiring_prefetching_kernel_matches(name, complement, monkeypatch):
 @pytest.mark.parametrize("sort", [True, False])
 def test_semiring_dense_and_hashed_rows_agree(name, dtype, sort, monkeypatch):
     # Rows with many products per column of C accumulate in column-indexed
-    # arrays, the others in hash tables. Forced all one way, then all the
-    # other: the same bits in the same order (both emit first-appearance
-    # order and fold ⊕ in A's stored order), NaN products included, with and
-    # without a complemented mask, on 1 and 2 threads; and the dense reference.
+    # arrays, the others by their position in C, found in a column array or
+    # a hash table. Forced each way in turn: the same bits in the same order
+    # (all emit first-appearance order and fold ⊕ in A's stored order), NaN
+    # products included, with and without a complemented mask, on 1 and 2
+    # threads; and the dense reference.
     rng = np.random.default_rng(33)
     a = sp.random_array((80, 120), density=0.08, format="csr", rng=rng)
     b = sp.random_array((120, 150), density=0.08, format="csr", rng=rng)
@@ -225,8 +226,10 @@ def test_semiring_dense_and_hashed_rows_agree(name, dtype, sort, monkeypatch):
         if name == "plus_times" and not kw:
             continue  # the tuned kernel
         results = []
-        for ratio in (0, 1 << 40):  # every row hashed, then every row dense
+        # every row by column position (SPA), by hash table, then dense
+        for ratio, mark_cols in ((0, 1 << 20), (0, 0), (1 << 40, 1 << 20)):
             monkeypatch.setattr(semiring_kernels, "DENSE_RATIO", ratio)
+            monkeypatch.setattr(semiring_kernels, "MARK_MAX_COLS", mark_cols)
             with force_parallel():
                 for nt in (1, 2):
                     with sl.config_context(num_threads=nt):
