@@ -27,7 +27,7 @@ import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
-from ._jit import bind_globals, jit, threads
+from ._jit import bind_globals, jit, threads, threads_or_serial
 from ._prefetch import prefetch, worth_prefetching
 from .spgemm import (
     _PF1,
@@ -603,7 +603,10 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
         excluded = False
     else:
         excluded = bool(Xj.shape[0])
-    with threads(work=int(Ap[-1]) + int(Bp[-1]) + int(Xp[-1])) as nt:
+    # small products run on one thread through the serial kernels, without
+    # setting the pool's size or entering a parallel region (a BFS step on a
+    # small graph took 52 us, most of it in those)
+    with threads_or_serial(work=int(Ap[-1]) + int(Bp[-1]) + int(Xp[-1])) as nt:
         flops = _row_flops_on(n_row, Ap, Aj, Bp, nt)
     # rows with a large share of the products, split across threads as in
     # csr_spgemm (spgemm_heavy.py); the passes below see them as empty
@@ -617,12 +620,17 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
             xs = (Xp, Xj, np.zeros(n_col, dtype=np.uint8))
         else:
             xs = no_exclusion(idx)
-    with threads(work=work) as nt:
+    # (split rows need the pool's size set, even to one)
+    with (threads if heavy.shape[0] else threads_or_serial)(work=work) as nt:
         if excluded:
             bounds = balanced_chunks(flops, nt)
             row_nnz = np.empty(n_row, dtype=np.int64)
-            _symbolic(bounds, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, np.int64(DENSE_RATIO),
-                      np.int64(MARK_MAX_COLS), row_nnz)
+            args = (n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, np.int64(DENSE_RATIO),
+                    np.int64(MARK_MAX_COLS), row_nnz)
+            if nt > 1:
+                _symbolic(bounds, *args)
+            else:
+                _symbolic_chunk(bounds[0], bounds[-1], *args)
         else:
             bounds, row_nnz = _count(
                 n_row, n_col, Ap, Aj, Bp, Bj, flops, bool(b_canonical), DENSE_RATIO,
@@ -641,9 +649,14 @@ def csr_spgemm_semiring(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray,
         Cx = np.empty(nnz, dtype=Ax.dtype)
         if nnz:
             pf = worth_prefetching(Ap, Aj, Bp.shape[0] - 1, Bj.nbytes + Bx.nbytes)
-            _NUMERIC[pf][1](bounds, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx,
-                            np.int64(add_op), np.int64(mul_op), bool(sort_indices),
-                            np.int64(DENSE_RATIO), np.int64(MARK_MAX_COLS))
+            chunk, parallel = _NUMERIC[pf]
+            args = (n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, flops, Cp, Cj, Cx, np.int64(add_op),
+                    np.int64(mul_op), bool(sort_indices), np.int64(DENSE_RATIO),
+                    np.int64(MARK_MAX_COLS))
+            if nt > 1:
+                parallel(bounds, *args)
+            else:
+                chunk(bounds[0], bounds[-1], *args)
         if heavy.shape[0]:
             acc = np.zeros((nparts, n_col), dtype=Cx.dtype)
             _heavy_numeric(heavy, hflops, n_col, Ap, Aj, Ax, Bp, Bj, Bx, *xs, hcnt, Cp, Cj, Cx,
