@@ -1,10 +1,13 @@
 """SpGEMM over a semiring: C[i, j] = ⊕_k A[i, k] ⊗ B[k, j] on CSR arrays.
 
-The row-wise hash product of ``spgemm.py`` with the two operators as
-arguments, for the semirings that ``csr_spgemm`` (plus_times only) does not
-cover, and for the *complemented* mask: the products whose column is stored
-in the mask row are skipped, so C holds exactly the entries of A ⊕.⊗ B that
-the mask does not.
+The row-wise product of ``spgemm.py`` with the two operators as arguments,
+for the semirings that ``csr_spgemm`` (plus_times only) does not cover, and
+for the *complemented* mask: the products whose column is stored in the
+mask row are left out, so C holds exactly the entries of A ⊕.⊗ B that the
+mask does not. As there, a row's accumulator follows its products: a hash
+table for short rows, a column array of positions in C for longer ones,
+column-indexed values for dense ones; and heavy rows are split across
+threads (``spgemm_heavy.py``).
 
 Structure follows GraphBLAS: C[i, j] exists when some k has both A[i, k] and
 B[k, j] stored, and ⊕ runs over those pairs only; absent entries take no
@@ -208,7 +211,7 @@ def _excluded(i, j, xstamp, xmark, xkeys, xpos, xshift):
 
 
 # --------------------------------------------------------------------------
-# symbolic (only with an excluded pattern: without one, spgemm_row_nnz)
+# symbolic (only with an excluded pattern: without one, spgemm._count)
 # --------------------------------------------------------------------------
 @jit
 def _symbolic_chunk(r0, r1, n_col, Ap, Aj, Bp, Bj, Xp, Xj, flops, dense_ratio, mark_max_cols,
