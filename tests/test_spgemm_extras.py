@@ -19,6 +19,7 @@ import scipy.io
 import scipy.sparse as sp
 from conftest import (
     FORMATS,
+    _values,
     assert_close,
     assert_unchanged,
     coo_triplets,
@@ -36,6 +37,7 @@ import sparsela as sl
 from sparsela.backends.cpu import masked as masked_kernels
 from sparsela.backends.cpu import semiring as semiring_kernels
 from sparsela.backends.cpu import topk as topk_kernels
+from sparsela.backends.cpu.spgemm import CHUNKS_PER_THREAD, _row_flops_on
 
 SEMIRING_NAMES = ("plus_times", "min_plus", "max_plus", "max_min", "or_and")
 ORDERED = ("min_plus", "max_plus", "max_min")
@@ -209,14 +211,8 @@ def test_semiring_dense_and_hashed_rows_agree(name, dtype, sort, monkeypatch):
     a = sp.random_array((80, 120), density=0.08, format="csr", rng=rng)
     b = sp.random_array((120, 150), density=0.08, format="csr", rng=rng)
     m = sp.random_array((80, 150), density=0.2, format="csr", rng=rng)
-    for x in (a, b):
-        if dtype == np.bool_:
-            x.data = rng.random(x.nnz) < 0.7
-        elif np.dtype(dtype).kind == "c":
-            x.data = rng.standard_normal(x.nnz) + 1j * rng.standard_normal(x.nnz)
-        else:
-            x.data = np.round(rng.standard_normal(x.nnz) * 8)
-    a, b = a.astype(dtype), b.astype(dtype)
+    a, b = (sp.csr_array((_values(rng, x.nnz, np.dtype(dtype), 0.15), x.indices, x.indptr),
+                         shape=x.shape) for x in (a, b))
     A, B, M = sl.csr_array(a), sl.csr_array(b), sl.csr_array(m)
     if np.dtype(dtype).kind == "f":
         An = a.copy()
@@ -241,10 +237,10 @@ def test_semiring_dense_and_hashed_rows_agree(name, dtype, sort, monkeypatch):
                 np.testing.assert_array_equal(C.indptr, D.indptr)
                 np.testing.assert_array_equal(C.indices, D.indices)
                 np.testing.assert_array_equal(C.data, D.data)
-        vals, pat = semiring_reference(a.toarray(), pattern_of(a), b.toarray(), pattern_of(b),
+        vals, pat = semiring_reference(a.toarray(), stored(a), b.toarray(), stored(b),
                                        name)
         if kw:
-            keep = ~pattern_of(m)
+            keep = ~stored(m)
             vals, pat = np.where(keep, vals, 0).astype(vals.dtype), pat & keep
         check_result(results[0][0], vals, pat, a.dtype, b.dtype, sorted_rows=sort)
 
@@ -278,25 +274,16 @@ def test_semiring_heavy_rows_split(nparts, name, dtype, complement, monkeypatch)
     a = a.tocsr()
     b = sp.random_array((k, n_col), density=0.05, format="csr", rng=rng)
     m = sp.random_array((n_row, n_col), density=0.3, format="csr", rng=rng)
-    def values(x):
-        x = x.copy()
-        if dtype == np.bool_:
-            x.data = rng.random(x.nnz) < 0.7  # explicit False values too
-        elif np.dtype(dtype).kind == "c":
-            x.data = rng.standard_normal(x.nnz) + 1j * rng.standard_normal(x.nnz)
-        else:
-            x.data = np.round(rng.standard_normal(x.nnz) * 8).astype(dtype)
-        return x.astype(dtype)
-    a, b = values(a), values(b)
+    # values with explicit zeros (explicit False for bool)
+    a, b = (sp.csr_array((_values(rng, x.nnz, np.dtype(dtype), 0.15), x.indices, x.indptr),
+                         shape=x.shape) for x in (a, b))
     A, B, M = sl.csr_array(a), sl.csr_array(b), sl.csr_array(m)
     kw = {"mask": M, "complement": True} if complement else {}
     monkeypatch.setattr(spgemm_heavy, "HEAVY_MIN_FLOPS", 1)
     monkeypatch.setattr(semiring_kernels, "heavy_parts", lambda n_col, itemsize: nparts)
-    flops = np.diff(a.indptr) * 0
-    for i in range(n_row):
-        flops[i] = np.diff(b.indptr)[a.indices[a.indptr[i]:a.indptr[i + 1]]].sum()
-    assert spgemm_heavy.heavy_rows(flops.astype(np.int64), int(flops.sum()) + n_row, n_col,
-                                   nparts, 4).tolist() == heavy
+    flops = _row_flops_on(n_row, a.indptr, a.indices, b.indptr, 1)
+    assert spgemm_heavy.heavy_rows(flops, int(flops.sum()) + n_row, n_col, nparts,
+                                   CHUNKS_PER_THREAD).tolist() == heavy
     sa, sb = raw_arrays(A), raw_arrays(B)
     out = []
     with force_parallel():
@@ -310,9 +297,9 @@ def test_semiring_heavy_rows_split(nparts, name, dtype, complement, monkeypatch)
         np.testing.assert_array_equal(C.indptr, D.indptr)
         np.testing.assert_array_equal(C.indices, D.indices)
         np.testing.assert_array_equal(C.data, D.data)
-    vals, pat = semiring_reference(a.toarray(), pattern_of(a), b.toarray(), pattern_of(b), name)
+    vals, pat = semiring_reference(a.toarray(), stored(a), b.toarray(), stored(b), name)
     if complement:
-        keep = ~pattern_of(m)
+        keep = ~stored(m)
         vals, pat = np.where(keep, vals, 0).astype(vals.dtype), pat & keep
     check_result(C, vals, pat, a.dtype, b.dtype)
     U = out[2]  # unsorted: the split rows are sorted all the same
@@ -333,13 +320,6 @@ def test_semiring_heavy_rows_split(nparts, name, dtype, complement, monkeypatch)
     np.testing.assert_array_equal(whole.indices, split.indices)
     if name != "plus_times":
         np.testing.assert_array_equal(whole.data, split.data)
-
-
-def pattern_of(x) -> np.ndarray:
-    """Stored positions of a SciPy CSR array (explicit zeros included)."""
-    pat = np.zeros(x.shape, dtype=bool)
-    pat[np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)), x.indices] = True
-    return pat
 
 
 @pytest.mark.parametrize("kind", ["masked_row", "masked_table", "topk", "topk_table"])
