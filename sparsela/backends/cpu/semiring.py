@@ -53,6 +53,7 @@ from .spgemm import (
 from .spgemm_heavy import (
     _cut_entries,
     _flag_excluded,
+    _range_slots,
     heavy_count,
     heavy_parts,
     heavy_rows,
@@ -355,8 +356,7 @@ def _make_numeric(prefetch_b):
                     lst[_u(n)] = j
                     n += np.int64(hit ^ 1)
                     seen[_u(j)] = 1
-            for q in range(_u(Xp[i]), _u(Xp[i + 1])):
-                seen[_u(Xj[q])] = 0
+            _flag_excluded(Xp, Xj, i, seen, 0)  # excluded columns: not emitted
             if sort_indices:
                 kmin = np.int64(n_col)
                 kmax = np.int64(-1)
@@ -525,10 +525,7 @@ def _heavy_numeric(rows, flops, n_col, Ap, Aj, Ax, Bp, Bj, Bx, Xp, Xj, xflag, cn
                     vals[j] = _sr_add(add_op, vals[j], v) if mark[j] else v
                     mark[j] = 1
         for r in prange(nparts):
-            p = np.int64(Cp[i])
-            for q in range(r):
-                p += cnt[h, q]
-            end = p + cnt[h, r]
+            p, end = _range_slots(Cp, cnt, h, i, r)
             j = np.int64(r * n_col // nparts)
             # branch-free emission as in heavy_numeric: every column is
             # written at p, which advances past the columns C holds

@@ -108,6 +108,16 @@ def _cut_entries(Ap, Aj, Bp, i, f, cuts):
 
 
 @jit(inline="always")
+def _range_slots(Cp, cnt, h, i, r):
+    """``(start, end)`` in C of column range ``r`` of heavy row ``rows[h] == i``:
+    the ranges follow each other in column order, sized by ``heavy_count``."""
+    p = np.int64(Cp[i])
+    for q in range(r):
+        p += cnt[h, q]
+    return p, p + cnt[h, r]
+
+
+@jit(inline="always")
 def _flag_excluded(Xp, Xj, i, xflag, value):
     """Set ``xflag`` at the columns of row ``i`` of the excluded pattern X
     (complemented mask) to ``value``; nothing when ``xflag`` is empty (no X)."""
@@ -180,10 +190,7 @@ def heavy_numeric(rows, flops, n_col, Ap, Aj, Ax, Bp, Bj, Bx, cnt, Cp, Cj, Cx, a
                     vals[j] += a * Bx[kk]
                     mark[j] = 1
         for r in prange(nparts):
-            p = np.int64(Cp[i])
-            for q in range(r):
-                p += cnt[h, q]
-            end = p + cnt[h, r]
+            p, end = _range_slots(Cp, cnt, h, i, r)
             j = np.int64(r * n_col // nparts)
             # Branch-free emission, as spgemm's _scan_emit: every column is
             # written at p, which advances past the columns held; the loop
