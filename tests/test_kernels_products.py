@@ -38,6 +38,18 @@ REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rea
 SETTINGS = settings(max_examples=30, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
+
+
+@pytest.fixture(autouse=True)
+def _two_passes(monkeypatch):
+    """The two-pass SpGEMM here, every accumulator and heavy-row split of it
+    (unsorted small products would otherwise run in one pass: they have
+    their own tests in test_spgemm_onepass.py)."""
+    from sparsela.backends.cpu import spgemm_onepass
+
+    monkeypatch.setattr(spgemm_onepass, "ONE_PASS_MAX_BYTES", 0)
+
+
 two_threads = pytest.mark.skipif(
     numba.config.NUMBA_NUM_THREADS < 2, reason="needs a Numba thread pool of at least 2 threads"
 )

@@ -1057,7 +1057,19 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
     b_canonical = bool(b_canonical)
     dense_ratio = DENSE_RATIO_SORTED if sort_indices else DENSE_RATIO
     min_work = _jit.PARALLEL_MIN_WORK  # read now: tests lower it to force threads
-    if Aj.shape[0] + n_row < min_work and n_col <= INT32_MAX:
+    # spgemm_onepass imports this module's helpers: imported here, not above
+    from . import spgemm_onepass as onepass
+
+    if (not sort_indices and onepass.ONE_PASS_MAX_BYTES > 0 and Aj.shape[0] + n_row < min_work
+            and n_col <= INT32_MAX):
+        # flops on one thread, as _row_flops_threaded would, and the whole
+        # product in the same call when it is small (spgemm_onepass.py)
+        flops, Cp, Cj, Cx = onepass.small_onepass(n_col, Ap, Aj, Ax, Bp, Bj, Bx, b_canonical,
+                                                  np.int64(dense_ratio), np.int64(SPA_MAX_COLS),
+                                                  np.int64(min_work))
+        if Cp.shape[0]:
+            return Cp, Cj, Cx
+    elif Aj.shape[0] + n_row < min_work and n_col <= INT32_MAX:
         # flops on one thread, as _row_flops_threaded would; the symbolic
         # pass and C's allocation in the same call when the product is small
         flops, bounds, Cp, Cj, Cx = _small_count(n_col, Ap, Aj, Bp, Bj, Ax, b_canonical,
@@ -1076,6 +1088,11 @@ def csr_spgemm(n_row: int, n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.nd
     work = int(flops.sum()) + n_row
     nparts = heavy_parts(n_col, Ax.dtype.itemsize)
     heavy = heavy_rows(flops, work, n_col, nparts, CHUNKS_PER_THREAD)
+    if (not sort_indices and not heavy.shape[0]
+            and onepass.use_onepass(n_col, Ap, Aj, Bp, Bj, flops, work - n_row, Ax.dtype.itemsize)):
+        return onepass.onepass_spgemm(n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops,
+                                      b_canonical=b_canonical, dense_ratio=dense_ratio,
+                                      spa_max_cols=SPA_MAX_COLS)
     if heavy.shape[0]:
         hflops = flops[heavy]
         flops[heavy] = 0
