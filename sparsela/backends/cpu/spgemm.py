@@ -25,6 +25,9 @@ When B is large and A names its rows in scattered order (random and
 power-law graphs), both passes prefetch the rows of B a few entries of A
 ahead (``PREFETCH_DIST``), in their own compiled variants.
 
+Small unsorted products whose rows repeat their columns skip the symbolic
+pass: ``spgemm_onepass.py``.
+
 Entries that cancel to zero numerically are kept (GraphBLAS/MKL semantics):
 the structure of C depends only on the structures of A and B.
 """

@@ -54,7 +54,7 @@ ONE_PASS_MAX_BYTES = 4 << 20
 #: sample of ``SAMPLE_ROWS`` rows: spgemm's numeric pass writes such rows
 #: straight to C, so its symbolic pass is all the one pass would save, and
 #: the copy out of the buffer costs as much (Erdos-Renyi 2**14 x 6 a row, 97%
-#: such products: one pass 1.2-1.3x the time; 57%: 0.82-0.86x).
+#: such products: one pass 1.2-1.3x the time; 2**13 x 10, 57%: 0.8-1.0x).
 ONE_PASS_ALWAYS = 1 << 16
 ONE_PASS_MAX_DIRECT = 0.5
 SAMPLE_ROWS = 64
@@ -253,7 +253,7 @@ def use_onepass(n_col: int, Ap: np.ndarray, Aj: np.ndarray, Bp: np.ndarray, Bj: 
     buffer, and it has few, or mostly repeating, products (see
     ``ONE_PASS_MAX_DIRECT``)."""
     idx = get_index_dtype(maxval=max(total, n_col)).itemsize
-    if total * (idx + itemsize) > ONE_PASS_MAX_BYTES:
+    if ONE_PASS_MAX_BYTES <= 0 or total * (idx + itemsize) > ONE_PASS_MAX_BYTES:
         return False
     if total <= ONE_PASS_ALWAYS:
         return True
