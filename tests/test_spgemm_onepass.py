@@ -162,7 +162,7 @@ def test_onepass_dense_rows_both_accumulators():
 
 def test_onepass_choice():
     """Meshes (rows repeat columns) run in one pass, products of rows
-    without repeats and sorted output in two; over the byte limit, two."""
+    without repeats in two; over the byte limit, two."""
     n = 100  # 2-D Poisson on a 100 x 100 grid: 250k products, 3 MB of scratch
     lap = sp.diags_array([-1.0, 2.0, -1.0], offsets=[-1, 0, 1], shape=(n, n))
     L = sp.kronsum(lap, lap, format="csr")

@@ -64,7 +64,7 @@ _u = np.uint64  # unsigned indexing, as in spgemm.py
 
 @jit
 def _block(bounds, c0, c1, base, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, b_canonical,
-          dense_ratio, spa_max_cols, row_nnz, Tj, Tx):
+           dense_ratio, spa_max_cols, row_nnz, Tj, Tx):
     """Rows of chunks ``c0..c1`` into ``Tj``/``Tx`` from ``base`` on;
     ``row_nnz`` gets each row's length. Returns the end of the region."""
     # size the accumulators once, for the block's largest row
@@ -177,6 +177,7 @@ def _block(bounds, c0, c1, base, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, b_canonic
             row_nnz[i] = p - start
     return p
 
+
 @jit(parallel=True)
 def _parallel(bounds, starts, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, b_canonical,
               dense_ratio, spa_max_cols, row_nnz, Tj, Tx, ends):
@@ -189,15 +190,19 @@ def _parallel(bounds, starts, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, b_canonical,
             Ap, Aj, Ax, Bp, Bj, Bx, flops, b_canonical, dense_ratio, spa_max_cols, row_nnz,
             Tj, Tx)
 
+
 @jit
 def small_onepass(n_col, Ap, Aj, Ax, Bp, Bj, Bx, b_canonical, dense_ratio, spa_max_cols, max_work):
-    # Flops and the product in one call when it runs on one thread
-    # (flops + rows < max_work): one kernel dispatch instead of several
-    # plus the NumPy steps between them, which took as long as such a
-    # product. Returns (flops, Cp, Cj, Cx), with an empty Cp when the
-    # product is too big (the caller goes on with these flops). int32
-    # indices: nnz(C) <= flops < max_work, and the caller checks that
-    # n_col fits, as spgemm_index_dtype would choose.
+    """Flops and the unsorted product in one call, for a product that runs
+    on one thread (flops + rows < ``max_work``): one kernel dispatch instead
+    of several plus the NumPy steps between them, which took as long as
+    such a product.
+
+    Returns (flops, Cp, Cj, Cx), with an empty Cp when the product is too
+    big (the caller goes on with these flops). Indices are int32: nnz(C) <=
+    flops < ``max_work``, and the caller checks that ``n_col`` fits, as
+    ``spgemm_index_dtype`` would choose.
+    """
     n_row = Ap.shape[0] - 1
     flops = np.empty(n_row, dtype=np.int64)
     work = np.int64(n_row)
@@ -336,12 +341,11 @@ def onepass_spgemm(n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, B
             np.int64(spa_max_cols), row_nnz, Tj, Tx)
     with threads_or_serial(work=total + n_row) as nt:
         bounds = balanced_chunks(flops, nt)
-        starts = _region_starts(bounds, np.int64(nt), flops)
-        ends = np.empty(nt, dtype=np.int64)
-        if nt == 1:  # no parallel region
-            ends[0] = _block(bounds, np.int64(0), np.int64(bounds.shape[0] - 1), np.int64(0),
-                            *args)
+        if nt == 1:  # no parallel region; one region, from the start
+            _block(bounds, np.int64(0), np.int64(bounds.shape[0] - 1), np.int64(0), *args)
         else:
+            starts = _region_starts(bounds, np.int64(nt), flops)
+            ends = np.empty(nt, dtype=np.int64)
             _parallel(bounds, starts, *args, ends)
         Cp = np.empty(n_row + 1, dtype=idx)
         Cp[0] = 0
@@ -350,7 +354,7 @@ def onepass_spgemm(n_col: int, Ap: np.ndarray, Aj: np.ndarray, Ax: np.ndarray, B
         nnz = int(Cp[-1])
         Cj = np.empty(nnz, dtype=idx)
         Cx = np.empty(nnz, dtype=Ax.dtype)
-        if nt == 1:  # one region, from the start
+        if nt == 1:
             Cj[:] = Tj[:nnz]
             Cx[:] = Tx[:nnz]
         else:
