@@ -406,19 +406,62 @@ def test_sort_row_all_strategies(layout):
                 spgemm_mod._sort_row(k2, v2, 0, n, kmin, kmax, tk, tv, count, maybe_ordered)
                 np.testing.assert_array_equal(k2, keys[order])
                 np.testing.assert_array_equal(v2, vals[order])
-            # nearly sorted input: the budgeted insertion sort finishes it
-            k2, v2 = keys[order].copy(), vals[order].copy()
-            if n > 3:
-                k2[[1, n - 2]] = k2[[n - 2, 1]]
-                v2[[1, n - 2]] = v2[[n - 2, 1]]
-            spgemm_mod._sort_row(k2, v2, 0, n, kmin, kmax, tk, tv, count, True)
-            np.testing.assert_array_equal(k2, keys[order])
-            np.testing.assert_array_equal(v2, vals[order])
+            # nearly sorted input: the budgeted insertion sort finishes it (two
+            # neighbours swapped), or gives up and leaves it to the others (the
+            # second and the last but one swapped: about 2n moves)
+            for far in (False, True):
+                k2, v2 = keys[order].copy(), vals[order].copy()
+                if n > 3:
+                    swap = [1, n - 2] if far else [1, 2]
+                    k2[swap] = k2[swap[::-1]]
+                    v2[swap] = v2[swap[::-1]]
+                spgemm_mod._sort_row(k2, v2, 0, n, kmin, kmax, tk, tv, count, True)
+                np.testing.assert_array_equal(k2, keys[order])
+                np.testing.assert_array_equal(v2, vals[order])
             # radix sort on its own too
             k3, v3 = keys.copy(), vals.copy()
             spgemm_mod._radix_sort_pairs(k3, v3, 0, n, kmin, kmax - kmin, tk, tv, count)
             np.testing.assert_array_equal(k3, keys[order])
             np.testing.assert_array_equal(v3, vals[order])
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("value_dtype", [np.float32, np.float64, np.complex128])
+def test_sort_rows_batches(index_dtype, value_dtype):
+    # the batched row sort of the numeric pass: rows of every length class
+    # (insertion, insertion in first-appearance order, rank, radix/bucket),
+    # in hashed or nearly sorted order, flagged ordered or not; rows not in
+    # the batch stay as they are
+    rng = np.random.default_rng(12)
+    m = spgemm_mod
+    lengths = [0, 1, 2, m.INSERTION_MAX, m.INSERTION_MAX + 1, m.RANK_MAX, m.RANK_MAX + 1,
+               m.ORDERED_INSERTION_MAX, m.ORDERED_INSERTION_MAX + 1, 300, 5000]
+    rows_k, rows_v = [], []
+    for n in lengths * 2:
+        keys = rng.choice(2**20, size=n, replace=False)
+        if rng.random() < 0.5:  # nearly sorted: sorted runs, as B's rows give
+            keys = np.concatenate([np.sort(r) for r in np.array_split(keys, 3)])
+        rows_k.append(keys)
+        vals = rng.standard_normal(n)
+        if np.iscomplexobj(value_dtype(0)):
+            vals = vals + 1j * rng.standard_normal(n)
+        rows_v.append(vals)
+    Cp = np.concatenate([[0], np.cumsum([len(k) for k in rows_k])]).astype(index_dtype)
+    Cj = np.concatenate(rows_k).astype(index_dtype)
+    Cx = np.concatenate(rows_v).astype(value_dtype)
+    nrow = len(rows_k)
+    batch = np.array([i for i in range(nrow) if i % 5 != 3], dtype=np.int64)
+    ordered = rng.random(batch.shape[0]) < 0.5
+    ns = max(max(lengths), m.RANK_MAX)
+    tk, tv = np.empty(ns, index_dtype), np.empty(ns, value_dtype)
+    count = np.empty(max(2048, 4 * ns), np.int64)
+    Cj2, Cx2 = Cj.copy(), Cx.copy()
+    m._sort_rows(batch, np.int64(batch.shape[0]), ordered, Cp, Cj2, Cx2, tk, tv, count)
+    for i in range(nrow):
+        lo, hi = Cp[i], Cp[i + 1]
+        order = np.argsort(Cj[lo:hi]) if i in batch else np.arange(hi - lo)
+        np.testing.assert_array_equal(Cj2[lo:hi], Cj[lo:hi][order])
+        np.testing.assert_array_equal(Cx2[lo:hi], Cx[lo:hi][order])
 
 
 @two_threads

@@ -5,7 +5,7 @@ its own, and a callee is compiled anew inside every caller's module, so the
 first ``A @ A`` on an empty Numba cache costs what the one-thread path
 compiles. These tests count it in a fresh interpreter with the on-disk cache
 off (``SPARSELA_NUMBA_CACHE=0``): the unsorted product compiles no sort code,
-the sorted one compiles ``_sort_row`` once (one call site, one signature),
+the sorted one compiles each sort once (one signature each),
 and neither compiles the parallel kernels or the helpers that are inlined.
 They count compiles, never time them.
 """
@@ -81,11 +81,13 @@ def test_first_products_compile_each_kernel_once():
     assert res["unsorted"] == {"small_onepass": 1, "_block": 1}
     # the sorted one: flops, symbolic pass and allocation in one kernel (with
     # the symbolic block kernel it calls), the sorted numeric kernel and the
-    # two sorts, one signature each (_sort_row is called from three loops
-    # with the same argument types; it once compiled three times, one per
-    # call site's types)
+    # sorts, one signature each (_sort_rows is called from six places with
+    # the same argument types; _sort_row once compiled three times, one per
+    # call site's types, and _sort_rows twice when a row count was typed as
+    # the literal 0)
     assert res["sorted"] == {"_small_count": 1, "_make_symbolic.<locals>.block": 1, block: 1,
-                             "_sort_row": 1, "_sort_keys": 1}
+                             "_sort_rows": 1, "_rank_sort_pairs": 1, "_sort_row": 1,
+                             "_sort_keys": 1}
 
     S = sp.random_array((300, 300), density=0.02, format="csr", random_state=0)
     ref = (S @ S).tocsr()

@@ -87,6 +87,13 @@ REPEAT_SPA = 16
 #: even for ~1e6 random columns (misses on the rows of B dominate both), and
 #: much faster on banded matrices (2-D Poisson) where it stays in cache.
 SPA_MAX_COLS = 1 << 20
+#: With ``sort_indices``, rows of an SPA chunk up to this long take the SPA
+#: with positions in C and are then sorted as pairs (:func:`_sort_rows`);
+#: longer ones the branch-free append, whose column list is sorted alone.
+#: Numeric pass, one thread, sorted, this rule / every row appended:
+#: Poisson 1000^2 (13 a row) 0.6, Erdos-Renyi 2^16 (256 a row) 0.7, R-MAT
+#: 14 0.9 (about as fast with 32 as with 256, slower with 1024 and more).
+SORT_SPA_MAX = 256
 #: When B is large and A's entries name its rows in scattered order (see
 #: ``_prefetch.worth_prefetching``), both passes prefetch the row of B that
 #: the entry PREFETCH_DIST ahead will read, and the row pointer of the one
@@ -110,13 +117,34 @@ _u = np.uint64
 
 #: Sorting a row of C (only with ``sort_indices``). Rows up to this long:
 #: insertion sort. Longer rows in first-appearance order (they are made of
-#: sorted runs of B's rows, often nearly sorted): insertion sort with a
-#: budget of 2n moves. Otherwise one bucketing pass on the row's column range
-#: followed by insertion sort (linear for spread-out columns), or, when the
-#: columns cluster, an LSD radix sort (8 bits a pass). These avoid comparison
-#: sorts, whose mispredictions (about one per element on hashed order) made
+#: sorted runs of B's rows, often nearly sorted): insertion sort up to
+#: ORDERED_INSERTION_MAX entries, and above it insertion sort with a budget
+#: of n/4 moves (a 2n budget spent 5 ns an entry on Erdos-Renyi rows, whose
+#: 16 runs interleave, before giving up). Other rows up to RANK_MAX: rank
+#: sort. Otherwise one bucketing pass on the row's column range followed by
+#: insertion sort (linear for spread-out columns), or, when the columns
+#: cluster, an LSD radix sort (8 bits a pass). These avoid comparison sorts,
+#: whose mispredictions (about one per element on hashed order) made
 #: introsort 2-5x slower than radix on rows of 32..1024 entries.
 INSERTION_MAX = 12
+#: Rows in first-appearance order (see ``_first_appearance``) up to this long
+#: take insertion sort without a budget: at most ORDERED_INSERTION_MAX**2 / 4
+#: moves, and Poisson's rows (13 entries, 0.4 inversions an entry) need
+#: about one compare an entry.
+ORDERED_INSERTION_MAX = 32
+#: Other rows up to this long take a rank sort (each key's rank counted by
+#: comparing it with every other, n**2 branch-free compares that vectorise):
+#: 8-14 ns an entry on hashed rows of 13..24 entries, against 16-21 for
+#: insertion sort and 16-23 for the radix sort with its 256-entry counts.
+RANK_MAX = 24
+#: Rows of C wait in batches of this many before :func:`_sort_rows` sorts
+#: them, while they are still in cache. One call a row cost more than the
+#: sort of a short row: Numba increments and decrements the reference count
+#: of each array argument of a call (or of an inlined helper run under a
+#: branch) that its reference-count pruning cannot pair up, atomic
+#: operations that took about 50 ns a row (Poisson's sorted numeric pass ran
+#: 2.8x its unsorted time, 1.6x with the sorts batched).
+SORT_BATCH = 64
 #: Rows spanning fewer columns than this take the radix sort (at most two
 #: 8-bit passes) directly: 10 ns an entry against 13 for bucketing on
 #: Erdos-Renyi rows of 256 entries over 2**16 columns.
@@ -257,13 +285,14 @@ def _bucket_sort_pairs(keys, vals, start, end, kmin, span, tk, tv, count):
 
 @jit(inline="always")
 def _insertion_sort_budget(keys, vals, lo, hi, budget):
-    """Insertion sort that gives up after ``budget`` element moves.
+    """Insertion sort that gives up once it has made more than ``budget``
+    element moves (checked after each element, so at most ``budget + n``).
 
     Returns False when it gives up; ``keys[lo:hi]`` is then still a
-    permutation of its input (the element in flight is put back), so another
-    sort can take over. Rows in first-appearance order from a canonical B are
-    concatenations of sorted runs, often nearly sorted: this finishes them in
-    about n steps, and costs at most ``budget`` extra moves on the others.
+    permutation of its input, so another sort can take over. Rows in
+    first-appearance order from a canonical B are concatenations of sorted
+    runs, often nearly sorted: this finishes them in about n steps. The check
+    stays out of the inner loop, which ran 1.7x slower with it there.
     """
     moves = np.int64(0)
     for i in range(lo + 1, hi):
@@ -274,13 +303,11 @@ def _insertion_sort_budget(keys, vals, lo, hi, budget):
             keys[j + 1] = keys[j]
             vals[j + 1] = vals[j]
             j -= 1
-            moves += 1
-            if moves > budget:
-                keys[j + 1] = k
-                vals[j + 1] = v
-                return False
         keys[j + 1] = k
         vals[j + 1] = v
+        moves += i - 1 - j
+        if moves > budget:
+            return False
     return True
 
 
@@ -294,11 +321,55 @@ def _sort_row(keys, vals, start, end, kmin, kmax, tk, tv, count, maybe_ordered):
     n = end - start
     if n <= INSERTION_MAX:
         _insertion_sort_pairs(keys, vals, start, end)
-    elif maybe_ordered and _insertion_sort_budget(keys, vals, start, end, 2 * n):
+    elif maybe_ordered and _insertion_sort_budget(keys, vals, start, end, n // 4):
         return
     elif kmax - kmin < RADIX_MAX_SPAN or not _bucket_sort_pairs(
             keys, vals, start, end, kmin, kmax - kmin, tk, tv, count):
         _radix_sort_pairs(keys, vals, start, end, kmin, kmax - kmin, tk, tv, count)
+
+
+@jit
+def _rank_sort_pairs(keys, vals, start, end, tk, tv):
+    """Sort ``keys[start:end]`` (distinct) by rank: each key's place is the
+    number of keys below it. ``tk``, ``tv``: scratch of the row's length."""
+    n = end - start
+    for a in range(n):
+        k = keys[start + a]
+        r = 0
+        for b in range(n):
+            r += keys[start + b] < k
+        tk[r] = k
+        tv[r] = vals[start + a]
+    for p in range(n):
+        keys[start + p] = tk[p]
+        vals[start + p] = tv[p]
+
+
+@jit
+def _sort_rows(rows, nrows, ordered, Cp, Cj, Cx, tk, tv, count):
+    """Sort rows ``rows[:nrows]`` of C (CSR arrays ``Cp, Cj, Cx``) by column.
+
+    ``ordered[r]``: row ``rows[r]`` is in first-appearance order (see
+    :func:`_first_appearance`). Short rows are sorted here; longer ones by
+    :func:`_sort_row`. ``tk``, ``tv``: scratch of the longest row's length
+    (at least RANK_MAX); ``count``: as :func:`_sort_row` needs.
+    """
+    for r in range(nrows):
+        i = rows[r]
+        start = np.int64(Cp[i])
+        end = np.int64(Cp[i + 1])
+        n = end - start
+        if n <= INSERTION_MAX or (ordered[r] and n <= ORDERED_INSERTION_MAX):
+            _insertion_sort_pairs(Cj, Cx, start, end)
+        elif n <= RANK_MAX:
+            _rank_sort_pairs(Cj, Cx, start, end, tk, tv)
+        else:
+            kmin = np.int64(Cj[start])
+            kmax = kmin
+            for q in range(start, end):
+                kmin = min(kmin, np.int64(Cj[q]))
+                kmax = max(kmax, np.int64(Cj[q]))
+            _sort_row(Cj, Cx, start, end, kmin, kmax, tk, tv, count, ordered[r])
 
 
 #: Sorted output from the column-indexed accumulator: scan the row's column
@@ -668,7 +739,7 @@ def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
         return _DIRECT
     # Column-indexed accumulator with branch-free append: for dense rows, and
     # for all rows when sorting (keys are then sorted without their values).
-    if dense_ratio * f >= n_col or (spa and sort_indices):
+    if dense_ratio * f >= n_col or (spa and sort_indices and nnz > SORT_SPA_MAX):
         # ... unless the row repeats its columns so much that the SPA's branch
         # is predictable; not for rows _APPEND emits by scan, so the row
         # comes in the same order (first appearance) in either accumulator
@@ -686,11 +757,7 @@ def _numeric_mode(f, nnz, single, n_col, dense_ratio, spa, sort_indices):
 def _first_appearance(mode, anz):
     """Whether a row is left in first-appearance (not hashed) order, made of
     at most a few sorted runs when it comes straight from B's rows: a
-    budgeted insertion sort is then tried first.
-
-    The sort loops pass this (a bool computed from the row) rather than a
-    literal True/False: Numba compiles a callee once per literal argument
-    value, so literals would compile ``_sort_row`` three times."""
+    budgeted insertion sort is then tried first (:func:`_sort_rows`)."""
     return mode == _SPA or (mode == _DIRECT and anz <= 4)
 
 
@@ -745,22 +812,23 @@ def _make_numeric(sort_indices, prefetch_b):
                     n_spa += 1
                 elif mode == _HASH:
                     max_hash = max(max_hash, f)
-                if mode == _DIRECT or mode == _HASH:
+                if mode != _APPEND:
                     max_sort = max(max_sort, nnz)
+        # sort scratch, and the rows waiting to be sorted (SORT_BATCH)
         ns = max_sort if (sort_indices and max_sort > INSERTION_MAX) else 0
         tk = np.empty(ns, dtype=Cj.dtype)
         tv = np.empty(ns, dtype=Cx.dtype)
         count = np.empty(max(2048, 4 * ns) if sort_indices else 0, dtype=np.int64)
+        pending = np.empty(SORT_BATCH if sort_indices else 0, dtype=np.int64)
+        pend_ordered = np.empty(SORT_BATCH if sort_indices else 0, dtype=np.bool_)
+        npend = 0
 
         # _DIRECT: no repeated column, the products go straight to C
         for i in range(r0 if n_direct else r1, r1):
             mode = modes[i - r0]
             if mode != _DIRECT:
                 continue
-            start = np.int64(Cp[i])
-            p = start
-            kmin = n_col  # column range: only used when sorting
-            kmax = np.int64(-1)
+            p = np.int64(Cp[i])
             for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 if prefetch_b and jj + _PF2 < pf_end:
                     prefetch(Bp, Aj[jj + _PF2])
@@ -772,14 +840,19 @@ def _make_numeric(sort_indices, prefetch_b):
                     j = Bj[kk]
                     Cj[_u(p)] = j
                     Cx[_u(p)] = a * Bx[kk]
-                    kmin = min(kmin, np.int64(j))
-                    kmax = max(kmax, np.int64(j))
                     p += 1
             # a single row of a canonical B is sorted already
             anz = Ap[i + 1] - Ap[i]
             if sort_indices and not (b_canonical and anz == 1):
-                _sort_row(Cj, Cx, start, p, kmin, kmax, tk, tv, count,
-                          _first_appearance(mode, anz))
+                pending[npend] = i
+                pend_ordered[npend] = _first_appearance(mode, anz)
+                npend += 1
+                if npend == SORT_BATCH:
+                    _sort_rows(pending, np.int64(npend), pend_ordered, Cp, Cj, Cx, tk, tv, count)
+                    npend = 0
+        if sort_indices and npend:
+            _sort_rows(pending, np.int64(npend), pend_ordered, Cp, Cj, Cx, tk, tv, count)
+            npend = 0
 
         # _APPEND: column-indexed accumulator (dense rows; every row of a SPA
         # chunk when sorting), kept all-zero between rows by the emission
@@ -859,8 +932,6 @@ def _make_numeric(sort_indices, prefetch_b):
                 continue
             start = np.int64(Cp[i])
             p = start
-            kmin = n_col
-            kmax = np.int64(-1)
             for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 if prefetch_b and jj + _PF2 < pf_end:
                     prefetch(Bp, Aj[jj + _PF2])
@@ -877,12 +948,17 @@ def _make_numeric(sort_indices, prefetch_b):
                         mark[_u(j)] = p
                         Cj[_u(p)] = j
                         Cx[_u(p)] = a * Bx[kk]
-                        kmin = min(kmin, np.int64(j))
-                        kmax = max(kmax, np.int64(j))
                         p += 1
             if sort_indices:
-                _sort_row(Cj, Cx, start, p, kmin, kmax, tk, tv, count,
-                          _first_appearance(mode, Ap[i + 1] - Ap[i]))
+                pending[npend] = i
+                pend_ordered[npend] = True
+                npend += 1
+                if npend == SORT_BATCH:
+                    _sort_rows(pending, np.int64(npend), pend_ordered, Cp, Cj, Cx, tk, tv, count)
+                    npend = 0
+        if sort_indices and npend:
+            _sort_rows(pending, np.int64(npend), pend_ordered, Cp, Cj, Cx, tk, tv, count)
+            npend = 0
 
         # _HASH: open addressing; slot -> position of its column in C, where
         # the values are summed in place. Tables are sized by the row's flops,
@@ -901,8 +977,6 @@ def _make_numeric(sort_indices, prefetch_b):
             mask = (np.int64(1) << bits) - 1
             shift = 64 - bits
             p = start
-            kmin = n_col
-            kmax = np.int64(-1)
             for jj in range(_u(Ap[i]), _u(Ap[i + 1])):
                 if prefetch_b and jj + _PF2 < pf_end:
                     prefetch(Bp, Aj[jj + _PF2])
@@ -920,13 +994,17 @@ def _make_numeric(sort_indices, prefetch_b):
                         tpos[h] = p
                         Cj[_u(p)] = j
                         Cx[_u(p)] = a * Bx[kk]
-                        kmin = min(kmin, np.int64(j))
-                        kmax = max(kmax, np.int64(j))
                         p += 1
             keys[: mask + 1] = -1
             if sort_indices:
-                _sort_row(Cj, Cx, start, p, kmin, kmax, tk, tv, count,
-                          _first_appearance(mode, Ap[i + 1] - Ap[i]))
+                pending[npend] = i
+                pend_ordered[npend] = False
+                npend += 1
+                if npend == SORT_BATCH:
+                    _sort_rows(pending, np.int64(npend), pend_ordered, Cp, Cj, Cx, tk, tv, count)
+                    npend = 0
+        if sort_indices and npend:
+            _sort_rows(pending, np.int64(npend), pend_ordered, Cp, Cj, Cx, tk, tv, count)
 
     def parallel(bounds, nblocks, n_col, Ap, Aj, Ax, Bp, Bj, Bx, flops, Cp, Cj, Cx,
                  b_canonical, dense_ratio, spa_max_cols):
